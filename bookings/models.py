@@ -1,0 +1,1 @@
+"""Reservations and waitlists (the booking engine lands with the member-booking issue)."""

@@ -1,0 +1,1 @@
+"""Spotlight campaigns (land with the Spotlight issue)."""

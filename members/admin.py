@@ -1,0 +1,123 @@
+"""Django admin for plans, members, the credit ledger and payments."""
+
+from django import forms
+from django.contrib import admin
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from studios.admin import LedgerAdmin
+
+from . import services
+from .errors import MemberError
+from .models import CreditEntry, Member, Payment, Plan
+
+
+@admin.register(Plan)
+class PlanAdmin(admin.ModelAdmin):
+    list_display = ["name", "market", "credits_per_cycle", "price_cents", "is_active"]
+    list_filter = ["market", "is_active"]
+    search_fields = ["name"]
+    list_select_related = ["market"]
+
+
+class CreditAdjustmentForm(forms.Form):
+    amount = forms.IntegerField(help_text="Credits to add; negative to remove.")
+    note = forms.CharField(max_length=255, help_text="Why. The member sees this in their history.")
+
+
+@admin.register(Member)
+class MemberAdmin(admin.ModelAdmin):
+    list_display = ["user", "home_market", "plan", "status", "credit_balance", "next_renewal_at"]
+    list_filter = ["status", "home_market", "plan"]
+    search_fields = ["user__email", "user__first_name", "user__last_name"]
+    list_select_related = ["user", "home_market", "plan"]
+    raw_id_fields = ["user"]
+    # The balance is a cache of the ledger: it moves only through ledger entries.
+    readonly_fields = [
+        "credit_balance_with_link",
+        "cycle_anchor",
+        "cycle_started_at",
+        "cycle_number",
+        "calendar_token",
+    ]
+    exclude = ["credit_balance"]
+
+    @admin.display(description="Credit balance")
+    def credit_balance_with_link(self, obj):
+        if obj.pk is None:
+            return 0
+        url = reverse("admin:members_member_adjust_credits", args=[obj.pk])
+        return format_html('{} · <a href="{}">Adjust credits</a>', obj.credit_balance, url)
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:member_id>/adjust-credits/",
+                self.admin_site.admin_view(self.adjust_credits_view),
+                name="members_member_adjust_credits",
+            ),
+            *super().get_urls(),
+        ]
+
+    def adjust_credits_view(self, request, member_id):
+        member = get_object_or_404(Member.objects.select_related("user"), pk=member_id)
+        if not self.has_change_permission(request, member):
+            return redirect("admin:index")
+        form = CreditAdjustmentForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.adjust_credits(
+                    member,
+                    amount=form.cleaned_data["amount"],
+                    note=form.cleaned_data["note"],
+                    by=request.user,
+                )
+            except MemberError as exc:
+                form.add_error("amount", exc.message)
+            else:
+                self.message_user(
+                    request, f"Adjusted {member}'s credits; balance is now {member.credit_balance}."
+                )
+                return redirect("admin:members_member_change", member.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Adjust credits of {member}",
+            "member": member,
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/members/adjust_credits.html", context)
+
+
+@admin.register(CreditEntry)
+class CreditEntryAdmin(LedgerAdmin):
+    list_display = ["created_at", "member", "kind", "amount", "balance_after", "reference"]
+    list_filter = ["kind"]
+    search_fields = ["member__user__email", "reference", "note"]
+    date_hierarchy = "created_at"
+    list_select_related = ["member__user"]
+
+    def has_add_permission(self, request):
+        return False  # adjustments go through the member's "Adjust credits" page
+
+
+@admin.register(Payment)
+class PaymentAdmin(LedgerAdmin):
+    list_display = [
+        "created_at",
+        "member",
+        "kind",
+        "amount_cents",
+        "currency",
+        "status",
+        "provider",
+    ]
+    list_filter = ["kind", "status", "provider"]
+    search_fields = ["member__user__email", "reference", "provider_reference"]
+    date_hierarchy = "created_at"
+    list_select_related = ["member__user"]
+
+    def has_add_permission(self, request):
+        return False  # money moves through the payment provider, never by hand

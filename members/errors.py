@@ -1,0 +1,31 @@
+"""Errors of the members app; each message is meant for the member or admin who caused it."""
+
+
+class MemberError(Exception):
+    """Base class: a request about a member's plan, credits or payments was refused."""
+
+    code = "member_error"
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class EmailTaken(MemberError):
+    code = "email_taken"
+
+
+class PlanNotAvailable(MemberError):
+    code = "plan_not_available"
+
+
+class InvalidPlanState(MemberError):
+    code = "invalid_plan_state"
+
+
+class NotEnoughCredits(MemberError):
+    code = "not_enough_credits"
+
+
+class PaymentFailed(MemberError):
+    code = "payment_failed"

@@ -1,0 +1,56 @@
+"""Forms of the member website: sign-up, log-in, plan choice."""
+
+from django import forms
+from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth.forms import AuthenticationForm
+
+from studios.models import Market
+
+from .models import Plan
+
+
+class SignUpForm(forms.Form):
+    email = forms.EmailField(
+        max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+    password = forms.CharField(
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html(),
+    )
+    market = forms.ModelChoiceField(
+        queryset=Market.objects.order_by("name"), label="Your city", empty_label=None
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        password, email = cleaned.get("password"), cleaned.get("email")
+        if password:
+            probe = get_user_model()(username=email or "", email=email or "")
+            try:
+                password_validation.validate_password(password, probe)
+            except forms.ValidationError as exc:
+                self.add_error("password", exc)
+        return cleaned
+
+
+class EmailAuthenticationForm(AuthenticationForm):
+    username = forms.EmailField(
+        label="E-mail", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
+    )
+
+
+class PlanChoiceForm(forms.Form):
+    plan = forms.ModelChoiceField(
+        queryset=Plan.objects.none(), widget=forms.RadioSelect, empty_label=None
+    )
+
+    def __init__(self, *args, market: Market, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Any plan id may be posted; only the member's own market's active plans validate.
+        self.fields["plan"].queryset = Plan.objects.filter(
+            market=market, is_active=True
+        ).select_related("market")
+        self.fields["plan"].error_messages["invalid_choice"] = (
+            "That plan is not offered in your city."
+        )

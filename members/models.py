@@ -1,0 +1,195 @@
+"""Plans, member profiles, the credit ledger and payments."""
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from studios.models import Market
+
+
+class Plan(models.Model):
+    """A monthly plan of a market: so many credits for so much money."""
+
+    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="plans")
+    name = models.CharField(max_length=80)
+    credits_per_cycle = models.PositiveIntegerField()
+    price_cents = models.PositiveIntegerField()
+    is_active = models.BooleanField(default=True, help_text="Offered to new members.")
+
+    class Meta:
+        ordering = ["market", "credits_per_cycle"]
+        constraints = [
+            models.UniqueConstraint(fields=["market", "name"], name="plan_unique_name_per_market"),
+            models.CheckConstraint(
+                condition=Q(credits_per_cycle__gt=0), name="plan_credits_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.market})"
+
+    @property
+    def currency(self) -> str:
+        return self.market.currency
+
+
+class SubscriptionStatus(models.TextChoices):
+    NONE = "none", "No plan"
+    ACTIVE = "active", "Active"
+    PAUSED = "paused", "Paused"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+def new_calendar_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Member(models.Model):
+    """A user's member profile. credit_balance caches the ledger; the database keeps it >= 0."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="member"
+    )
+    home_market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="members")
+    plan = models.ForeignKey(
+        Plan, on_delete=models.PROTECT, null=True, blank=True, related_name="members"
+    )
+    next_plan = models.ForeignKey(
+        Plan,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Plan that takes over at the next renewal.",
+    )
+    status = models.CharField(
+        max_length=16, choices=SubscriptionStatus.choices, default=SubscriptionStatus.NONE
+    )
+    credit_balance = models.IntegerField(default=0)
+    cycle_anchor = models.DateTimeField(
+        null=True, blank=True, help_text="When the first cycle started."
+    )
+    cycle_started_at = models.DateTimeField(null=True, blank=True)
+    cycle_number = models.PositiveIntegerField(
+        default=0, help_text="Cycles since the anchor, 0-based."
+    )
+    next_renewal_at = models.DateTimeField(null=True, blank=True)
+    calendar_token = models.CharField(max_length=64, unique=True, default=new_calendar_token)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["status", "next_renewal_at"], name="member_renewal_due")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(credit_balance__gte=0), name="member_credit_balance_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="active")
+                | (Q(plan__isnull=False) & Q(next_renewal_at__isnull=False)),
+                name="member_active_has_plan",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.user.email
+
+    @property
+    def has_active_plan(self) -> bool:
+        return self.status == SubscriptionStatus.ACTIVE
+
+
+class CreditKind(models.TextChoices):
+    GRANT = "grant", "Cycle grant"
+    EXPIRY = "expiry", "Rollover expiry"
+    FORFEIT = "forfeit", "Forfeited on cancellation"
+    BOOKING = "booking", "Booking"
+    REFUND = "refund", "Refund"
+    ADJUSTMENT = "adjustment", "Adjustment"
+
+
+class CreditEntry(models.Model):
+    """Append-only credit ledger. Invariant: member.credit_balance == sum(amount)."""
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="credit_entries")
+    kind = models.CharField(max_length=16, choices=CreditKind.choices)
+    amount = models.IntegerField(help_text="Signed credits.")
+    balance_after = models.IntegerField()
+    reference = models.CharField(
+        max_length=120,
+        null=True,
+        blank=True,
+        help_text="What caused the entry (e.g. cycle:3, reservation:42); unique per member.",
+    )
+    note = models.CharField(max_length=255, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "credit entries"
+        indexes = [models.Index(fields=["member", "-created_at"], name="credit_member_created")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member", "reference"], name="credit_unique_reference_per_member"
+            ),
+            models.CheckConstraint(condition=~Q(amount=0), name="credit_amount_non_zero"),
+            models.CheckConstraint(
+                condition=Q(balance_after__gte=0), name="credit_balance_after_non_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member} {self.amount:+d} ({self.get_kind_display()})"
+
+
+class PaymentKind(models.TextChoices):
+    PLAN = "plan", "Plan"
+    A_LA_CARTE = "a_la_carte", "À la carte"
+    LATE_CANCEL_FEE = "late_cancel_fee", "Late-cancel fee"
+    MISSED_CLASS_FEE = "missed_class_fee", "Missed-class fee"
+    REFUND = "refund", "Refund"
+
+
+class PaymentStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class Payment(models.Model):
+    """Money taken from (or, negative, given back to) a member through the payment provider."""
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="payments")
+    kind = models.CharField(max_length=20, choices=PaymentKind.choices)
+    amount_cents = models.IntegerField(help_text="Signed; refunds are negative.")
+    currency = models.CharField(max_length=3)
+    status = models.CharField(
+        max_length=12, choices=PaymentStatus.choices, default=PaymentStatus.PENDING
+    )
+    provider = models.CharField(max_length=40)
+    provider_reference = models.CharField(max_length=120, blank=True)
+    reference = models.CharField(
+        max_length=120, unique=True, help_text="Idempotency key: one payment per reference, ever."
+    )
+    description = models.CharField(max_length=255, blank=True)
+    failure_reason = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["member", "-created_at"], name="payment_member_created")]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(kind="refund") & Q(amount_cents__lt=0))
+                | (~Q(kind="refund") & Q(amount_cents__gt=0)),
+                name="payment_sign_matches_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount_cents} {self.currency} ({self.status})"

@@ -1,0 +1,27 @@
+"""Read queries about members that pages and the API share."""
+
+from django.db.models import QuerySet
+
+from studios.models import Market
+
+from .models import CreditEntry, Member, Plan
+
+
+def member_for_user(user) -> Member | None:
+    if not user.is_authenticated:
+        return None
+    return (
+        Member.objects.select_related("home_market", "plan", "next_plan").filter(user=user).first()
+    )
+
+
+def plans_for(market: Market) -> QuerySet[Plan]:
+    return (
+        Plan.objects.filter(market=market, is_active=True)
+        .select_related("market")
+        .order_by("credits_per_cycle")
+    )
+
+
+def credit_history(member: Member) -> QuerySet[CreditEntry]:
+    return CreditEntry.objects.filter(member=member).order_by("-created_at", "-id")

@@ -1,0 +1,415 @@
+"""Every write about members: sign-up, plans and cycles, the credit ledger, payments.
+
+Lock order (docs/locking.md): a class session row first (bookings), then the member row.
+Functions named *_locked expect the caller to hold the member's row lock.
+"""
+
+import calendar
+from datetime import datetime
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from studios.models import Market
+
+from .errors import EmailTaken, InvalidPlanState, NotEnoughCredits, PaymentFailed, PlanNotAvailable
+from .models import (
+    CreditEntry,
+    CreditKind,
+    Member,
+    Payment,
+    PaymentKind,
+    PaymentStatus,
+    Plan,
+    SubscriptionStatus,
+)
+from .payments import get_provider
+
+MIN_ROLLOVER_CAP = 10
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """The same day-of-month and time `months` later, clamped to the month's last day."""
+    month_index = moment.month - 1 + months
+    year, month = moment.year + month_index // 12, month_index % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+def lock_member(member_id: int) -> Member:
+    """Fetch a member row FOR UPDATE. Call inside a transaction."""
+    return (
+        Member.objects.select_for_update(of=("self",))
+        .select_related("user", "plan", "next_plan", "home_market")
+        .get(pk=member_id)
+    )
+
+
+# --- sign-up -------------------------------------------------------------------------------
+
+
+def sign_up(*, email: str, password: str, market: Market) -> Member:
+    """Create a user and their member profile. Raises EmailTaken if the address is in use."""
+    User = get_user_model()
+    email = User.objects.normalize_email(email).strip().lower()
+    if (
+        User.objects.filter(username__iexact=email).exists()
+        or User.objects.filter(email__iexact=email).exists()
+    ):
+        raise EmailTaken("An account with this e-mail address already exists. Log in instead.")
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(username=email, email=email, password=password)
+            return Member.objects.create(user=user, home_market=market)
+    except IntegrityError as exc:  # a concurrent sign-up with the same address won the race
+        raise EmailTaken(
+            "An account with this e-mail address already exists. Log in instead."
+        ) from exc
+
+
+# --- the credit ledger ---------------------------------------------------------------------
+
+
+def post_credits_locked(
+    member: Member,
+    *,
+    kind: str,
+    amount: int,
+    reference: str | None = None,
+    note: str = "",
+    by: AbstractBaseUser | None = None,
+) -> CreditEntry:
+    """Append one ledger entry and move the cached balance with it. Hold the member's lock.
+
+    Raises NotEnoughCredits when the balance would drop below zero; writes nothing then.
+    """
+    if amount == 0:
+        raise ValueError("A ledger entry moves at least one credit.")
+    new_balance = member.credit_balance + amount
+    if new_balance < 0:
+        raise NotEnoughCredits(
+            f"That needs {-amount} credits, but the balance is {member.credit_balance}."
+        )
+    entry = CreditEntry.objects.create(
+        member=member,
+        kind=kind,
+        amount=amount,
+        balance_after=new_balance,
+        reference=reference,
+        note=note,
+        created_by=by,
+    )
+    Member.objects.filter(pk=member.pk).update(credit_balance=new_balance)
+    member.credit_balance = new_balance
+    return entry
+
+
+def adjust_credits(
+    member: Member, *, amount: int, note: str, by: AbstractBaseUser | None = None
+) -> CreditEntry:
+    """An admin's correction, as a new ledger entry. Refuses to take the balance below zero."""
+    if amount == 0:
+        raise NotEnoughCredits("An adjustment must add or remove at least one credit.")
+    if not note.strip():
+        raise InvalidPlanState("Say why the credits are adjusted; the member sees this note.")
+    with transaction.atomic(durable=True):
+        locked = lock_member(member.pk)
+        if locked.credit_balance + amount < 0:
+            raise NotEnoughCredits(
+                f"Removing {-amount} credits would take the balance below zero "
+                f"(it is {locked.credit_balance})."
+            )
+        entry = post_credits_locked(
+            locked, kind=CreditKind.ADJUSTMENT, amount=amount, note=note.strip(), by=by
+        )
+    member.credit_balance = locked.credit_balance
+    return entry
+
+
+def grant_cycle_credits_locked(member: Member) -> list[CreditEntry]:
+    """Grant the current cycle's credits, expiring what exceeds the rollover cap. Idempotent.
+
+    Rollover keeps unused credits up to the new cycle's plan credits (at least 10); the rest
+    expire as a ledger entry. Hold the member's lock; member.plan is the new cycle's plan.
+    """
+    cycle_key = member.cycle_started_at.isoformat()
+    grant_ref = f"cycle:{cycle_key}"
+    if CreditEntry.objects.filter(member=member, reference=grant_ref).exists():
+        return []
+    entries = []
+    cap = max(member.plan.credits_per_cycle, MIN_ROLLOVER_CAP)
+    if member.credit_balance > cap:
+        entries.append(
+            post_credits_locked(
+                member,
+                kind=CreditKind.EXPIRY,
+                amount=cap - member.credit_balance,
+                reference=f"expiry:{cycle_key}",
+                note=f"Unused credits above the rollover limit of {cap} expired.",
+            )
+        )
+    entries.append(
+        post_credits_locked(
+            member,
+            kind=CreditKind.GRANT,
+            amount=member.plan.credits_per_cycle,
+            reference=grant_ref,
+            note=f"{member.plan.name}: cycle from {member.cycle_started_at:%Y-%m-%d}.",
+        )
+    )
+    return entries
+
+
+# --- payments ------------------------------------------------------------------------------
+
+
+def charge(
+    member: Member, *, kind: str, amount_cents: int, currency: str, reference: str, description: str
+) -> Payment:
+    """Take money through the payment provider, once per reference. Raises PaymentFailed."""
+    existing = Payment.objects.filter(reference=reference).first()
+    if existing is None:
+        provider = get_provider()
+        result = provider.charge(
+            email=member.user.email,
+            amount_cents=amount_cents,
+            currency=currency,
+            description=description,
+            reference=reference,
+        )
+        existing = Payment.objects.create(
+            member=member,
+            kind=kind,
+            amount_cents=amount_cents,
+            currency=currency,
+            status=PaymentStatus.SUCCEEDED if result.ok else PaymentStatus.FAILED,
+            provider=provider.name,
+            provider_reference=result.provider_reference,
+            reference=reference,
+            description=description,
+            failure_reason=result.failure_reason,
+        )
+    if existing.status != PaymentStatus.SUCCEEDED:
+        raise PaymentFailed(
+            f"The payment did not go through: {existing.failure_reason or 'declined'}"
+        )
+    return existing
+
+
+def refund(
+    payment: Payment, *, amount_cents: int | None = None, reference: str, description: str = ""
+) -> Payment:
+    """Give back all or part of a successful payment, once per reference."""
+    existing = Payment.objects.filter(reference=reference).first()
+    if existing is not None:
+        return existing
+    amount = payment.amount_cents if amount_cents is None else amount_cents
+    if not 0 < amount <= payment.amount_cents:
+        raise ValueError("A refund gives back between 1 cent and the amount paid.")
+    provider = get_provider()
+    result = provider.refund(
+        provider_reference=payment.provider_reference,
+        amount_cents=amount,
+        currency=payment.currency,
+        reference=reference,
+    )
+    return Payment.objects.create(
+        member=payment.member,
+        kind=PaymentKind.REFUND,
+        amount_cents=-amount,
+        currency=payment.currency,
+        status=PaymentStatus.SUCCEEDED if result.ok else PaymentStatus.FAILED,
+        provider=provider.name,
+        provider_reference=result.provider_reference,
+        reference=reference,
+        description=description or f"Refund of {payment.description}",
+        failure_reason=result.failure_reason,
+    )
+
+
+# --- plans and cycles ----------------------------------------------------------------------
+
+
+def _start_cycle_locked(member: Member, *, plan: Plan, now: datetime) -> None:
+    """Charge the plan and start a fresh cycle anchored at `now`, then grant its credits."""
+    charge(
+        member,
+        kind=PaymentKind.PLAN,
+        amount_cents=plan.price_cents,
+        currency=plan.currency,
+        reference=f"plan:{member.pk}:{now.isoformat()}",
+        description=f"{plan.name} plan, first cycle",
+    )
+    member.plan = plan
+    member.next_plan = None
+    member.status = SubscriptionStatus.ACTIVE
+    member.cycle_anchor = now
+    member.cycle_started_at = now
+    member.cycle_number = 0
+    member.next_renewal_at = add_months(now, 1)
+    member.save(
+        update_fields=[
+            "plan",
+            "next_plan",
+            "status",
+            "cycle_anchor",
+            "cycle_started_at",
+            "cycle_number",
+            "next_renewal_at",
+        ]
+    )
+    grant_cycle_credits_locked(member)
+
+
+def _check_plan_for(member: Member, plan: Plan) -> None:
+    if plan.market_id != member.home_market_id:
+        raise PlanNotAvailable(f"The {plan.name} plan is not offered in {member.home_market.name}.")
+    if not plan.is_active:
+        raise PlanNotAvailable(f"The {plan.name} plan is no longer offered.")
+
+
+def choose_plan(member: Member, plan: Plan, *, now: datetime | None = None) -> Member:
+    """Subscribe a member without an active plan: charge the first cycle and grant its credits."""
+    now = now or timezone.now()
+    _check_plan_for(member, plan)
+    with transaction.atomic(durable=True):
+        locked = lock_member(member.pk)
+        if locked.status == SubscriptionStatus.ACTIVE:
+            raise InvalidPlanState(
+                "You already have an active plan; change it from your account page."
+            )
+        if locked.status == SubscriptionStatus.PAUSED:
+            raise InvalidPlanState("Your plan is paused; resume it from your account page.")
+        _start_cycle_locked(locked, plan=plan, now=now)
+    return locked
+
+
+def change_plan(member: Member, plan: Plan) -> Member:
+    """Switch plans from the next renewal on (the current cycle is already paid for)."""
+    _check_plan_for(member, plan)
+    with transaction.atomic(durable=True):
+        locked = lock_member(member.pk)
+        if locked.status != SubscriptionStatus.ACTIVE:
+            raise InvalidPlanState("Only an active plan can be changed; choose a plan instead.")
+        locked.next_plan = None if plan.pk == locked.plan_id else plan
+        locked.save(update_fields=["next_plan"])
+    return locked
+
+
+def pause(member: Member) -> Member:
+    """Stop renewals. Credits are kept, but a paused member cannot book until they resume."""
+    with transaction.atomic(durable=True):
+        locked = lock_member(member.pk)
+        if locked.status != SubscriptionStatus.ACTIVE:
+            raise InvalidPlanState("Only an active plan can be paused.")
+        locked.status = SubscriptionStatus.PAUSED
+        locked.next_renewal_at = None
+        locked.save(update_fields=["status", "next_renewal_at"])
+    return locked
+
+
+def resume(member: Member, *, now: datetime | None = None) -> Member:
+    """Restart a paused plan: a new cycle starts now, charged and granted (with rollover)."""
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        locked = lock_member(member.pk)
+        if locked.status != SubscriptionStatus.PAUSED:
+            raise InvalidPlanState("Only a paused plan can be resumed.")
+        plan = locked.next_plan or locked.plan
+        _check_plan_for(locked, plan)
+        _start_cycle_locked(locked, plan=plan, now=now)
+    return locked
+
+
+def cancel_plan(member: Member, *, now: datetime | None = None) -> Member:
+    """End the subscription. Unused credits are forfeited, as a ledger entry."""
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        locked = lock_member(member.pk)
+        if locked.status not in (SubscriptionStatus.ACTIVE, SubscriptionStatus.PAUSED):
+            raise InvalidPlanState("There is no plan to cancel.")
+        if locked.credit_balance:
+            post_credits_locked(
+                locked,
+                kind=CreditKind.FORFEIT,
+                amount=-locked.credit_balance,
+                reference=f"forfeit:{now.isoformat()}",
+                note="Plan cancelled: unused credits forfeited.",
+            )
+        locked.status = SubscriptionStatus.CANCELLED
+        locked.next_plan = None
+        locked.next_renewal_at = None
+        locked.save(update_fields=["status", "next_plan", "next_renewal_at"])
+    return locked
+
+
+def renew(member_id: int, *, now: datetime | None = None) -> bool:
+    """Renew one member whose cycle has ended: charge, switch to next_plan, grant with rollover.
+
+    Safe to run twice: a member not yet due is left alone. A declined renewal pauses the plan.
+    Returns True when a new cycle started.
+    """
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        member = lock_member(member_id)
+        if member.status != SubscriptionStatus.ACTIVE or member.next_renewal_at > now:
+            return False
+        plan = member.next_plan or member.plan
+        cycle_start = member.next_renewal_at
+        try:
+            charge(
+                member,
+                kind=PaymentKind.PLAN,
+                amount_cents=plan.price_cents,
+                currency=plan.currency,
+                reference=f"plan:{member.pk}:{cycle_start.isoformat()}",
+                description=f"{plan.name} plan, renewal",
+            )
+        except PaymentFailed:
+            member.status = SubscriptionStatus.PAUSED
+            member.next_renewal_at = None
+            member.save(update_fields=["status", "next_renewal_at"])
+            return False
+        member.plan = plan
+        member.next_plan = None
+        member.cycle_number += 1
+        member.cycle_started_at = cycle_start
+        member.next_renewal_at = add_months(member.cycle_anchor, member.cycle_number + 1)
+        member.save(
+            update_fields=[
+                "plan",
+                "next_plan",
+                "cycle_number",
+                "cycle_started_at",
+                "next_renewal_at",
+            ]
+        )
+        grant_cycle_credits_locked(member)
+    return True
+
+
+def renew_due_cycles(*, now: datetime | None = None) -> int:
+    """Renew every member whose cycle ended by `now`, catching up missed cycles. Idempotent."""
+    now = now or timezone.now()
+    renewed = 0
+    while True:  # batches of due members until none is left
+        due = list(
+            Member.objects.filter(status=SubscriptionStatus.ACTIVE, next_renewal_at__lte=now)
+            .order_by("next_renewal_at")
+            .values_list("pk", flat=True)[:500]
+        )
+        progressed = sum(renew(pk, now=now) for pk in due)
+        renewed += progressed
+        if not progressed:
+            return renewed
+
+
+def renew_due_cycles_for(member: Member, *, now: datetime | None = None) -> int:
+    """Renew one member as many cycles as have ended by `now` (catching up after downtime)."""
+    now = now or timezone.now()
+    renewed = 0
+    while renew(member.pk, now=now):
+        renewed += 1
+    return renewed

@@ -1,0 +1,11 @@
+"""Periodic work of the members app."""
+
+from celery import shared_task
+
+from . import services
+
+
+@shared_task
+def renew_due_cycles() -> int:
+    """Renew every plan whose cycle has ended; idempotent."""
+    return services.renew_due_cycles()

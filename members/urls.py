@@ -1,0 +1,57 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path, reverse_lazy
+
+from . import views
+from .forms import EmailAuthenticationForm
+
+app_name = "members"
+
+urlpatterns = [
+    path("signup/", views.sign_up, name="signup"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            template_name="members/login.html",
+            authentication_form=EmailAuthenticationForm,
+            redirect_authenticated_user=True,
+        ),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "password-reset/",
+        auth_views.PasswordResetView.as_view(
+            template_name="members/password_reset.html",
+            email_template_name="members/email/password_reset.txt",
+            html_email_template_name="members/email/password_reset.html",
+            subject_template_name="members/email/password_reset_subject.txt",
+            success_url=reverse_lazy("members:password_reset_done"),
+        ),
+        name="password_reset",
+    ),
+    path(
+        "password-reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(template_name="members/password_reset_done.html"),
+        name="password_reset_done",
+    ),
+    path(
+        "password-reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(
+            template_name="members/password_reset_confirm.html",
+            success_url=reverse_lazy("members:password_reset_complete"),
+        ),
+        name="password_reset_confirm",
+    ),
+    path(
+        "password-reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(
+            template_name="members/password_reset_complete.html"
+        ),
+        name="password_reset_complete",
+    ),
+    path("me/", views.account, name="account"),
+    path("me/plan/", views.plan, name="plan"),
+    path("me/plan/pause/", views.pause, name="pause"),
+    path("me/plan/resume/", views.resume, name="resume"),
+    path("me/plan/cancel/", views.cancel, name="cancel"),
+]

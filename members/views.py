@@ -1,0 +1,104 @@
+"""Member website: sign-up, log-in, the account page and plan changes."""
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from . import selectors, services
+from .errors import MemberError
+from .forms import PlanChoiceForm, SignUpForm
+
+
+def sign_up(request):
+    if request.user.is_authenticated:
+        return redirect("members:account")
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            member = services.sign_up(
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password"],
+                market=form.cleaned_data["market"],
+            )
+        except MemberError as exc:
+            form.add_error("email", exc.message)
+        else:
+            login(request, member.user, backend="members.auth.EmailBackend")
+            messages.success(request, "Welcome to classpass! Pick a plan to start booking.")
+            return redirect("members:plan")
+    return render(request, "members/sign_up.html", {"form": form})
+
+
+def _member_or_404(request):
+    member = selectors.member_for_user(request.user)
+    if member is None:
+        raise Http404("This account has no member profile.")
+    return member
+
+
+@login_required
+def account(request):
+    member = _member_or_404(request)
+    page = Paginator(selectors.credit_history(member), 25).get_page(request.GET.get("page"))
+    return render(request, "members/account.html", {"member": member, "page": page})
+
+
+@login_required
+def plan(request):
+    member = _member_or_404(request)
+    form = PlanChoiceForm(request.POST or None, market=member.home_market)
+    if request.method == "POST" and form.is_valid():
+        chosen = form.cleaned_data["plan"]
+        try:
+            if member.has_active_plan:
+                services.change_plan(member, chosen)
+                done = f"From your next renewal you'll be on the {chosen.name} plan."
+            else:
+                services.choose_plan(member, chosen)
+                done = (
+                    f"You're on the {chosen.name} plan: "
+                    f"{chosen.credits_per_cycle} credits are yours."
+                )
+        except MemberError as exc:
+            form.add_error("plan", exc.message)
+        else:
+            messages.success(request, done)
+            return redirect("members:account")
+    return render(
+        request,
+        "members/plan.html",
+        {"member": member, "form": form, "plans": selectors.plans_for(member.home_market)},
+    )
+
+
+def _plan_action(request, action, done: str):
+    member = _member_or_404(request)
+    try:
+        action(member)
+    except MemberError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, done)
+    return redirect("members:account")
+
+
+@login_required
+@require_POST
+def pause(request):
+    return _plan_action(request, services.pause, "Your plan is paused. Your credits wait for you.")
+
+
+@login_required
+@require_POST
+def resume(request):
+    return _plan_action(request, services.resume, "Welcome back: a new cycle has started.")
+
+
+@login_required
+@require_POST
+def cancel(request):
+    return _plan_action(request, services.cancel_plan, "Your plan is cancelled.")

@@ -1,0 +1,1 @@
+"""Premium settings, SmartSpot releases and Opportunities (land with their issues)."""

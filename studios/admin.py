@@ -1,0 +1,158 @@
+"""Django admin for markets, studios, staff, schedules, sessions and the earnings ledger."""
+
+from django import forms
+from django.contrib import admin
+
+from . import services
+from .models import (
+    ClassSession,
+    ClassType,
+    EarningEntry,
+    Instructor,
+    Market,
+    Schedule,
+    StaffMembership,
+    Studio,
+)
+
+
+class LedgerAdmin(admin.ModelAdmin):
+    """A ledger is append-only: admins read entries, never edit or delete them."""
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return super().get_readonly_fields(request, obj)
+        return [f.name for f in self.model._meta.fields]
+
+
+@admin.register(Market)
+class MarketAdmin(admin.ModelAdmin):
+    list_display = ["name", "timezone", "currency", "credit_value_cents", "booking_window_days"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+class StaffInline(admin.TabularInline):
+    model = StaffMembership
+    extra = 0
+    raw_id_fields = ["user"]
+
+
+@admin.register(Studio)
+class StudioAdmin(admin.ModelAdmin):
+    list_display = ["name", "market", "monthly_visit_limit", "payout_rate_cents", "is_active"]
+    list_filter = ["market", "is_active"]
+    search_fields = ["name", "slug", "address"]
+    list_select_related = ["market"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [StaffInline]
+
+
+@admin.register(StaffMembership)
+class StaffMembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "studio", "role", "created_at"]
+    list_filter = ["role", "studio__market"]
+    search_fields = ["user__email", "studio__name"]
+    list_select_related = ["user", "studio"]
+    raw_id_fields = ["user", "studio"]
+
+
+@admin.register(ClassType)
+class ClassTypeAdmin(admin.ModelAdmin):
+    list_display = ["name", "studio", "category", "duration_minutes"]
+    list_filter = ["category", "studio__market"]
+    search_fields = ["name", "studio__name"]
+    list_select_related = ["studio"]
+    raw_id_fields = ["studio"]
+
+
+@admin.register(Instructor)
+class InstructorAdmin(admin.ModelAdmin):
+    list_display = ["name", "studio"]
+    list_filter = ["studio__market"]
+    search_fields = ["name", "studio__name"]
+    list_select_related = ["studio"]
+    raw_id_fields = ["studio"]
+
+
+@admin.register(Schedule)
+class ScheduleAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__",
+        "studio",
+        "capacity",
+        "network_spots",
+        "credit_price",
+        "starts_on",
+        "ends_on",
+    ]
+    list_filter = ["studio__market", "class_type__category"]
+    search_fields = ["studio__name", "class_type__name"]
+    list_select_related = ["studio", "class_type"]
+    raw_id_fields = ["studio", "class_type", "instructor"]
+
+
+@admin.register(ClassSession)
+class ClassSessionAdmin(admin.ModelAdmin):
+    list_display = [
+        "class_type",
+        "studio",
+        "starts_at",
+        "capacity",
+        "network_spots",
+        "network_booked",
+        "premium_booked",
+        "studio_booked",
+        "credit_price",
+        "status",
+    ]
+    list_filter = ["status", "studio__market", "class_type__category"]
+    search_fields = ["studio__name", "class_type__name"]
+    date_hierarchy = "starts_at"
+    list_select_related = ["studio", "class_type"]
+    raw_id_fields = ["studio", "schedule", "class_type", "instructor"]
+    # Booking counters move only through the booking engine, under the row lock.
+    readonly_fields = ["network_booked", "premium_booked"]
+
+
+class EarningAdjustmentForm(forms.ModelForm):
+    class Meta:
+        model = EarningEntry
+        fields = ["studio", "amount_cents", "description"]
+
+    def clean_amount_cents(self):
+        amount = self.cleaned_data["amount_cents"]
+        if amount == 0:
+            raise forms.ValidationError("An adjustment moves at least one cent.")
+        return amount
+
+    def clean_description(self):
+        description = self.cleaned_data["description"].strip()
+        if not description:
+            raise forms.ValidationError("Say why the studio's earnings are adjusted.")
+        return description
+
+
+@admin.register(EarningEntry)
+class EarningEntryAdmin(LedgerAdmin):
+    form = EarningAdjustmentForm
+    list_display = ["occurred_at", "studio", "kind", "amount_cents", "currency", "reference"]
+    list_filter = ["kind", "studio__market"]
+    search_fields = ["studio__name", "reference", "description"]
+    date_hierarchy = "occurred_at"
+    list_select_related = ["studio"]
+    raw_id_fields = ["studio", "session"]
+    fields = ["studio", "amount_cents", "description"]
+
+    def save_model(self, request, obj, form, change):
+        # Admins add adjustments only; every other entry comes from the services that earn it.
+        entry = services.adjust_earnings(
+            obj.studio, amount_cents=obj.amount_cents, description=obj.description, by=request.user
+        )
+        obj.pk = entry.pk

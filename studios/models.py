@@ -1,0 +1,369 @@
+"""Markets, studios, their staff, schedules and class sessions, and the studio earnings ledger."""
+
+import zoneinfo
+from datetime import time
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not a known IANA timezone.")
+
+
+class Category(models.TextChoices):
+    YOGA = "yoga", "Yoga"
+    CYCLING = "cycling", "Cycling"
+    PILATES = "pilates", "Pilates"
+    BOXING = "boxing", "Boxing"
+    STRENGTH = "strength", "Strength"
+    BARRE = "barre", "Barre"
+    HIIT = "hiit", "HIIT"
+    DANCE = "dance", "Dance"
+    RUNNING = "running", "Running"
+    MEDITATION = "meditation", "Meditation"
+
+
+class Market(models.Model):
+    """A city: its timezone, currency and the money value of one credit."""
+
+    name = models.CharField(max_length=80, unique=True)
+    slug = models.SlugField(max_length=80, unique=True)
+    timezone = models.CharField(max_length=64, validators=[validate_timezone])
+    currency = models.CharField(max_length=3, help_text="ISO 4217 code, e.g. USD.")
+    credit_value_cents = models.PositiveIntegerField(
+        help_text="What one credit is worth, in minor units; prices and payouts derive from it."
+    )
+    booking_window_days = models.PositiveSmallIntegerField(default=7)
+    booking_opens_at = models.TimeField(
+        default=time(12, 0), help_text="Studio-local time at which a new day opens for booking."
+    )
+    default_cancellation_window_hours = models.PositiveSmallIntegerField(default=12)
+    late_cancel_fee_cents = models.PositiveIntegerField(default=0)
+    missed_class_fee_cents = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(credit_value_cents__gt=0), name="market_credit_value_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(booking_window_days__gte=1), name="market_booking_window_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(currency__regex=r"^[A-Z]{3}$"), name="market_currency_iso"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def tzinfo(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+
+class Studio(models.Model):
+    """A partner studio and its inventory settings."""
+
+    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="studios")
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=120, unique=True)
+    address = models.CharField(max_length=255, blank=True)
+    latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    description = models.TextField(blank=True)
+    categories = models.JSONField(
+        default=list, blank=True, help_text="Category tags, e.g. ['yoga']."
+    )
+    monthly_visit_limit = models.PositiveSmallIntegerField(
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(31)],
+        help_text="Visits per member per billing cycle on standard spots.",
+    )
+    cancellation_window_hours = models.PositiveSmallIntegerField(
+        default=12, validators=[MaxValueValidator(168)]
+    )
+    booking_cutoff_minutes = models.PositiveSmallIntegerField(
+        default=5, validators=[MaxValueValidator(1440)]
+    )
+    payout_rate_cents = models.PositiveIntegerField(
+        help_text="Standard payout per visit, minor units."
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["market", "is_active"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(monthly_visit_limit__gte=1), name="studio_visit_limit_positive"
+            ),
+            models.CheckConstraint(
+                condition=(Q(latitude__isnull=True) & Q(longitude__isnull=True))
+                | (
+                    Q(latitude__gte=-90, latitude__lte=90)
+                    & Q(longitude__gte=-180, longitude__lte=180)
+                ),
+                name="studio_geo_point_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def currency(self) -> str:
+        return self.market.currency
+
+
+class StaffRole(models.TextChoices):
+    OWNER = "owner", "Owner"
+    MANAGER = "manager", "Manager"
+    FRONT_DESK = "front_desk", "Front desk"
+
+
+class StaffMembership(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_memberships"
+    )
+    studio = models.ForeignKey(Studio, on_delete=models.CASCADE, related_name="staff")
+    role = models.CharField(max_length=16, choices=StaffRole.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "studio"], name="staff_unique_user_studio")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.studio} ({self.get_role_display()})"
+
+
+class ClassType(models.Model):
+    studio = models.ForeignKey(Studio, on_delete=models.CASCADE, related_name="class_types")
+    name = models.CharField(max_length=120)
+    category = models.CharField(max_length=16, choices=Category.choices)
+    duration_minutes = models.PositiveSmallIntegerField(
+        default=45, validators=[MinValueValidator(5)]
+    )
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["studio", "name"], name="classtype_unique_name_per_studio"
+            ),
+            models.CheckConstraint(
+                condition=Q(duration_minutes__gte=5), name="classtype_duration_min"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Instructor(models.Model):
+    studio = models.ForeignKey(Studio, on_delete=models.CASCADE, related_name="instructors")
+    name = models.CharField(max_length=120)
+    bio = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, "Mon"
+    TUESDAY = 1, "Tue"
+    WEDNESDAY = 2, "Wed"
+    THURSDAY = 3, "Thu"
+    FRIDAY = 4, "Fri"
+    SATURDAY = 5, "Sat"
+    SUNDAY = 6, "Sun"
+
+
+class Schedule(models.Model):
+    """A recurring slot; sessions are generated from it ahead of time."""
+
+    studio = models.ForeignKey(Studio, on_delete=models.CASCADE, related_name="schedules")
+    class_type = models.ForeignKey(ClassType, on_delete=models.PROTECT, related_name="schedules")
+    instructor = models.ForeignKey(
+        Instructor, on_delete=models.SET_NULL, null=True, blank=True, related_name="schedules"
+    )
+    weekdays = models.JSONField(help_text="Days of the week, 0 = Monday … 6 = Sunday.")
+    local_start_time = models.TimeField()
+    duration_minutes = models.PositiveSmallIntegerField(validators=[MinValueValidator(5)])
+    capacity = models.PositiveSmallIntegerField()
+    network_spots = models.PositiveSmallIntegerField()
+    credit_price = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    starts_on = models.DateField()
+    ends_on = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["studio", "local_start_time"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(network_spots__lte=F("capacity")),
+                name="schedule_network_within_capacity",
+            ),
+            models.CheckConstraint(
+                condition=Q(credit_price__gte=1), name="schedule_credit_price_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_on__isnull=True) | Q(ends_on__gte=F("starts_on")),
+                name="schedule_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        days = ",".join(Weekday(d).label for d in sorted(self.weekdays))
+        return f"{self.class_type} {days} {self.local_start_time:%H:%M}"
+
+    def clean(self) -> None:
+        if (
+            not isinstance(self.weekdays, list)
+            or not self.weekdays
+            or any(not isinstance(d, int) or not 0 <= d <= 6 for d in self.weekdays)
+        ):
+            raise ValidationError({"weekdays": "Pick at least one day of the week."})
+        if (
+            self.network_spots is not None
+            and self.capacity is not None
+            and self.network_spots > self.capacity
+        ):
+            raise ValidationError(
+                {"network_spots": "Network spots cannot exceed the room's capacity."}
+            )
+        if self.ends_on and self.starts_on and self.ends_on < self.starts_on:
+            raise ValidationError({"ends_on": "The end date must not be before the start date."})
+
+
+class SessionStatus(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class ClassSession(models.Model):
+    """One occurrence of a class. Its counters change only under the row lock (docs/locking.md)."""
+
+    studio = models.ForeignKey(Studio, on_delete=models.CASCADE, related_name="sessions")
+    schedule = models.ForeignKey(
+        Schedule, on_delete=models.SET_NULL, null=True, blank=True, related_name="sessions"
+    )
+    class_type = models.ForeignKey(ClassType, on_delete=models.PROTECT, related_name="sessions")
+    instructor = models.ForeignKey(
+        Instructor, on_delete=models.SET_NULL, null=True, blank=True, related_name="sessions"
+    )
+    starts_at = models.DateTimeField()
+    duration_minutes = models.PositiveSmallIntegerField(validators=[MinValueValidator(5)])
+    capacity = models.PositiveSmallIntegerField(help_text="How many people the room holds.")
+    network_spots = models.PositiveSmallIntegerField(
+        help_text="Spots offered to members (0 allowed)."
+    )
+    studio_booked = models.PositiveSmallIntegerField(
+        default=0, help_text="Spots the studio filled itself."
+    )
+    network_booked = models.PositiveSmallIntegerField(default=0)
+    premium_booked = models.PositiveSmallIntegerField(default=0)
+    credit_price = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    status = models.CharField(
+        max_length=16, choices=SessionStatus.choices, default=SessionStatus.SCHEDULED
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["starts_at"]
+        indexes = [
+            models.Index(fields=["starts_at"], name="session_starts_at"),
+            models.Index(fields=["studio", "starts_at"], name="session_studio_starts_at"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(network_spots__lte=F("capacity")),
+                name="session_network_within_capacity",
+            ),
+            models.CheckConstraint(
+                condition=Q(studio_booked__gte=0)
+                & Q(network_booked__gte=0)
+                & Q(premium_booked__gte=0),
+                name="session_counters_non_negative",
+            ),
+            # The last guard against overbooking: the room never holds more than its capacity.
+            models.CheckConstraint(
+                condition=Q(
+                    capacity__gte=F("studio_booked") + F("network_booked") + F("premium_booked")
+                ),
+                name="session_never_overbooked",
+            ),
+            models.CheckConstraint(
+                condition=Q(credit_price__gte=1), name="session_credit_price_positive"
+            ),
+            models.UniqueConstraint(
+                fields=["schedule", "starts_at"], name="session_unique_per_schedule_slot"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.class_type} @ {self.starts_at:%Y-%m-%d %H:%M}Z"
+
+    @property
+    def room_left(self) -> int:
+        return max(
+            0, self.capacity - self.studio_booked - self.network_booked - self.premium_booked
+        )
+
+    @property
+    def standard_left(self) -> int:
+        return max(0, min(self.network_spots - self.network_booked, self.room_left))
+
+
+class EarningKind(models.TextChoices):
+    RESERVATION = "reservation", "Reservation payout"
+    PREMIUM = "premium", "Premium payout"
+    SPOTLIGHT = "spotlight", "Spotlight fee"
+    ADJUSTMENT = "adjustment", "Adjustment"
+
+
+class EarningEntry(models.Model):
+    """Append-only money ledger of a studio. A payout statement is a sum over a month."""
+
+    studio = models.ForeignKey(Studio, on_delete=models.PROTECT, related_name="earnings")
+    kind = models.CharField(max_length=16, choices=EarningKind.choices)
+    amount_cents = models.IntegerField(help_text="Signed; deductions are negative.")
+    currency = models.CharField(max_length=3)
+    occurred_at = models.DateTimeField()
+    session = models.ForeignKey(
+        ClassSession, on_delete=models.PROTECT, null=True, blank=True, related_name="earnings"
+    )
+    reference = models.CharField(
+        max_length=120,
+        null=True,
+        blank=True,
+        unique=True,
+        help_text="What this entry pays for, e.g. reservation:42; makes writes idempotent.",
+    )
+    description = models.CharField(max_length=255, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        verbose_name_plural = "earning entries"
+        indexes = [models.Index(fields=["studio", "occurred_at"], name="earning_studio_occurred")]
+
+    def __str__(self) -> str:
+        return f"{self.studio} {self.get_kind_display()} {self.amount_cents} {self.currency}"

@@ -1,0 +1,75 @@
+"""Credits under real concurrency on PostgreSQL: the member row lock keeps the ledger whole."""
+
+import threading
+
+import pytest
+from django.db import connection
+from django.db.models import Sum
+
+from members import services
+from members.errors import NotEnoughCredits
+from members.models import CreditEntry, Member
+from tests import factories
+
+
+def run_in_threads(count: int, work) -> list:
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+
+    def runner(i: int) -> None:
+        try:
+            barrier.wait()
+            results[i] = work(i)
+        except Exception as exc:  # collected and asserted by the test
+            results[i] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=runner, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return results
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_debits_never_take_a_balance_below_zero():
+    member = factories.MemberFactory()
+    services.adjust_credits(member, amount=30, note="start")
+
+    results = run_in_threads(
+        12,
+        lambda i: services.adjust_credits(
+            Member.objects.get(pk=member.pk), amount=-10, note=f"debit {i}"
+        ),
+    )
+
+    refused = [r for r in results if isinstance(r, NotEnoughCredits)]
+    posted = [r for r in results if isinstance(r, CreditEntry)]
+    assert len(posted) == 3 and len(refused) == 9, results
+    member.refresh_from_db()
+    assert member.credit_balance == 0
+    assert CreditEntry.objects.filter(member=member).aggregate(s=Sum("amount"))["s"] == 0
+    assert sorted(e.balance_after for e in posted) == [0, 10, 20]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_renewal_runs_renew_each_cycle_once():
+    from datetime import UTC, datetime, timedelta
+
+    market = factories.MarketFactory()
+    plan = factories.PlanFactory(market=market, credits_per_cycle=20)
+    start = datetime(2026, 1, 10, tzinfo=UTC)
+    members = [factories.MemberFactory(home_market=market) for _ in range(5)]
+    for m in members:
+        services.choose_plan(m, plan, now=start)
+
+    results = run_in_threads(4, lambda i: services.renew_due_cycles(now=start + timedelta(days=35)))
+
+    assert sum(results) == 5, results
+    for m in members:
+        m.refresh_from_db()
+        assert m.cycle_number == 1 and m.credit_balance == 40

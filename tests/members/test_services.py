@@ -1,0 +1,207 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db.models import Sum
+
+from members import services
+from members.errors import (
+    EmailTaken,
+    InvalidPlanState,
+    NotEnoughCredits,
+    PaymentFailed,
+    PlanNotAvailable,
+)
+from members.models import (
+    CreditEntry,
+    CreditKind,
+    Member,
+    Payment,
+    PaymentKind,
+    PaymentStatus,
+    SubscriptionStatus,
+)
+from tests import factories
+
+
+def ledger_sum(member: Member) -> int:
+    return CreditEntry.objects.filter(member=member).aggregate(s=Sum("amount"))["s"] or 0
+
+
+def test_add_months_clamps_to_the_end_of_the_month():
+    assert services.add_months(datetime(2026, 1, 31, 9, tzinfo=UTC), 1) == datetime(
+        2026, 2, 28, 9, tzinfo=UTC
+    )
+    assert services.add_months(datetime(2026, 11, 30, tzinfo=UTC), 3) == datetime(
+        2027, 2, 28, tzinfo=UTC
+    )
+    assert services.add_months(datetime(2026, 12, 15, tzinfo=UTC), 1) == datetime(
+        2027, 1, 15, tzinfo=UTC
+    )
+
+
+@pytest.mark.django_db
+def test_sign_up_twice_with_one_email_is_refused(market):
+    services.sign_up(email="Ann@Example.com", password="a-long-password", market=market)
+    with pytest.raises(EmailTaken):
+        services.sign_up(email="ann@example.COM", password="another-password", market=market)
+    assert Member.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_choose_plan_charges_and_grants_the_first_cycle(member, plan, now):
+    services.choose_plan(member, plan, now=now)
+    member.refresh_from_db()
+    assert member.status == SubscriptionStatus.ACTIVE
+    assert member.credit_balance == 30
+    assert member.next_renewal_at == datetime(2026, 12, 26, 15, tzinfo=UTC)
+    payment = Payment.objects.get(member=member)
+    assert (payment.kind, payment.amount_cents, payment.status) == (
+        PaymentKind.PLAN,
+        plan.price_cents,
+        PaymentStatus.SUCCEEDED,
+    )
+
+
+@pytest.mark.django_db
+def test_a_plan_of_another_market_is_refused(member, now):
+    other = factories.PlanFactory()
+    with pytest.raises(PlanNotAvailable):
+        services.choose_plan(member, other, now=now)
+    member.refresh_from_db()
+    assert member.status == SubscriptionStatus.NONE
+    assert not Payment.objects.exists() and not CreditEntry.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_declined_card_starts_no_plan(market, plan, now):
+    member = factories.MemberFactory(
+        home_market=market,
+        user__email="pat+decline@example.com",
+        user__username="pat+decline@example.com",
+    )
+    with pytest.raises(PaymentFailed):
+        services.choose_plan(member, plan, now=now)
+    member.refresh_from_db()
+    assert member.status == SubscriptionStatus.NONE and member.credit_balance == 0
+
+
+@pytest.mark.django_db
+def test_renewal_rolls_over_up_to_the_next_plans_credits_and_expires_the_rest(
+    member, plan, now, market
+):
+    services.choose_plan(member, plan, now=now)  # 30 credits
+    services.adjust_credits(member, amount=12, note="Bonus")  # 42 unused
+    smaller = factories.PlanFactory(market=market, credits_per_cycle=20)
+    services.change_plan(member, smaller)
+    assert services.renew_due_cycles(now=now + timedelta(days=31)) == 1
+    member.refresh_from_db()
+    expiry = CreditEntry.objects.get(member=member, kind=CreditKind.EXPIRY)
+    assert expiry.amount == -22  # 42 unused, 20 may roll over
+    assert member.credit_balance == 20 + 20
+    assert member.plan == smaller and member.next_plan is None
+    assert member.credit_balance == ledger_sum(member)
+
+
+@pytest.mark.django_db
+def test_rollover_cap_is_at_least_ten(member, market, now):
+    tiny = factories.PlanFactory(market=market, credits_per_cycle=5)
+    services.choose_plan(member, tiny, now=now)
+    services.adjust_credits(member, amount=10, note="Bonus")  # 15 unused
+    services.renew_due_cycles(now=now + timedelta(days=31))
+    member.refresh_from_db()
+    assert member.credit_balance == 10 + 5
+
+
+@pytest.mark.django_db
+def test_renewal_is_idempotent_and_catches_up_missed_cycles(member, plan, now):
+    services.choose_plan(member, plan, now=now)
+    later = now + timedelta(days=70)  # two renewals are due
+    assert services.renew_due_cycles(now=later) == 2
+    assert services.renew_due_cycles(now=later) == 0
+    member.refresh_from_db()
+    assert member.cycle_number == 2
+    assert member.next_renewal_at == datetime(2027, 2, 26, 15, tzinfo=UTC)
+    assert Payment.objects.filter(member=member, kind=PaymentKind.PLAN).count() == 3
+    assert CreditEntry.objects.filter(member=member, kind=CreditKind.GRANT).count() == 3
+
+
+@pytest.mark.django_db
+def test_a_declined_renewal_pauses_the_plan_and_keeps_the_credits(market, plan, now):
+    member = factories.MemberFactory(home_market=market)
+    services.choose_plan(member, plan, now=now)
+    member.user.email = "pat+decline@example.com"
+    member.user.save()
+    assert services.renew_due_cycles(now=now + timedelta(days=31)) == 0
+    member.refresh_from_db()
+    assert member.status == SubscriptionStatus.PAUSED
+    assert member.credit_balance == 30
+    assert Payment.objects.filter(status=PaymentStatus.FAILED).count() == 1
+
+
+@pytest.mark.django_db
+def test_pause_stops_renewals_and_resume_starts_a_new_cycle(member, plan, now):
+    services.choose_plan(member, plan, now=now)
+    services.pause(member)
+    assert services.renew_due_cycles(now=now + timedelta(days=40)) == 0
+    services.resume(member, now=now + timedelta(days=40))
+    member.refresh_from_db()
+    assert member.status == SubscriptionStatus.ACTIVE
+    assert member.credit_balance == 30 + 30
+    assert member.next_renewal_at == services.add_months(now + timedelta(days=40), 1)
+
+
+@pytest.mark.django_db
+def test_cancel_forfeits_unused_credits(member, plan, now):
+    services.choose_plan(member, plan, now=now)
+    services.cancel_plan(member, now=now + timedelta(days=3))
+    member.refresh_from_db()
+    assert member.status == SubscriptionStatus.CANCELLED
+    assert member.credit_balance == 0
+    assert CreditEntry.objects.get(member=member, kind=CreditKind.FORFEIT).amount == -30
+    with pytest.raises(InvalidPlanState):
+        services.cancel_plan(member)
+
+
+@pytest.mark.django_db
+def test_a_negative_adjustment_past_the_balance_is_refused(member, plan, now):
+    services.choose_plan(member, plan, now=now)
+    with pytest.raises(NotEnoughCredits):
+        services.adjust_credits(member, amount=-31, note="Chargeback")
+    member.refresh_from_db()
+    assert member.credit_balance == 30
+    assert CreditEntry.objects.filter(kind=CreditKind.ADJUSTMENT).count() == 0
+    services.adjust_credits(member, amount=-30, note="Chargeback")
+    member.refresh_from_db()
+    assert member.credit_balance == 0 == ledger_sum(member)
+
+
+@pytest.mark.django_db
+def test_choosing_a_plan_twice_is_refused(member, plan, now):
+    services.choose_plan(member, plan, now=now)
+    with pytest.raises(InvalidPlanState):
+        services.choose_plan(member, plan, now=now)
+    assert Payment.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_charge_is_once_per_reference(member):
+    first = services.charge(
+        member,
+        kind=PaymentKind.A_LA_CARTE,
+        amount_cents=2500,
+        currency="USD",
+        reference="x:1",
+        description="Class",
+    )
+    again = services.charge(
+        member,
+        kind=PaymentKind.A_LA_CARTE,
+        amount_cents=2500,
+        currency="USD",
+        reference="x:1",
+        description="Class",
+    )
+    assert first.pk == again.pk
+    refund = services.refund(first, reference="x:1:refund")
+    assert refund.amount_cents == -2500 and refund.kind == PaymentKind.REFUND
+    assert services.refund(first, reference="x:1:refund").pk == refund.pk

@@ -1,0 +1,124 @@
+import re
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+from members.models import CreditEntry, Member, Payment, SubscriptionStatus
+from tests import factories
+
+
+@pytest.mark.django_db
+def test_sign_up_logs_in_and_leads_to_plan_choice(client, market):
+    response = client.post(
+        reverse("members:signup"),
+        {"email": "New@Example.com", "password": "a-very-good-passphrase", "market": market.pk},
+    )
+    assert response.status_code == 302 and response.url == reverse("members:plan")
+    member = Member.objects.get(user__email="new@example.com")
+    assert member.home_market == market
+    assert client.get(reverse("members:account")).status_code == 200
+
+
+@pytest.mark.django_db
+def test_sign_up_with_a_used_email_shows_a_form_error(client, market):
+    factories.UserFactory(email="taken@example.com")
+    response = client.post(
+        reverse("members:signup"),
+        {"email": "TAKEN@example.com", "password": "a-very-good-passphrase", "market": market.pk},
+    )
+    assert response.status_code == 200
+    assert "already exists" in response.content.decode()
+    assert Member.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_sign_up_refuses_a_weak_password(client, market):
+    response = client.post(
+        reverse("members:signup"),
+        {"email": "a@example.com", "password": "123", "market": market.pk},
+    )
+    assert response.status_code == 200
+    assert "too short" in response.content.decode()
+    assert Member.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_log_in_with_email_and_log_out(client, member):
+    response = client.post(
+        reverse("members:login"),
+        {"username": member.user.email.upper(), "password": "correct-horse-battery"},
+    )
+    assert response.status_code == 302
+    assert client.get(reverse("members:account")).status_code == 200
+    client.post(reverse("members:logout"))
+    assert client.get(reverse("members:account")).status_code == 302
+
+
+@pytest.mark.django_db
+def test_password_reset_sends_a_working_link(client, member):
+    client.post(reverse("members:password_reset"), {"email": member.user.email})
+    assert len(mail.outbox) == 1
+    link = re.search(r"https?://[^/]+(/password-reset/[^\s]+/)", mail.outbox[0].body).group(1)
+    form_page = client.get(link, follow=True)
+    assert form_page.status_code == 200
+    response = client.post(
+        form_page.redirect_chain[-1][0],
+        {"new_password1": "brand-new-passphrase", "new_password2": "brand-new-passphrase"},
+    )
+    assert response.status_code == 302
+    assert client.login(username=member.user.email, password="brand-new-passphrase")
+
+
+@pytest.mark.django_db
+def test_choose_plan_on_the_website(client, member, plan):
+    client.force_login(member.user)
+    response = client.post(reverse("members:plan"), {"plan": plan.pk})
+    assert response.status_code == 302
+    member.refresh_from_db()
+    assert (
+        member.status == SubscriptionStatus.ACTIVE
+        and member.credit_balance == plan.credits_per_cycle
+    )
+    page = client.get(reverse("members:account")).content.decode()
+    assert plan.name in page and "Cycle grant" in page
+
+
+@pytest.mark.django_db
+def test_a_plan_of_another_market_cannot_be_posted(client, member):
+    other = factories.PlanFactory()
+    client.force_login(member.user)
+    response = client.post(reverse("members:plan"), {"plan": other.pk})
+    assert response.status_code == 200
+    assert "not offered in your city" in response.content.decode()
+    assert not Payment.objects.exists()
+
+
+@pytest.mark.django_db
+def test_pause_resume_and_cancel_from_the_account_page(client, member, plan):
+    client.force_login(member.user)
+    client.post(reverse("members:plan"), {"plan": plan.pk})
+    client.post(reverse("members:pause"))
+    assert Member.objects.get(pk=member.pk).status == SubscriptionStatus.PAUSED
+    client.post(reverse("members:resume"))
+    assert Member.objects.get(pk=member.pk).status == SubscriptionStatus.ACTIVE
+    client.post(reverse("members:cancel"))
+    member.refresh_from_db()
+    assert member.status == SubscriptionStatus.CANCELLED and member.credit_balance == 0
+    # A GET never changes a plan.
+    assert client.get(reverse("members:pause")).status_code == 405
+
+
+@pytest.mark.django_db
+def test_account_page_query_count_does_not_grow_with_history(
+    client, member, plan, django_assert_max_num_queries
+):
+    from members import services
+
+    client.force_login(member.user)
+    services.choose_plan(member, plan)
+    for _ in range(30):
+        services.adjust_credits(member, amount=1, note="x")
+    assert CreditEntry.objects.count() == 31
+    with django_assert_max_num_queries(8):
+        assert client.get(reverse("members:account")).status_code == 200

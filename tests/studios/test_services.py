@@ -1,0 +1,130 @@
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import IntegrityError, transaction
+
+from studios import services
+from studios.models import ClassSession, EarningEntry, EarningKind
+from tests import factories
+
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+def test_local_to_utc_keeps_the_wall_clock_across_dst():
+    # 09:00 in New York is 14:00 UTC in winter (EST) and 13:00 UTC in summer (EDT).
+    assert services.local_to_utc(date(2027, 3, 12), time(9), NEW_YORK) == datetime(
+        2027, 3, 12, 14, tzinfo=UTC
+    )
+    assert services.local_to_utc(date(2027, 3, 15), time(9), NEW_YORK) == datetime(
+        2027, 3, 15, 13, tzinfo=UTC
+    )
+
+
+def test_local_to_utc_moves_a_time_in_the_spring_gap_forward():
+    # 2027-03-14 02:30 does not exist in New York; the clock shows 03:30 EDT = 07:30 UTC.
+    instant = services.local_to_utc(date(2027, 3, 14), time(2, 30), NEW_YORK)
+    assert instant == datetime(2027, 3, 14, 7, 30, tzinfo=UTC)
+    assert instant.astimezone(NEW_YORK).time() == time(3, 30)
+
+
+def test_local_to_utc_takes_the_first_of_an_ambiguous_time():
+    # 2027-11-07 01:30 happens twice in New York; the first is EDT (05:30 UTC).
+    assert services.local_to_utc(date(2027, 11, 7), time(1, 30), NEW_YORK) == datetime(
+        2027, 11, 7, 5, 30, tzinfo=UTC
+    )
+
+
+@pytest.mark.django_db
+def test_generate_sessions_follows_weekdays_and_is_idempotent():
+    schedule = factories.ScheduleFactory(weekdays=[0, 3], starts_on=date(2027, 1, 1))  # Mon, Thu
+    created = services.generate_sessions(start=date(2027, 3, 1), weeks=2)
+    assert created == 4
+    days = sorted(
+        s.starts_at.astimezone(NEW_YORK).date()
+        for s in ClassSession.objects.filter(schedule=schedule)
+    )
+    assert days == [date(2027, 3, 1), date(2027, 3, 4), date(2027, 3, 8), date(2027, 3, 11)]
+    assert services.generate_sessions(start=date(2027, 3, 1), weeks=2) == 0
+    assert ClassSession.objects.count() == 4
+
+
+@pytest.mark.django_db
+def test_generate_sessions_is_correct_across_a_dst_change():
+    factories.ScheduleFactory(
+        weekdays=list(range(7)), local_start_time=time(9), starts_on=date(2027, 1, 1)
+    )
+    services.generate_sessions(start=date(2027, 3, 10), weeks=1)
+    local_times = {s.starts_at.astimezone(NEW_YORK).time() for s in ClassSession.objects.all()}
+    utc_hours = {s.starts_at.astimezone(UTC).hour for s in ClassSession.objects.all()}
+    assert local_times == {time(9)}
+    assert utc_hours == {13, 14}  # the offset changed on 2027-03-14
+    assert ClassSession.objects.count() == 7
+
+
+@pytest.mark.django_db
+def test_generate_sessions_copies_inventory_and_respects_end_date():
+    schedule = factories.ScheduleFactory(
+        weekdays=list(range(7)),
+        capacity=18,
+        network_spots=6,
+        credit_price=11,
+        starts_on=date(2027, 3, 1),
+        ends_on=date(2027, 3, 3),
+    )
+    services.generate_sessions(start=date(2027, 2, 25), weeks=2)
+    sessions = list(ClassSession.objects.filter(schedule=schedule))
+    assert len(sessions) == 3
+    assert {(s.capacity, s.network_spots, s.credit_price, s.studio_id) for s in sessions} == {
+        (18, 6, 11, schedule.studio_id)
+    }
+
+
+@pytest.mark.django_db
+def test_database_refuses_network_spots_above_capacity():
+    with pytest.raises(IntegrityError), transaction.atomic():
+        factories.ClassSessionFactory(capacity=10, network_spots=11)
+
+
+@pytest.mark.django_db
+def test_database_refuses_an_overbooked_room():
+    session = factories.ClassSessionFactory(capacity=10, network_spots=5)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ClassSession.objects.filter(pk=session.pk).update(studio_booked=6, network_booked=5)
+
+
+@pytest.mark.django_db
+def test_record_earning_is_idempotent_per_reference():
+    studio = factories.StudioFactory()
+    when = datetime(2026, 11, 1, tzinfo=UTC)
+    first = services.record_earning(
+        studio,
+        kind=EarningKind.RESERVATION,
+        amount_cents=1500,
+        occurred_at=when,
+        reference="reservation:1",
+    )
+    again = services.record_earning(
+        studio,
+        kind=EarningKind.RESERVATION,
+        amount_cents=1500,
+        occurred_at=when,
+        reference="reservation:1",
+    )
+    assert first.pk == again.pk
+    assert EarningEntry.objects.count() == 1
+    assert first.currency == studio.market.currency
+
+
+@pytest.mark.django_db
+def test_generate_sessions_task_keeps_weeks_ahead(settings):
+    from studios.tasks import generate_sessions
+
+    settings.SESSION_GENERATION_WEEKS = 1
+    factories.ScheduleFactory(weekdays=list(range(7)), starts_on=date(2020, 1, 1))
+    assert generate_sessions.delay().get() == 7
+    assert generate_sessions.delay().get() == 0
+    assert (
+        ClassSession.objects.filter(starts_at__gte=datetime.now(UTC) - timedelta(days=1)).count()
+        == 7
+    )

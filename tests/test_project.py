@@ -1,0 +1,134 @@
+"""Project-wide behaviour: health check, admin, Celery wiring, demo data."""
+
+import json
+
+import pytest
+from django.apps import apps
+from django.conf import settings
+from django.contrib.admin.sites import site
+from django.core.management import call_command
+from django.db.models import Sum
+from django.urls import reverse
+
+from classpass.celery import app as celery_app
+from members.models import CreditEntry, Member, Plan
+from studios.models import ClassSession, Market, StaffMembership, Studio
+
+
+@pytest.mark.django_db
+def test_healthz_reports_the_database(client, settings):
+    settings.REDIS_URL = ""
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert json.loads(response.content) == {
+        "status": "ok",
+        "checks": {"database": "ok", "redis": "not configured"},
+    }
+
+
+@pytest.mark.django_db
+def test_healthz_fails_when_redis_is_unreachable(client, settings):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert json.loads(response.content)["checks"]["redis"].startswith("error")
+
+
+@pytest.mark.django_db
+def test_every_model_has_an_admin_page_that_loads(admin_client):
+    ours = [
+        m
+        for m in apps.get_models()
+        if m._meta.app_label in {"studios", "members", "bookings", "premium", "marketing"}
+    ]
+    assert ours
+    for model in ours:
+        assert model in site._registry, f"{model.__name__} has no admin"
+        url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+        assert admin_client.get(url).status_code == 200, url
+
+
+@pytest.mark.django_db
+def test_ledgers_cannot_be_edited_or_deleted_in_admin(admin_client, member, plan):
+    from members import services
+
+    services.choose_plan(member, plan)
+    entry = CreditEntry.objects.get()
+    change = reverse("admin:members_creditentry_change", args=[entry.pk])
+    admin_client.post(change, {"amount": 999})
+    assert (
+        admin_client.post(
+            reverse("admin:members_creditentry_delete", args=[entry.pk]), {"post": "yes"}
+        ).status_code
+        == 403
+    )
+    entry.refresh_from_db()
+    assert entry.amount == plan.credits_per_cycle
+    assert admin_client.get(reverse("admin:members_creditentry_add")).status_code == 403
+
+
+@pytest.mark.django_db
+def test_admin_credit_adjustment_refuses_to_go_negative(admin_client, member):
+    url = reverse("admin:members_member_adjust_credits", args=[member.pk])
+    response = admin_client.post(url, {"amount": -5, "note": "oops"})
+    assert response.status_code == 200 and "below zero" in response.content.decode()
+    assert admin_client.post(url, {"amount": 7, "note": "Goodwill"}).status_code == 302
+    member.refresh_from_db()
+    assert member.credit_balance == 7
+
+
+@pytest.mark.django_db
+def test_periodic_tasks_are_scheduled_and_registered():
+    celery_app.loader.import_default_modules()
+    names = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert {"studios.tasks.generate_sessions", "members.tasks.renew_due_cycles"} <= names
+    assert names <= set(celery_app.tasks)
+
+
+@pytest.mark.django_db
+def test_seed_demo_is_realistic_and_idempotent():
+    call_command("seed_demo")
+    counts = (
+        Market.objects.count(),
+        Studio.objects.count(),
+        ClassSession.objects.count(),
+        Member.objects.count(),
+    )
+    assert counts[0] >= 3 and counts[1] >= 40 and counts[3] >= 200
+    assert len({m.timezone for m in Market.objects.all()}) >= 3
+    assert len({m.currency for m in Market.objects.all()}) >= 3
+    assert all(Plan.objects.filter(market=m).count() >= 3 for m in Market.objects.all())
+    assert StaffMembership.objects.filter(user__email="owner@classpass.local").count() == 2
+    from django.utils import timezone
+
+    now = timezone.now()
+    assert ClassSession.objects.filter(starts_at__lt=now, network_booked__gt=0).exists()
+    assert ClassSession.objects.filter(starts_at__gt=now + timezone.timedelta(days=21)).exists()
+    assert CreditEntry.objects.count() > 200
+    call_command("seed_demo")
+    assert counts == (
+        Market.objects.count(),
+        Studio.objects.count(),
+        ClassSession.objects.count(),
+        Member.objects.count(),
+    )
+    for member in Member.objects.annotate(total=Sum("credit_entries__amount")):
+        assert member.credit_balance == (member.total or 0)
+
+
+def test_make_refuses_a_python_older_than_3_12(tmp_path):
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    # A real interpreter, not a pyenv shim (which would fail for its own reasons).
+    found = sorted(Path.home().glob(".pyenv/versions/3.1[01].*/bin/python"))
+    old = str(found[-1]) if found else shutil.which("python3.11")
+    if old is None or shutil.which("make") is None:
+        pytest.skip("no Python older than 3.12 (or no make) on this machine to try")
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        ["make", "-s", "check-python", f"PYTHON={old}"], cwd=root, capture_output=True, text=True
+    )
+    assert done.returncode != 0
+    assert "needs Python 3.12 or newer" in done.stdout
