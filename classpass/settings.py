@@ -168,6 +168,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "studios.tasks.generate_sessions",
         "schedule": crontab(minute=15, hour=1),
     },
+    "default-attendance": {
+        "task": "bookings.tasks.mark_unmarked_attended",
+        "schedule": timedelta(minutes=30),
+    },
     "renew-cycles": {
         "task": "members.tasks.renew_due_cycles",
         "schedule": timedelta(minutes=15),
@@ -196,3 +200,9 @@ DEMO_LOGINS = [
     ("studio manager", "manager@classpass.local"),
     ("studio front desk", "frontdesk@classpass.local"),
 ]
+
+# The booking engine asks these for what a member may book (see bookings/offers.py).
+BOOKING_OFFER_PROVIDERS = ["bookings.offers.StandardOfferProvider"]
+WAITLIST_PROMOTION_CUTOFF = timedelta(hours=env.int("WAITLIST_PROMOTION_CUTOFF_HOURS", default=2))
+ATTENDANCE_DEFAULT_AFTER = timedelta(hours=48)
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")

@@ -38,6 +38,18 @@ def add_months(moment: datetime, months: int) -> datetime:
     return moment.replace(year=year, month=month, day=day)
 
 
+def cycle_bounds(member: Member, moment: datetime) -> tuple[datetime, datetime] | None:
+    """The [start, end) of the member's billing cycle that contains `moment`, if it is known.
+
+    Classes are booked up to a week ahead, so `moment` may fall in the cycle after this one.
+    """
+    if member.cycle_started_at is None or member.next_renewal_at is None:
+        return None
+    if moment < member.next_renewal_at:
+        return member.cycle_started_at, member.next_renewal_at
+    return member.next_renewal_at, add_months(member.cycle_anchor, member.cycle_number + 2)
+
+
 def lock_member(member_id: int) -> Member:
     """Fetch a member row FOR UPDATE. Call inside a transaction."""
     return (
@@ -283,6 +295,7 @@ def choose_plan(member: Member, plan: Plan, *, now: datetime | None = None) -> M
         if locked.status == SubscriptionStatus.PAUSED:
             raise InvalidPlanState("Your plan is paused; resume it from your account page.")
         _start_cycle_locked(locked, plan=plan, now=now)
+    member.refresh_from_db()
     return locked
 
 
@@ -295,6 +308,7 @@ def change_plan(member: Member, plan: Plan) -> Member:
             raise InvalidPlanState("Only an active plan can be changed; choose a plan instead.")
         locked.next_plan = None if plan.pk == locked.plan_id else plan
         locked.save(update_fields=["next_plan"])
+    member.refresh_from_db()
     return locked
 
 
@@ -307,6 +321,7 @@ def pause(member: Member) -> Member:
         locked.status = SubscriptionStatus.PAUSED
         locked.next_renewal_at = None
         locked.save(update_fields=["status", "next_renewal_at"])
+    member.refresh_from_db()
     return locked
 
 
@@ -320,6 +335,7 @@ def resume(member: Member, *, now: datetime | None = None) -> Member:
         plan = locked.next_plan or locked.plan
         _check_plan_for(locked, plan)
         _start_cycle_locked(locked, plan=plan, now=now)
+    member.refresh_from_db()
     return locked
 
 
@@ -342,6 +358,7 @@ def cancel_plan(member: Member, *, now: datetime | None = None) -> Member:
         locked.next_plan = None
         locked.next_renewal_at = None
         locked.save(update_fields=["status", "next_plan", "next_renewal_at"])
+    member.refresh_from_db()
     return locked
 
 

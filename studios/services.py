@@ -119,6 +119,14 @@ def record_earning(
     return entry
 
 
+def record_earnings_bulk(rows: list[dict]) -> None:
+    """Append many entries at once; references already on the ledger are skipped."""
+    EarningEntry.objects.bulk_create(
+        [EarningEntry(currency=row["studio"].market.currency, **row) for row in rows],
+        ignore_conflicts=True,
+    )
+
+
 def adjust_earnings(
     studio: Studio, *, amount_cents: int, description: str, by=None
 ) -> EarningEntry:

@@ -47,3 +47,22 @@ def plan(market):
 @pytest.fixture
 def member(market):
     return factories.MemberFactory(home_market=market)
+
+
+@pytest.fixture
+def active_member(market, plan):
+    """A member of `market` with an active 30-credit plan, started a few days ago."""
+    from django.utils import timezone
+
+    from members import services
+
+    member = factories.MemberFactory(home_market=market)
+    services.choose_plan(member, plan, now=timezone.now() - timezone.timedelta(days=3))
+    member.refresh_from_db()
+    return member
+
+
+@pytest.fixture
+def session(studio):
+    """A class two days ahead: 20 in the room, 10 on the network, 8 credits."""
+    return factories.ClassSessionFactory(studio=studio)

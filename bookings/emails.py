@@ -1,0 +1,67 @@
+"""E-mails about reservations, HTML and text, with times in the studio's timezone."""
+
+import logging
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+log = logging.getLogger(__name__)
+
+SUBJECTS = {
+    "booked": "You're booked: {class_name} at {studio}",
+    "promoted": "A spot opened up: you're booked into {class_name}",
+    "cancelled": "Cancelled: {class_name} at {studio}",
+    "late_cancelled": "Late cancellation: {class_name} at {studio}",
+    "session_cancelled": "{studio} cancelled {class_name}: your credits are back",
+}
+
+
+def send_on_commit(reservation_id: int, event: str) -> None:
+    """Queue the e-mail once the transaction commits; a broker outage never fails a booking."""
+
+    def enqueue() -> None:
+        from .tasks import send_reservation_email
+
+        try:
+            send_reservation_email.delay(reservation_id, event)
+        except Exception:  # the broker is down: the booking stands, the e-mail is logged as lost
+            log.exception("Could not queue the %s e-mail of reservation %s", event, reservation_id)
+
+    transaction.on_commit(enqueue)
+
+
+def send_reservation_email(reservation_id: int, event: str) -> bool:
+    from .models import Reservation
+
+    reservation = (
+        Reservation.objects.select_related(
+            "member__user", "session__studio__market", "session__class_type", "session__instructor"
+        )
+        .filter(pk=reservation_id)
+        .first()
+    )
+    if reservation is None or event not in SUBJECTS:
+        return False
+    session = reservation.session
+    market = session.studio.market
+    context = {
+        "reservation": reservation,
+        "session": session,
+        "studio": session.studio,
+        "market": market,
+        "event": event,
+        "local_start": timezone.localtime(session.starts_at, market.tzinfo),
+        "late_fee_cents": market.late_cancel_fee_cents,
+        "site_url": settings.SITE_URL,
+    }
+    subject = SUBJECTS[event].format(class_name=session.class_type.name, studio=session.studio.name)
+    with timezone.override(market.tzinfo):  # every time shown in the studio's timezone
+        text = render_to_string(f"bookings/email/{event}.txt", context)
+        html = render_to_string("bookings/email/reservation.html", context)
+    message = EmailMultiAlternatives(subject, text, to=[reservation.member.user.email])
+    message.attach_alternative(html, "text/html")
+    message.send()
+    return True

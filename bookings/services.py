@@ -1,0 +1,551 @@
+"""The booking engine: every reservation, cancellation, waitlist move and attendance mark.
+
+Locks (docs/locking.md): the class session row first, then member rows in primary-key order.
+Functions named *_locked expect the caller to hold those locks inside its transaction.
+"""
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Q
+from django.utils import timezone
+
+from members import services as members_services
+from members.errors import PaymentFailed
+from members.models import CreditKind, Member, PaymentKind, SubscriptionStatus
+from studios import services as studios_services
+from studios.models import ClassSession, EarningKind, SessionStatus
+
+from . import emails
+from .errors import (
+    AlreadyBooked,
+    BookingError,
+    IdempotencyConflict,
+    NotBookable,
+    NotCancellable,
+    OfferNotAvailable,
+    PriceChanged,
+    SessionNotFound,
+    WaitlistError,
+)
+from .models import (
+    LIVE_STATUSES,
+    Counter,
+    Reservation,
+    ReservationKind,
+    ReservationStatus,
+    Source,
+    WaitlistEntry,
+    WaitlistStatus,
+)
+from .offers import BookingContext, Offer, collect_offers
+
+log = logging.getLogger(__name__)
+
+
+# --- reading under the locks ---------------------------------------------------------------
+
+
+def lock_session(session_id: int) -> ClassSession:
+    """Fetch a class session FOR UPDATE with what the engine reads. Raises SessionNotFound."""
+    try:
+        return (
+            ClassSession.objects.select_for_update(of=("self",))
+            .select_related("studio__market", "class_type", "instructor")
+            .get(pk=session_id)
+        )
+    except (ClassSession.DoesNotExist, ValueError, TypeError):
+        raise SessionNotFound("That class does not exist.") from None
+
+
+def booking_opens_at(session: ClassSession) -> datetime:
+    """Booking opens N days ahead at the market's opening time, studio-local."""
+    market = session.studio.market
+    local_day = timezone.localtime(session.starts_at, market.tzinfo).date()
+    opens_day = local_day - timedelta(days=market.booking_window_days)
+    return studios_services.local_to_utc(opens_day, market.booking_opens_at, market.tzinfo)
+
+
+def booking_closes_at(session: ClassSession) -> datetime:
+    return session.starts_at - timedelta(minutes=session.studio.booking_cutoff_minutes)
+
+
+def check_bookable(session: ClassSession, now: datetime) -> None:
+    """Raise NotBookable unless the class can be booked at `now`."""
+    if session.status != SessionStatus.SCHEDULED:
+        raise NotBookable("This class was cancelled by the studio.")
+    if now >= session.starts_at:
+        raise NotBookable("This class has already started.")
+    if now >= booking_closes_at(session):
+        raise NotBookable(
+            f"Booking closed {session.studio.booking_cutoff_minutes} minutes before the class."
+        )
+    opens = booking_opens_at(session)
+    if now < opens:
+        local = timezone.localtime(opens, session.studio.market.tzinfo)
+        raise NotBookable(f"Booking for this class opens {local:%a %-d %b at %H:%M}.")
+
+
+def booking_context(session: ClassSession, member: Member | None, now: datetime) -> BookingContext:
+    """Build what offers depend on: one query counts the member's standard visits this cycle."""
+    if member is None:
+        return BookingContext(session=session, member=None, now=now)
+    bounds = members_services.cycle_bounds(member, session.starts_at)
+    visits = Q(kind=ReservationKind.STANDARD)
+    visits &= Q(starts_at__gte=bounds[0], starts_at__lt=bounds[1]) if bounds else Q(pk__in=[])
+    counts = Reservation.objects.filter(
+        member=member, studio_id=session.studio_id, status__in=LIVE_STATUSES
+    ).aggregate(
+        visits=Count("pk", filter=visits),
+        here=Count("pk", filter=Q(session_id=session.pk)),
+    )
+    return BookingContext(
+        session=session,
+        member=member,
+        now=now,
+        standard_visits_in_cycle=counts["visits"],
+        already_booked=counts["here"] > 0,
+    )
+
+
+def offers_for(
+    session: ClassSession, member: Member | None, *, now: datetime | None = None
+) -> list[Offer]:
+    """The offers a member would get now (for pages; the engine re-checks under the locks)."""
+    now = now or timezone.now()
+    return collect_offers(booking_context(session, member, now))
+
+
+# --- booking -------------------------------------------------------------------------------
+
+
+def book(
+    member: Member,
+    session_id: int,
+    *,
+    offer_kind: str = ReservationKind.STANDARD,
+    source: str = Source.WEB,
+    idempotency_key: str | None = None,
+    expected_credits: int | None = None,
+    now: datetime | None = None,
+) -> Reservation:
+    """Reserve one spot. Locks the session row, then the member row. Raises BookingError.
+
+    With an idempotency key, a replay returns the first reservation and writes nothing; the
+    same key for another class raises IdempotencyConflict.
+    """
+    now = now or timezone.now()
+    if idempotency_key:
+        replay = _replay(member, idempotency_key, session_id)
+        if replay is not None:
+            return replay
+    try:
+        with transaction.atomic(durable=True):
+            session = lock_session(session_id)
+            locked = members_services.lock_member(member.pk)
+            reservation = book_locked(
+                session,
+                locked,
+                offer_kind=offer_kind,
+                source=source,
+                idempotency_key=idempotency_key,
+                expected_credits=expected_credits,
+                now=now,
+            )
+    except IntegrityError:
+        # Only the database guards can get here: a concurrent replay of the same key, or a
+        # second live reservation for the same class.
+        if idempotency_key and (replay := _replay(member, idempotency_key, session_id)):
+            return replay
+        raise AlreadyBooked("You're already booked into this class.") from None
+    member.credit_balance = locked.credit_balance
+    return reservation
+
+
+def _replay(member: Member, key: str, session_id) -> Reservation | None:
+    first = Reservation.objects.filter(member=member, idempotency_key=key).first()
+    if first is not None and str(first.session_id) != str(session_id):
+        raise IdempotencyConflict("This idempotency key was already used for another class.")
+    return first
+
+
+def book_locked(
+    session: ClassSession,
+    member: Member,
+    *,
+    offer_kind: str,
+    source: str,
+    idempotency_key: str | None = None,
+    expected_credits: int | None = None,
+    now: datetime,
+) -> Reservation:
+    """Check the chosen offer and write the booking. Hold the session and member locks.
+
+    Every check comes before the first write, so a refusal leaves nothing behind.
+    """
+    check_bookable(session, now)
+    ctx = booking_context(session, member, now)
+    if ctx.already_booked:
+        raise AlreadyBooked("You're already booked into this class.")
+    offer = next((o for o in collect_offers(ctx) if o.kind == offer_kind), None)
+    if offer is None:
+        raise OfferNotAvailable("That way of booking is not offered for this class.")
+    if not offer.available:
+        raise offer.refuse()
+    if expected_credits is not None and expected_credits != offer.credits:
+        raise PriceChanged(
+            f"This class now costs {offer.credits} credits, not {expected_credits}. "
+            "Please confirm again."
+        )
+    _occupy_locked(session, offer.counter)
+    reservation = Reservation.objects.create(
+        member=member,
+        session=session,
+        studio_id=session.studio_id,
+        starts_at=session.starts_at,
+        kind=offer.kind,
+        premium_reason=offer.premium_reason,
+        counter=offer.counter,
+        credits_spent=offer.credits,
+        money_paid_cents=offer.money_cents,
+        currency=offer.currency,
+        studio_payout_cents=offer.studio_payout_cents,
+        source=source,
+        idempotency_key=idempotency_key,
+    )
+    if offer.credits:
+        members_services.post_credits_locked(
+            member,
+            kind=CreditKind.BOOKING,
+            amount=-offer.credits,
+            reference=f"reservation:{reservation.pk}",
+            note=f"{session.class_type.name} at {session.studio.name}",
+        )
+    WaitlistEntry.objects.filter(
+        session=session, member=member, status=WaitlistStatus.WAITING
+    ).update(status=WaitlistStatus.PROMOTED, reservation=reservation, updated_at=now)
+    emails.send_on_commit(reservation.pk, "promoted" if source == Source.WAITLIST else "booked")
+    return reservation
+
+
+def _occupy_locked(session: ClassSession, counter: str) -> None:
+    """Take one spot of the room on `counter`; the WHERE clause re-checks the room."""
+    room = Q(capacity__gt=F("studio_booked") + F("network_booked") + F("premium_booked"))
+    if counter == Counter.NETWORK:
+        room &= Q(network_booked__lt=F("network_spots"))
+        changed = ClassSession.objects.filter(room, pk=session.pk).update(
+            network_booked=F("network_booked") + 1
+        )
+        session.network_booked += 1
+    else:
+        changed = ClassSession.objects.filter(room, pk=session.pk).update(
+            premium_booked=F("premium_booked") + 1
+        )
+        session.premium_booked += 1
+    if changed != 1:  # unreachable while the lock is held; a guard, not a code path
+        raise NotBookable("This class just sold out.")
+
+
+def _release_locked(session: ClassSession, counter: str) -> None:
+    if counter == Counter.NETWORK:
+        ClassSession.objects.filter(pk=session.pk).update(network_booked=F("network_booked") - 1)
+        session.network_booked -= 1
+    else:
+        ClassSession.objects.filter(pk=session.pk).update(premium_booked=F("premium_booked") - 1)
+        session.premium_booked -= 1
+
+
+# --- cancelling ----------------------------------------------------------------------------
+
+
+def cancel(
+    reservation_id: int, *, member: Member | None = None, now: datetime | None = None
+) -> Reservation:
+    """Cancel a reservation. Free up to the studio's window; inside it, a late cancel.
+
+    Credits always come back. A late cancel charges the market's fee and pays the studio its
+    rate; the freed spot goes to the waitlist in the same transaction.
+    Pass `member` to refuse (as not found) a reservation of someone else.
+    """
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        found = (
+            Reservation.objects.filter(pk=reservation_id)
+            .values_list("session_id", "member_id")
+            .first()
+        )
+        if found is None or (member is not None and found[1] != member.pk):
+            raise SessionNotFound("That reservation does not exist.")
+        session = lock_session(found[0])
+        locked_member = members_services.lock_member(found[1])
+        reservation = Reservation.objects.select_for_update().get(pk=reservation_id)
+        if reservation.status != ReservationStatus.BOOKED:
+            raise NotCancellable(f"This reservation is {reservation.get_status_display().lower()}.")
+        if now >= session.starts_at:
+            raise NotCancellable("This class has started; it can no longer be cancelled.")
+        late = now > session.starts_at - timedelta(hours=session.studio.cancellation_window_hours)
+        _release_locked(session, reservation.counter)
+        _give_back_locked(reservation, locked_member, why="cancelled", refund_money=not late)
+        reservation.status = (
+            ReservationStatus.LATE_CANCELLED if late else ReservationStatus.CANCELLED
+        )
+        reservation.cancelled_at = now
+        reservation.save(update_fields=["status", "cancelled_at"])
+        if late:
+            _charge_fee_locked(reservation, locked_member, session, PaymentKind.LATE_CANCEL_FEE)
+            _earn(reservation, session, now)
+        promote_waitlist_locked(session, now=now)
+        emails.send_on_commit(reservation.pk, "late_cancelled" if late else "cancelled")
+    if member is not None:
+        member.credit_balance = locked_member.credit_balance
+    return reservation
+
+
+def _give_back_locked(
+    reservation: Reservation, member: Member, *, why: str, refund_money: bool
+) -> None:
+    if reservation.credits_spent:
+        members_services.post_credits_locked(
+            member,
+            kind=CreditKind.REFUND,
+            amount=reservation.credits_spent,
+            reference=f"refund:reservation:{reservation.pk}",
+            note=f"Class {why}: credits returned.",
+        )
+    if refund_money and reservation.payment_id and reservation.money_paid_cents:
+        members_services.refund(
+            reservation.payment,
+            amount_cents=reservation.money_paid_cents,
+            reference=f"refund:reservation:{reservation.pk}",
+            description=f"Class {why}",
+        )
+
+
+def _charge_fee_locked(
+    reservation: Reservation, member: Member, session: ClassSession, kind: str
+) -> None:
+    """Charge the market's late-cancel or missed-class fee (credit bookings only)."""
+    market = session.studio.market
+    fee = (
+        market.late_cancel_fee_cents
+        if kind == PaymentKind.LATE_CANCEL_FEE
+        else market.missed_class_fee_cents
+    )
+    if not fee or reservation.money_paid_cents:
+        return  # no fee set, or a paid class whose price stays with the studio instead
+    try:
+        members_services.charge(
+            member,
+            kind=kind,
+            amount_cents=fee,
+            currency=market.currency,
+            reference=f"{kind}:reservation:{reservation.pk}",
+            description=PaymentKind(kind).label,
+        )
+    except PaymentFailed:
+        # The cancellation stands; the failed payment is on record for support to follow up.
+        log.warning("Fee for reservation %s was declined", reservation.pk)
+
+
+def _earning_row(reservation: Reservation, session: ClassSession, now: datetime, what: str) -> dict:
+    return {
+        "studio": session.studio,
+        "kind": EarningKind.RESERVATION
+        if reservation.kind == ReservationKind.STANDARD
+        else EarningKind.PREMIUM,
+        "amount_cents": reservation.studio_payout_cents,
+        "occurred_at": now,
+        "reference": f"reservation:{reservation.pk}",
+        "session": session,
+        "description": f"{reservation.get_kind_display()} · {what}",
+    }
+
+
+def _earn(reservation: Reservation, session: ClassSession, now: datetime) -> None:
+    """The studio is paid once per reservation (idempotent on its reference)."""
+    row = _earning_row(reservation, session, now, reservation.get_status_display())
+    studios_services.record_earning(row.pop("studio"), **row)
+
+
+def cancel_session(session_id: int, *, now: datetime | None = None) -> int:
+    """The studio cancels a class: everyone refunded in full and e-mailed, no fee, no payout.
+
+    Returns how many reservations were cancelled. Safe to run twice.
+    """
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        session = lock_session(session_id)
+        booked = list(
+            Reservation.objects.filter(session=session, status=ReservationStatus.BOOKED)
+            .select_related("payment")
+            .order_by("member_id")
+        )
+        for reservation in booked:  # members in primary-key order: no deadlock between two runs
+            locked_member = members_services.lock_member(reservation.member_id)
+            _give_back_locked(
+                reservation, locked_member, why="cancelled by the studio", refund_money=True
+            )
+            emails.send_on_commit(reservation.pk, "session_cancelled")
+        Reservation.objects.filter(pk__in=[r.pk for r in booked]).update(
+            status=ReservationStatus.CANCELLED, cancelled_at=now
+        )
+        WaitlistEntry.objects.filter(session=session, status=WaitlistStatus.WAITING).update(
+            status=WaitlistStatus.EXPIRED, updated_at=now
+        )
+        ClassSession.objects.filter(pk=session.pk).update(
+            status=SessionStatus.CANCELLED, network_booked=0, premium_booked=0
+        )
+    return len(booked)
+
+
+# --- the waitlist --------------------------------------------------------------------------
+
+
+def join_waitlist(member: Member, session_id: int, *, now: datetime | None = None) -> WaitlistEntry:
+    """Wait for a network spot of a sold-out class. Joining twice returns the same entry."""
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        session = lock_session(session_id)  # serialises with promotions of this class
+        check_bookable(session, now)
+        existing = WaitlistEntry.objects.filter(
+            session=session, member=member, status=WaitlistStatus.WAITING
+        ).first()
+        if existing:
+            return existing
+        status = Member.objects.filter(pk=member.pk).values_list("status", flat=True).get()
+        if status != SubscriptionStatus.ACTIVE:
+            raise WaitlistError("Joining a waitlist needs an active plan.")
+        if Reservation.objects.filter(
+            session=session, member=member, status__in=LIVE_STATUSES
+        ).exists():
+            raise WaitlistError("You're already booked into this class.")
+        if session.network_spots == 0 or session.standard_left > 0:
+            raise WaitlistError("This class has spots: book it instead.")
+        return WaitlistEntry.objects.create(session=session, member=member)
+
+
+def leave_waitlist(member: Member, entry_id: int, *, now: datetime | None = None) -> None:
+    now = now or timezone.now()
+    changed = WaitlistEntry.objects.filter(
+        pk=entry_id, member=member, status=WaitlistStatus.WAITING
+    ).update(status=WaitlistStatus.LEFT, updated_at=now)
+    if not changed:
+        raise WaitlistError("You're not on this waitlist.")
+
+
+def waitlist_position(entry: WaitlistEntry) -> int:
+    return (
+        WaitlistEntry.objects.filter(session_id=entry.session_id, status=WaitlistStatus.WAITING)
+        .filter(
+            Q(created_at__lt=entry.created_at) | Q(created_at=entry.created_at, pk__lt=entry.pk)
+        )
+        .count()
+        + 1
+    )
+
+
+def promote_waitlist_locked(
+    session: ClassSession, *, now: datetime, source: str = Source.WAITLIST
+) -> int:
+    """Give free network spots to waiting members in order. Hold the session lock.
+
+    A member who is no longer eligible (limit, credits, plan) is passed over and stays on the
+    list. Stops at the promotion cutoff before the class. Returns how many were promoted.
+    """
+    if now >= session.starts_at - settings.WAITLIST_PROMOTION_CUTOFF:
+        return 0
+    promoted = 0
+    waiting = WaitlistEntry.objects.filter(session=session, status=WaitlistStatus.WAITING).order_by(
+        "created_at", "pk"
+    )
+    for entry in waiting:
+        if session.standard_left <= 0:
+            break
+        member = members_services.lock_member(entry.member_id)
+        try:
+            with transaction.atomic():  # a savepoint: a refusal rolls back nothing of the caller
+                book_locked(
+                    session, member, offer_kind=ReservationKind.STANDARD, source=source, now=now
+                )
+        except BookingError:
+            continue
+        promoted += 1
+    return promoted
+
+
+# --- attendance ----------------------------------------------------------------------------
+
+
+def mark_attended(reservation_id: int, *, now: datetime | None = None) -> Reservation:
+    return _mark(reservation_id, ReservationStatus.ATTENDED, now=now or timezone.now())
+
+
+def mark_missed(reservation_id: int, *, now: datetime | None = None) -> Reservation:
+    return _mark(reservation_id, ReservationStatus.MISSED, now=now or timezone.now())
+
+
+def _mark(reservation_id: int, status: str, *, now: datetime) -> Reservation:
+    """Staff mark attendance. A no-show gets credits back and pays the fee; the studio earns."""
+    with transaction.atomic(durable=True):
+        found = (
+            Reservation.objects.filter(pk=reservation_id)
+            .values_list("session_id", "member_id")
+            .first()
+        )
+        if found is None:
+            raise SessionNotFound("That reservation does not exist.")
+        session = lock_session(found[0])
+        member = members_services.lock_member(found[1])
+        reservation = Reservation.objects.select_for_update().get(pk=reservation_id)
+        if reservation.status != ReservationStatus.BOOKED:
+            raise NotCancellable(
+                f"This reservation is already {reservation.get_status_display().lower()}."
+            )
+        if now < session.starts_at:
+            raise NotCancellable("Attendance can be marked once the class has started.")
+        if status == ReservationStatus.MISSED:
+            _give_back_locked(reservation, member, why="missed", refund_money=False)
+            _charge_fee_locked(reservation, member, session, PaymentKind.MISSED_CLASS_FEE)
+        reservation.status = status
+        reservation.marked_at = now
+        reservation.save(update_fields=["status", "marked_at"])
+        _earn(reservation, session, now)
+    return reservation
+
+
+def mark_unmarked_attended(*, now: datetime | None = None, chunk: int = 1000) -> int:
+    """Reservations still unmarked 48 h after their class ends become attended and earn.
+
+    Works in chunks, each its own transaction; rows another run holds are skipped, and the
+    earnings are written once per reservation, so two runs, or a rerun, change nothing twice.
+    """
+    now = now or timezone.now()
+    total, after = 0, 0
+    while True:
+        with transaction.atomic():
+            rows = list(
+                Reservation.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(status=ReservationStatus.BOOKED, pk__gt=after)
+                .filter(starts_at__lt=now - settings.ATTENDANCE_DEFAULT_AFTER)
+                .select_related("session__studio__market")
+                .order_by("pk")[:chunk]
+            )
+            if not rows:
+                return total
+            after = rows[-1].pk
+            due = [
+                r for r in rows if _class_end(r.session) + settings.ATTENDANCE_DEFAULT_AFTER <= now
+            ]
+            Reservation.objects.filter(pk__in=[r.pk for r in due]).update(
+                status=ReservationStatus.ATTENDED, marked_at=now
+            )
+            studios_services.record_earnings_bulk(
+                [_earning_row(r, r.session, now, "Attended") for r in due]
+            )
+            total += len(due)
+
+
+def _class_end(session: ClassSession) -> datetime:
+    return session.starts_at + timedelta(minutes=session.duration_minutes)

@@ -1,0 +1,337 @@
+"""The booking engine through its services: rules, refusals, ledgers, e-mails."""
+
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.db.models import Sum
+from django.utils import timezone
+
+from bookings import services
+from bookings.errors import (
+    AlreadyBooked,
+    IdempotencyConflict,
+    LimitReached,
+    NoActivePlan,
+    NotBookable,
+    NotCancellable,
+    NotEnoughCredits,
+    PriceChanged,
+    SessionNotFound,
+    SoldOut,
+)
+from bookings.models import Reservation, ReservationStatus, Source
+from members.models import CreditEntry, CreditKind, Payment, PaymentKind
+from studios.models import ClassSession, EarningEntry, EarningKind
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def balance_matches_ledger(member) -> bool:
+    member.refresh_from_db()
+    total = CreditEntry.objects.filter(member=member).aggregate(s=Sum("amount"))["s"] or 0
+    return member.credit_balance == total
+
+
+def test_booking_takes_credits_a_spot_and_sends_an_email(
+    active_member, session, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        reservation = services.book(active_member, session.pk)
+    session.refresh_from_db()
+    assert session.network_booked == 1
+    assert reservation.credits_spent == 8 and reservation.status == ReservationStatus.BOOKED
+    assert active_member.credit_balance == 22 and balance_matches_ledger(active_member)
+    assert len(mail.outbox) == 1 and "You're booked" in mail.outbox[0].subject
+    assert mail.outbox[0].alternatives  # an HTML part beside the text
+
+
+def test_booking_email_shows_the_studio_local_time(
+    active_member, studio, django_capture_on_commit_callbacks
+):
+    start = timezone.now().replace(microsecond=0) + timedelta(days=2)
+    session = factories.ClassSessionFactory(studio=studio, starts_at=start)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.book(active_member, session.pk)
+    local = timezone.localtime(start, studio.market.tzinfo)
+    assert f"{local:%H:%M}" in mail.outbox[0].body
+
+
+def test_booking_twice_is_refused(active_member, session):
+    services.book(active_member, session.pk)
+    with pytest.raises(AlreadyBooked):
+        services.book(active_member, session.pk)
+    assert Reservation.objects.count() == 1
+
+
+def test_replaying_an_idempotency_key_returns_the_first_reservation(active_member, session):
+    first = services.book(active_member, session.pk, idempotency_key="k-1")
+    again = services.book(active_member, session.pk, idempotency_key="k-1")
+    assert first.pk == again.pk
+    assert Reservation.objects.count() == 1
+    assert CreditEntry.objects.filter(kind=CreditKind.BOOKING).count() == 1
+    other = factories.ClassSessionFactory(studio=session.studio)
+    with pytest.raises(IdempotencyConflict):
+        services.book(active_member, other.pk, idempotency_key="k-1")
+
+
+def test_sold_out_network_is_refused(active_member, studio):
+    session = factories.ClassSessionFactory(
+        studio=studio, capacity=20, network_spots=2, network_booked=2
+    )
+    with pytest.raises(SoldOut):
+        services.book(active_member, session.pk)
+
+
+def test_the_room_bounds_the_network(active_member, studio):
+    # 10 network spots, but the studio filled 20 of 20 itself: no room left.
+    session = factories.ClassSessionFactory(
+        studio=studio, capacity=20, network_spots=10, studio_booked=20
+    )
+    with pytest.raises(SoldOut):
+        services.book(active_member, session.pk)
+
+
+def test_monthly_visit_limit_per_studio(active_member, studio):
+    studio.monthly_visit_limit = 2
+    studio.save()
+    for _ in range(2):
+        services.book(
+            active_member, factories.ClassSessionFactory(studio=studio, credit_price=3).pk
+        )
+    with pytest.raises(LimitReached, match="2 visits"):
+        services.book(
+            active_member, factories.ClassSessionFactory(studio=studio, credit_price=3).pk
+        )
+    # Another studio is not limited by this one.
+    services.book(
+        active_member,
+        factories.ClassSessionFactory(
+            studio=factories.StudioFactory(market=studio.market), credit_price=3
+        ).pk,
+    )
+
+
+def test_cancelled_visits_do_not_count_toward_the_limit(active_member, studio):
+    studio.monthly_visit_limit = 1
+    studio.save()
+    first = services.book(
+        active_member, factories.ClassSessionFactory(studio=studio, credit_price=3).pk
+    )
+    services.cancel(first.pk)
+    services.book(active_member, factories.ClassSessionFactory(studio=studio, credit_price=3).pk)
+
+
+def test_not_enough_credits(active_member, studio):
+    session = factories.ClassSessionFactory(studio=studio, credit_price=31)
+    with pytest.raises(NotEnoughCredits, match="31 credits; you have 30"):
+        services.book(active_member, session.pk)
+    assert not Reservation.objects.exists() and balance_matches_ledger(active_member)
+
+
+def test_without_an_active_plan_credits_cannot_book(member, session):
+    with pytest.raises(NoActivePlan):
+        services.book(member, session.pk)
+
+
+def test_a_tampered_price_is_refused(active_member, session):
+    with pytest.raises(PriceChanged):
+        services.book(active_member, session.pk, expected_credits=1)
+    assert not Reservation.objects.exists()
+
+
+def test_unknown_past_cancelled_and_far_classes_are_refused(active_member, studio):
+    with pytest.raises(SessionNotFound):
+        services.book(active_member, 999_999)
+    past = factories.ClassSessionFactory(
+        studio=studio, starts_at=timezone.now() - timedelta(hours=1)
+    )
+    with pytest.raises(NotBookable, match="started"):
+        services.book(active_member, past.pk)
+    cancelled = factories.ClassSessionFactory(studio=studio, status="cancelled")
+    with pytest.raises(NotBookable, match="cancelled"):
+        services.book(active_member, cancelled.pk)
+    far = factories.ClassSessionFactory(
+        studio=studio, starts_at=timezone.now() + timedelta(days=10)
+    )
+    with pytest.raises(NotBookable, match="opens"):
+        services.book(active_member, far.pk)
+    soon = factories.ClassSessionFactory(
+        studio=studio, starts_at=timezone.now() + timedelta(minutes=3)
+    )
+    with pytest.raises(NotBookable, match="closed"):
+        services.book(active_member, soon.pk)
+    assert not Reservation.objects.exists()
+
+
+def test_booking_window_opens_at_noon_local_seven_days_ahead(active_member, studio):
+    # A class at 09:00 New York time on day D opens at 12:00 New York time on D-7.
+    start = timezone.now() + timedelta(days=9)
+    session = factories.ClassSessionFactory(studio=studio, starts_at=start)
+    opens = services.booking_opens_at(session)
+    local = timezone.localtime(opens, studio.market.tzinfo)
+    assert (local.hour, local.minute) == (12, 0)
+    assert timezone.localtime(start, studio.market.tzinfo).date() - local.date() == timedelta(
+        days=7
+    )
+    with pytest.raises(NotBookable):
+        services.book(active_member, session.pk, now=opens - timedelta(seconds=1))
+    assert services.book(active_member, session.pk, now=opens).pk
+
+
+def test_free_cancel_returns_credits_and_frees_the_spot(
+    active_member, session, django_capture_on_commit_callbacks
+):
+    reservation = services.book(active_member, session.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.cancel(reservation.pk, member=active_member)
+    reservation.refresh_from_db()
+    session.refresh_from_db()
+    assert reservation.status == ReservationStatus.CANCELLED
+    assert session.network_booked == 0
+    assert balance_matches_ledger(active_member) and active_member.credit_balance == 30
+    assert not Payment.objects.filter(kind=PaymentKind.LATE_CANCEL_FEE).exists()
+    assert not EarningEntry.objects.exists()
+    assert mail.outbox[-1].subject.startswith("Cancelled")
+
+
+def test_late_cancel_returns_credits_and_charges_fee(
+    active_member, studio, django_capture_on_commit_callbacks
+):
+    session = factories.ClassSessionFactory(
+        studio=studio, starts_at=timezone.now() + timedelta(hours=3)
+    )
+    reservation = services.book(active_member, session.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.cancel(reservation.pk, member=active_member)
+    reservation.refresh_from_db()
+    assert reservation.status == ReservationStatus.LATE_CANCELLED
+    assert balance_matches_ledger(active_member) and active_member.credit_balance == 30
+    fee = Payment.objects.get(kind=PaymentKind.LATE_CANCEL_FEE)
+    assert fee.amount_cents == studio.market.late_cancel_fee_cents
+    earning = EarningEntry.objects.get()
+    assert (earning.kind, earning.amount_cents) == (
+        EarningKind.RESERVATION,
+        studio.payout_rate_cents,
+    )
+    assert "Late cancellation" in mail.outbox[-1].subject
+
+
+def test_someone_elses_reservation_cannot_be_cancelled(active_member, session, market, plan):
+    reservation = services.book(active_member, session.pk)
+    other = factories.MemberFactory(home_market=market)
+    with pytest.raises(SessionNotFound):
+        services.cancel(reservation.pk, member=other)
+    with pytest.raises(NotCancellable):
+        services.cancel(reservation.pk)
+        services.cancel(reservation.pk)
+
+
+def test_missed_class_returns_credits_charges_fee_and_pays_the_studio(active_member, studio):
+    start = timezone.now() + timedelta(hours=1)
+    session = factories.ClassSessionFactory(studio=studio, starts_at=start)
+    reservation = services.book(active_member, session.pk)
+    services.mark_missed(reservation.pk, now=start + timedelta(hours=2))
+    reservation.refresh_from_db()
+    assert reservation.status == ReservationStatus.MISSED
+    assert balance_matches_ledger(active_member) and active_member.credit_balance == 30
+    assert (
+        Payment.objects.get(kind=PaymentKind.MISSED_CLASS_FEE).amount_cents
+        == studio.market.missed_class_fee_cents
+    )
+    assert EarningEntry.objects.get().amount_cents == studio.payout_rate_cents
+
+
+def test_studio_cancelling_a_class_refunds_everyone_and_emails_them(
+    market, plan, studio, session, django_capture_on_commit_callbacks
+):
+    from members import services as members_services
+
+    members = []
+    for _ in range(3):
+        m = factories.MemberFactory(home_market=market)
+        members_services.choose_plan(m, plan)
+        services.book(m, session.pk)
+        members.append(m)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.cancel_session(session.pk) == 3
+    assert services.cancel_session(session.pk) == 0
+    session.refresh_from_db()
+    assert session.status == "cancelled" and session.network_booked == 0
+    for m in members:
+        assert balance_matches_ledger(m) and m.credit_balance == 30
+    assert len(mail.outbox) == 3 and all("cancelled" in e.subject for e in mail.outbox)
+    assert not Payment.objects.filter(kind__in=[PaymentKind.LATE_CANCEL_FEE]).exists()
+
+
+def test_attendance_default_marks_attended_after_48h_and_pays_once(active_member, studio):
+    start = timezone.now() + timedelta(hours=1)
+    session = factories.ClassSessionFactory(studio=studio, starts_at=start, duration_minutes=60)
+    reservation = services.book(active_member, session.pk)
+    assert services.mark_unmarked_attended(now=start + timedelta(hours=48)) == 0  # ends at +1h
+    later = start + timedelta(hours=49, minutes=1)
+    assert services.mark_unmarked_attended(now=later) == 1
+    assert services.mark_unmarked_attended(now=later) == 0
+    reservation.refresh_from_db()
+    assert reservation.status == ReservationStatus.ATTENDED
+    assert EarningEntry.objects.filter(reference=f"reservation:{reservation.pk}").count() == 1
+
+
+def test_waitlist_promotes_the_first_eligible_member_on_cancel(
+    market, plan, studio, django_capture_on_commit_callbacks
+):
+    from members import services as members_services
+
+    session = factories.ClassSessionFactory(studio=studio, network_spots=1)
+    holder, broke, patient = (factories.MemberFactory(home_market=market) for _ in range(3))
+    for m in (holder, broke, patient):
+        members_services.choose_plan(m, plan)
+    held = services.book(holder, session.pk)
+    first = services.join_waitlist(broke, session.pk)
+    second = services.join_waitlist(patient, session.pk)
+    assert services.waitlist_position(first) == 1 and services.waitlist_position(second) == 2
+    members_services.adjust_credits(broke, amount=-29, note="spent elsewhere")  # 1 credit left
+    with django_capture_on_commit_callbacks(execute=True):
+        services.cancel(held.pk)
+    promoted = Reservation.objects.get(member=patient)
+    assert promoted.source == Source.WAITLIST and promoted.status == ReservationStatus.BOOKED
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.status == "waiting" and second.status == "promoted"
+    assert any("spot opened up" in e.subject for e in mail.outbox)
+    session.refresh_from_db()
+    assert session.network_booked == 1
+
+
+def test_no_promotion_inside_the_cutoff(market, plan, studio):
+    from members import services as members_services
+
+    session = factories.ClassSessionFactory(
+        studio=studio, network_spots=1, starts_at=timezone.now() + timedelta(hours=1, minutes=30)
+    )
+    a, b = factories.MemberFactory(home_market=market), factories.MemberFactory(home_market=market)
+    for m in (a, b):
+        members_services.choose_plan(m, plan)
+    held = services.book(a, session.pk)
+    services.join_waitlist(b, session.pk)
+    services.cancel(held.pk)
+    assert not Reservation.objects.filter(member=b).exists()
+
+
+def test_waitlist_only_when_sold_out(active_member, session):
+    from bookings.errors import WaitlistError
+
+    with pytest.raises(WaitlistError, match="book it instead"):
+        services.join_waitlist(active_member, session.pk)
+
+
+def test_generated_sessions_are_bookable(active_member, studio):
+    factories.ScheduleFactory(
+        studio=studio, weekdays=list(range(7)), starts_on=timezone.localdate()
+    )
+    from studios.services import generate_sessions
+
+    generate_sessions(weeks=1)
+    session = ClassSession.objects.filter(starts_at__gt=timezone.now() + timedelta(hours=2)).first()
+    assert services.book(active_member, session.pk).pk
