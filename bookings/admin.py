@@ -1,0 +1,62 @@
+"""Django admin for reservations and waitlists: read and search; changes go through the engine."""
+
+from django.contrib import admin, messages
+
+from . import services
+from .errors import BookingError
+from .models import Reservation, WaitlistEntry
+
+
+@admin.register(Reservation)
+class ReservationAdmin(admin.ModelAdmin):
+    list_display = [
+        "starts_at",
+        "member",
+        "studio",
+        "kind",
+        "premium_reason",
+        "source",
+        "status",
+        "credits_spent",
+    ]
+    list_filter = ["status", "kind", "source", "studio__market"]
+    search_fields = ["member__user__email", "studio__name", "public_id", "idempotency_key"]
+    date_hierarchy = "starts_at"
+    list_select_related = ["member__user", "studio"]
+    raw_id_fields = ["member", "session", "studio", "payment"]
+    actions = ["cancel_reservations"]
+
+    def has_add_permission(self, request):
+        return False  # bookings are made by members (or the API) through the engine
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    @admin.action(description="Cancel (refund per the cancellation rules)")
+    def cancel_reservations(self, request, queryset):
+        done = 0
+        for reservation in queryset:
+            try:
+                services.cancel(reservation.pk)
+                done += 1
+            except BookingError as exc:
+                self.message_user(request, f"{reservation}: {exc.message}", messages.WARNING)
+        self.message_user(request, f"Cancelled {done} reservation(s).")
+
+
+@admin.register(WaitlistEntry)
+class WaitlistEntryAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "member", "session", "status"]
+    list_filter = ["status"]
+    search_fields = ["member__user__email"]
+    list_select_related = ["member__user", "session__class_type"]
+    raw_id_fields = ["member", "session", "reservation"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
