@@ -7,6 +7,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 log = logging.getLogger(__name__)
 
@@ -19,18 +20,21 @@ SUBJECTS = {
 }
 
 
-def send_on_commit(reservation_id: int, event: str) -> None:
-    """Queue the e-mail once the transaction commits; a broker outage never fails a booking."""
+def enqueue_on_commit(task_name: str, *args) -> None:
+    """Queue a task once the transaction commits; a broker outage never fails the caller."""
 
     def enqueue() -> None:
-        from .tasks import send_reservation_email
-
         try:
-            send_reservation_email.delay(reservation_id, event)
-        except Exception:  # the broker is down: the booking stands, the e-mail is logged as lost
-            log.exception("Could not queue the %s e-mail of reservation %s", event, reservation_id)
+            import_string(task_name).delay(*args)  # task names are their dotted paths
+        except Exception:  # the broker is down: the write stands; the failure is logged
+            log.exception("Could not queue %s%r", task_name, args)
 
     transaction.on_commit(enqueue)
+
+
+def send_on_commit(reservation_id: int, event: str) -> None:
+    """Queue the reservation's e-mail once the transaction commits."""
+    enqueue_on_commit("bookings.tasks.send_reservation_email", reservation_id, event)
 
 
 def send_reservation_email(reservation_id: int, event: str) -> bool:

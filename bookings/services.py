@@ -453,17 +453,24 @@ def promote_waitlist_locked(
 
     A member who is no longer eligible (limit, credits, plan) is passed over and stays on the
     list. Stops at the promotion cutoff before the class. Returns how many were promoted.
+
+    The caller may already hold another member's lock, so waiting here for a member's lock
+    could deadlock with a transaction doing the mirror image. A member whose row is busy is
+    skipped, and a task retries the promotion after the commit.
     """
     if now >= session.starts_at - settings.WAITLIST_PROMOTION_CUTOFF:
         return 0
-    promoted = 0
+    promoted, busy = 0, False
     waiting = WaitlistEntry.objects.filter(session=session, status=WaitlistStatus.WAITING).order_by(
         "created_at", "pk"
     )
     for entry in waiting:
         if session.standard_left <= 0:
             break
-        member = members_services.lock_member(entry.member_id)
+        member = members_services.lock_member(entry.member_id, skip_locked=True)
+        if member is None:
+            busy = True
+            continue
         try:
             with transaction.atomic():  # a savepoint: a refusal rolls back nothing of the caller
                 book_locked(
@@ -472,7 +479,19 @@ def promote_waitlist_locked(
         except BookingError:
             continue
         promoted += 1
+    if busy and session.standard_left > 0:
+        emails.enqueue_on_commit("bookings.tasks.promote_waitlist", session.pk)
     return promoted
+
+
+def promote_waitlist(session_id: int, *, now: datetime | None = None) -> int:
+    """Promote waiting members of one class in a transaction of its own (task entry point)."""
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        session = lock_session(session_id)
+        if session.status != SessionStatus.SCHEDULED:
+            return 0
+        return promote_waitlist_locked(session, now=now)
 
 
 # --- attendance ----------------------------------------------------------------------------

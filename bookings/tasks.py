@@ -11,5 +11,10 @@ def send_reservation_email(reservation_id: int, event: str) -> bool:
 
 
 @shared_task
+def promote_waitlist(session_id: int) -> int:
+    return services.promote_waitlist(session_id)
+
+
+@shared_task
 def mark_unmarked_attended() -> int:
     return services.mark_unmarked_attended()

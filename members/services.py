@@ -50,10 +50,18 @@ def cycle_bounds(member: Member, moment: datetime) -> tuple[datetime, datetime] 
     return member.next_renewal_at, add_months(member.cycle_anchor, member.cycle_number + 2)
 
 
-def lock_member(member_id: int) -> Member:
-    """Fetch a member row FOR UPDATE. Call inside a transaction."""
+def lock_member(member_id: int, *, skip_locked: bool = False) -> Member | None:
+    """Fetch a member row FOR UPDATE. Call inside a transaction.
+
+    With skip_locked, return None instead of waiting when another transaction holds the row.
+    """
     return (
-        Member.objects.select_for_update(of=("self",))
+        Member.objects.select_for_update(of=("self",), skip_locked=skip_locked)
+        .select_related("user", "plan", "next_plan", "home_market")
+        .filter(pk=member_id)
+        .first()
+        if skip_locked
+        else Member.objects.select_for_update(of=("self",))
         .select_related("user", "plan", "next_plan", "home_market")
         .get(pk=member_id)
     )

@@ -1,36 +1,13 @@
 """Credits under real concurrency on PostgreSQL: the member row lock keeps the ledger whole."""
 
-import threading
-
 import pytest
-from django.db import connection
 from django.db.models import Sum
 
 from members import services
 from members.errors import NotEnoughCredits
 from members.models import CreditEntry, Member
 from tests import factories
-
-
-def run_in_threads(count: int, work) -> list:
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def runner(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = work(i)
-        except Exception as exc:  # collected and asserted by the test
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=runner, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return results
+from tests.race import run_in_threads
 
 
 @pytest.mark.postgres
