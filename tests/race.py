@@ -6,7 +6,7 @@ from django.db import connection
 
 
 def run_in_threads(count: int, work, *, timeout: float = 120) -> list:
-    """Run work(i) for i in range(count) in threads that start together; return results or errors."""
+    """Run work(i) for each i in range(count) in threads started together; return the results."""
     barrier = threading.Barrier(count)
     results: list = [None] * count
 

@@ -189,7 +189,8 @@ def test_mirror_image_cancellations_with_promotions_do_not_deadlock(market, plan
         services.join_waitlist(a, s2.pk)
         services.join_waitlist(b, s1.pk)
 
-        results = run_in_threads(2, lambda i: services.cancel((ra, rb)[i].pk))
+        pair = (ra.pk, rb.pk)
+        results = run_in_threads(2, lambda i, pair=pair: services.cancel(pair[i]))
 
         assert all(isinstance(r, Reservation) for r in results), results
         # Each freed spot went to the other member, now or by the retry task.
