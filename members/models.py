@@ -75,6 +75,9 @@ class Member(models.Model):
     cycle_number = models.PositiveIntegerField(
         default=0, help_text="Cycles since the anchor, 0-based."
     )
+    subscription_key = models.CharField(
+        max_length=16, blank=True, help_text="New at each plan start; keys its cycles' payments."
+    )
     next_renewal_at = models.DateTimeField(null=True, blank=True)
     calendar_token = models.CharField(max_length=64, unique=True, default=new_calendar_token)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -5,6 +5,7 @@ Functions named *_locked expect the caller to hold the member's row lock.
 """
 
 import calendar
+import uuid
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
@@ -154,7 +155,7 @@ def grant_cycle_credits_locked(member: Member) -> list[CreditEntry]:
     Rollover keeps unused credits up to the new cycle's plan credits (at least 10); the rest
     expire as a ledger entry. Hold the member's lock; member.plan is the new cycle's plan.
     """
-    cycle_key = member.cycle_started_at.isoformat()
+    cycle_key = f"{member.subscription_key}:{member.cycle_number}"
     grant_ref = f"cycle:{cycle_key}"
     if CreditEntry.objects.filter(member=member, reference=grant_ref).exists():
         return []
@@ -253,13 +254,19 @@ def refund(
 
 
 def _start_cycle_locked(member: Member, *, plan: Plan, now: datetime) -> None:
-    """Charge the plan and start a fresh cycle anchored at `now`, then grant its credits."""
+    """Charge the plan and start a fresh cycle anchored at `now`, then grant its credits.
+
+    Each start is a new subscription with its own key; its cycles' payments and grants are
+    referenced by (key, cycle number), so renewals are idempotent and never collide with an
+    earlier subscription of the same member.
+    """
+    subscription_key = uuid.uuid4().hex[:12]
     charge(
         member,
         kind=PaymentKind.PLAN,
         amount_cents=plan.price_cents,
         currency=plan.currency,
-        reference=f"plan:{member.pk}:{now.isoformat()}",
+        reference=f"plan:{member.pk}:{subscription_key}:0",
         description=f"{plan.name} plan, first cycle",
     )
     member.plan = plan
@@ -268,9 +275,11 @@ def _start_cycle_locked(member: Member, *, plan: Plan, now: datetime) -> None:
     member.cycle_anchor = now
     member.cycle_started_at = now
     member.cycle_number = 0
+    member.subscription_key = subscription_key
     member.next_renewal_at = add_months(now, 1)
     member.save(
         update_fields=[
+            "subscription_key",
             "plan",
             "next_plan",
             "status",
@@ -359,7 +368,6 @@ def cancel_plan(member: Member, *, now: datetime | None = None) -> Member:
                 locked,
                 kind=CreditKind.FORFEIT,
                 amount=-locked.credit_balance,
-                reference=f"forfeit:{now.isoformat()}",
                 note="Plan cancelled: unused credits forfeited.",
             )
         locked.status = SubscriptionStatus.CANCELLED
@@ -389,7 +397,7 @@ def renew(member_id: int, *, now: datetime | None = None) -> bool:
                 kind=PaymentKind.PLAN,
                 amount_cents=plan.price_cents,
                 currency=plan.currency,
-                reference=f"plan:{member.pk}:{cycle_start.isoformat()}",
+                reference=f"plan:{member.pk}:{member.subscription_key}:{member.cycle_number + 1}",
                 description=f"{plan.name} plan, renewal",
             )
         except PaymentFailed:

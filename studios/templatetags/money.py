@@ -1,4 +1,4 @@
-"""Show integer minor units as money: {{ cents|money:currency }} -> "$12.50"."""
+"""Money and studio-local time in templates: {{ cents|money:currency }}, {{ dt|local:tzname }}."""
 
 from django import template
 
@@ -20,3 +20,13 @@ def money(cents, currency: str = "USD") -> str:
     if cents is None or cents == "":
         return ""
     return format_money(cents, currency)
+
+
+@register.filter
+def local(moment, tzname: str):
+    """The wall time of an aware datetime in a studio's timezone (naive, so |date keeps it)."""
+    from zoneinfo import ZoneInfo
+
+    if moment is None:
+        return ""
+    return moment.astimezone(ZoneInfo(tzname)).replace(tzinfo=None)

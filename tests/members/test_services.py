@@ -205,3 +205,15 @@ def test_charge_is_once_per_reference(member):
     refund = services.refund(first, reference="x:1:refund")
     assert refund.amount_cents == -2500 and refund.kind == PaymentKind.REFUND
     assert services.refund(first, reference="x:1:refund").pk == refund.pk
+
+
+@pytest.mark.django_db
+def test_resubscribing_at_the_same_instant_charges_and_grants_again(member, plan, now):
+    # Found by the ledger property test: references must not be derived from timestamps.
+    services.choose_plan(member, plan, now=now)
+    services.cancel_plan(member, now=now)
+    services.adjust_credits(member, amount=1, note="goodwill")
+    services.choose_plan(member, plan, now=now)
+    member.refresh_from_db()
+    assert member.credit_balance == 1 + plan.credits_per_cycle == ledger_sum(member)
+    assert Payment.objects.filter(member=member, kind=PaymentKind.PLAN).count() == 2

@@ -1,0 +1,67 @@
+"""Forms of the member website: the search filters and the booking confirmation."""
+
+from django import forms
+
+from studios.models import Category
+
+from .models import ReservationKind
+from .selectors import TIMES_OF_DAY, SearchFilters
+
+
+class SearchForm(forms.Form):
+    day = forms.DateField(required=False, widget=forms.HiddenInput)
+    time = forms.ChoiceField(
+        required=False, choices=[("", "Any time")] + [(k, k.capitalize()) for k in TIMES_OF_DAY]
+    )
+    category = forms.ChoiceField(
+        required=False, choices=[("", "All categories"), *Category.choices]
+    )
+    studio = forms.SlugField(required=False, widget=forms.HiddenInput)
+    min_credits = forms.IntegerField(
+        required=False, min_value=1, max_value=200, label="Min credits"
+    )
+    max_credits = forms.IntegerField(
+        required=False, min_value=1, max_value=200, label="Max credits"
+    )
+    q = forms.CharField(required=False, max_length=100, label="Search", strip=True)
+
+    def __init__(self, *args, days: list, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.days = days
+
+    def clean_day(self):
+        day = self.cleaned_data.get("day")
+        if day is not None and day not in self.days:
+            raise forms.ValidationError("Pick a day within the booking window.")
+        return day
+
+    def clean(self):
+        cleaned = super().clean()
+        low, high = cleaned.get("min_credits"), cleaned.get("max_credits")
+        if low is not None and high is not None and low > high:
+            self.add_error("max_credits", "The maximum must not be below the minimum.")
+        return cleaned
+
+    def filters(self) -> SearchFilters:
+        """The valid filters; an invalid field falls back to its default (and shows its error)."""
+        data = self.cleaned_data if self.is_bound else {}
+        errors = self.errors if self.is_bound else {}
+
+        def value(name, default=None):
+            return default if name in errors else data.get(name) or default
+
+        return SearchFilters(
+            day=value("day", self.days[0]),
+            time_of_day=value("time", ""),
+            category=value("category", ""),
+            studio=value("studio", ""),
+            min_credits=value("min_credits"),
+            max_credits=value("max_credits") if "min_credits" not in errors else None,
+            q=value("q", ""),
+        )
+
+
+class BookForm(forms.Form):
+    offer = forms.ChoiceField(choices=ReservationKind.choices)
+    expected_credits = forms.IntegerField(min_value=0, max_value=10_000)
+    idempotency_key = forms.CharField(max_length=80, required=False)

@@ -1,0 +1,181 @@
+"""Read queries of the member website and the API: search, class and studio pages, schedules."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
+
+from members.models import Member
+from studios.models import ClassSession, Market, SessionStatus, Studio
+from studios.services import local_to_utc
+
+from .models import LIVE_STATUSES, Reservation, ReservationStatus, WaitlistEntry, WaitlistStatus
+
+TIMES_OF_DAY = {
+    "morning": (time(0), time(12)),
+    "afternoon": (time(12), time(17)),
+    "evening": (time(17), None),
+}
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    day: date
+    time_of_day: str = ""
+    category: str = ""
+    studio: str = ""
+    min_credits: int | None = None
+    max_credits: int | None = None
+    q: str = ""
+
+
+def local_today(market: Market) -> date:
+    return timezone.localtime(timezone.now(), market.tzinfo).date()
+
+
+def booking_days(market: Market) -> list[date]:
+    """The day strip: today and the days of the booking window, studio-local."""
+    today = local_today(market)
+    return [today + timedelta(days=n) for n in range(market.booking_window_days + 1)]
+
+
+def _sessions() -> QuerySet[ClassSession]:
+    return ClassSession.objects.select_related("studio__market", "class_type", "instructor")
+
+
+def search_sessions(
+    market: Market, filters: SearchFilters, *, now: datetime | None = None
+) -> QuerySet[ClassSession]:
+    """Upcoming, scheduled classes of one market on one local day, filtered. One query."""
+    now = now or timezone.now()
+    tz = market.tzinfo
+    start, end = TIMES_OF_DAY.get(filters.time_of_day, (time(0), None))
+    day_start = local_to_utc(filters.day, start, tz)
+    day_end = (
+        local_to_utc(filters.day, end, tz)
+        if end
+        else local_to_utc(filters.day + timedelta(days=1), time(0), tz)
+    )
+    qs = _sessions().filter(
+        studio__market=market,
+        studio__is_active=True,
+        status=SessionStatus.SCHEDULED,
+        starts_at__gte=max(day_start, now),
+        starts_at__lt=day_end,
+    )
+    if filters.category:
+        qs = qs.filter(class_type__category=filters.category)
+    if filters.studio:
+        qs = qs.filter(studio__slug=filters.studio)
+    if filters.min_credits is not None:
+        qs = qs.filter(credit_price__gte=filters.min_credits)
+    if filters.max_credits is not None:
+        qs = qs.filter(credit_price__lte=filters.max_credits)
+    if filters.q:
+        qs = qs.filter(
+            Q(class_type__name__icontains=filters.q)
+            | Q(studio__name__icontains=filters.q)
+            | Q(instructor__name__icontains=filters.q)
+            | Q(class_type__category__icontains=filters.q)
+        )
+    return qs.order_by("starts_at", "pk")
+
+
+def spots_label(session: ClassSession) -> str:
+    """What a search row says about availability on the network."""
+    if session.standard_left > 0:
+        return f"{session.standard_left} left"
+    if session.network_spots > 0 and session.starts_at > timezone.now():
+        return "Waitlist"
+    return "Sold out"
+
+
+def session_for_page(session_id: int) -> ClassSession | None:
+    return _sessions().filter(pk=session_id).first()
+
+
+def studio_by_slug(slug: str) -> Studio | None:
+    return Studio.objects.select_related("market").filter(slug=slug, is_active=True).first()
+
+
+def upcoming_for_studio(studio: Studio, *, days: int = 7, limit: int = 60) -> list[ClassSession]:
+    now = timezone.now()
+    return list(
+        _sessions()
+        .filter(
+            studio=studio,
+            status=SessionStatus.SCHEDULED,
+            starts_at__gte=now,
+            starts_at__lt=now + timedelta(days=days),
+        )
+        .order_by("starts_at")[:limit]
+    )
+
+
+def member_reservation(member: Member | None, session: ClassSession) -> Reservation | None:
+    if member is None:
+        return None
+    return Reservation.objects.filter(
+        member=member, session=session, status__in=LIVE_STATUSES
+    ).first()
+
+
+def waiting_entry(member: Member | None, session: ClassSession) -> WaitlistEntry | None:
+    if member is None:
+        return None
+    return _with_position(
+        WaitlistEntry.objects.filter(member=member, session=session, status=WaitlistStatus.WAITING)
+    ).first()
+
+
+def _with_position(entries: QuerySet[WaitlistEntry]) -> QuerySet[WaitlistEntry]:
+    ahead = (
+        WaitlistEntry.objects.filter(
+            session=OuterRef("session"),
+            status=WaitlistStatus.WAITING,
+            created_at__lte=OuterRef("created_at"),
+        )
+        .order_by()
+        .values("session")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return entries.annotate(position=Subquery(ahead))
+
+
+def upcoming_reservations(member: Member) -> QuerySet[Reservation]:
+    return (
+        Reservation.objects.filter(
+            member=member, status=ReservationStatus.BOOKED, starts_at__gte=timezone.now()
+        )
+        .select_related("session__studio__market", "session__class_type", "session__instructor")
+        .order_by("starts_at")
+    )
+
+
+def past_reservations(member: Member) -> QuerySet[Reservation]:
+    now = timezone.now()
+    return (
+        Reservation.objects.filter(member=member)
+        .filter(Q(starts_at__lt=now) | ~Q(status=ReservationStatus.BOOKED))
+        .select_related("session__studio__market", "session__class_type", "session__instructor")
+        .order_by("-starts_at", "-pk")
+    )
+
+
+def waiting_entries(member: Member) -> QuerySet[WaitlistEntry]:
+    return _with_position(
+        WaitlistEntry.objects.filter(
+            member=member, status=WaitlistStatus.WAITING, session__starts_at__gte=timezone.now()
+        ).select_related("session__studio__market", "session__class_type")
+    ).order_by("session__starts_at")
+
+
+def calendar_reservations(member: Member) -> QuerySet[Reservation]:
+    since = timezone.now() - timedelta(days=30)
+    return (
+        Reservation.objects.filter(member=member, status__in=LIVE_STATUSES, starts_at__gte=since)
+        .select_related("session__studio__market", "session__class_type", "session__instructor")
+        .order_by("starts_at")
+    )

@@ -1,0 +1,226 @@
+"""Member website: search, class and studio pages, booking, my schedule and its calendar feed."""
+
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from members.models import Member
+from members.selectors import member_for_user
+from studios.models import Market
+
+from . import calendar, pricing, selectors, services
+from .errors import BookingError
+from .forms import BookForm, SearchForm
+
+
+def _market_for(request, member: Member | None) -> Market:
+    slug = request.GET.get("market")
+    market = Market.objects.filter(slug=slug).first() if slug else None
+    market = (
+        market or (member.home_market if member else None) or Market.objects.order_by("pk").first()
+    )
+    if market is None:
+        raise Http404("No city is open yet.")
+    return market
+
+
+def search(request):
+    member = member_for_user(request.user)
+    market = _market_for(request, member)
+    days = selectors.booking_days(market)
+    form = SearchForm(request.GET or None, days=days)
+    if form.is_bound:
+        form.is_valid()
+    filters = form.filters()
+    page = Paginator(selectors.search_sessions(market, filters), 20).get_page(
+        request.GET.get("page")
+    )
+    for session in page:
+        session.spots = selectors.spots_label(session)
+    params = request.GET.copy()
+    params.pop("page", None)
+    return render(
+        request,
+        "bookings/search.html",
+        {
+            "market": market,
+            "markets": Market.objects.order_by("name"),
+            "form": form,
+            "filters": filters,
+            "days": days,
+            "page": page,
+            "querystring": params.urlencode(),
+            "day_querystring": _without(params, "day"),
+        },
+    )
+
+
+def _without(params, key: str) -> str:
+    params = params.copy()
+    params.pop(key, None)
+    return params.urlencode()
+
+
+def class_detail(request, session_id: int):
+    session = selectors.session_for_page(session_id)
+    if session is None:
+        raise Http404("That class does not exist.")
+    member = member_for_user(request.user)
+    offers = services.offers_for(session, member)
+    context = {
+        "session": session,
+        "market": session.studio.market,
+        "member": member,
+        "offers": offers,
+        "available": [o for o in offers if o.available],
+        "price": pricing.explain(session),
+        "spots": selectors.spots_label(session),
+        "reservation": selectors.member_reservation(member, session),
+        "waiting": selectors.waiting_entry(member, session),
+        "idempotency_key": uuid.uuid4().hex,
+    }
+    try:
+        services.check_bookable(session, timezone.now())
+    except BookingError as exc:
+        context["not_bookable"] = exc.message
+    return render(request, "bookings/class_detail.html", context)
+
+
+def studio_detail(request, slug: str):
+    studio = selectors.studio_by_slug(slug)
+    if studio is None:
+        raise Http404("That studio does not exist.")
+    sessions = selectors.upcoming_for_studio(studio)
+    for session in sessions:
+        session.spots = selectors.spots_label(session)
+    return render(request, "bookings/studio_detail.html", {"studio": studio, "sessions": sessions})
+
+
+def _member_or_404(request) -> Member:
+    member = member_for_user(request.user)
+    if member is None:
+        raise Http404("This account has no member profile.")
+    return member
+
+
+@login_required
+@require_POST
+def book(request, session_id: int):
+    member = _member_or_404(request)
+    form = BookForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "That booking request was incomplete. Please try again.")
+        return redirect("bookings:class", session_id=session_id)
+    try:
+        reservation = services.book(
+            member,
+            session_id,
+            offer_kind=form.cleaned_data["offer"],
+            expected_credits=form.cleaned_data["expected_credits"],
+            idempotency_key=form.cleaned_data["idempotency_key"] or None,
+        )
+    except BookingError as exc:
+        messages.error(request, exc.message)
+        if exc.code == "session_not_found":
+            return redirect("bookings:search")
+        return redirect("bookings:class", session_id=session_id)
+    session = reservation.session
+    messages.success(
+        request, f"You're booked into {session.class_type.name} at {session.studio.name}."
+    )
+    return redirect("bookings:schedule")
+
+
+@login_required
+@require_POST
+def cancel(request, reservation_id: int):
+    member = _member_or_404(request)
+    try:
+        reservation = services.cancel(reservation_id, member=member)
+    except BookingError as exc:
+        messages.error(request, exc.message)
+    else:
+        if reservation.status == "late_cancelled":
+            messages.warning(
+                request,
+                "Cancelled inside the studio's window: credits back, late-cancel fee charged.",
+            )
+        else:
+            messages.success(request, "Cancelled. Your credits are back.")
+    return _back(request, reverse("bookings:schedule"))
+
+
+@login_required
+@require_POST
+def join_waitlist(request, session_id: int):
+    member = _member_or_404(request)
+    try:
+        services.join_waitlist(member, session_id)
+    except BookingError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request, "You're on the waitlist. We'll book you automatically if a spot opens up."
+        )
+    return redirect("bookings:class", session_id=session_id)
+
+
+@login_required
+@require_POST
+def leave_waitlist(request, entry_id: int):
+    member = _member_or_404(request)
+    try:
+        services.leave_waitlist(member, entry_id)
+    except BookingError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "You left the waitlist.")
+    return _back(request, reverse("bookings:schedule"))
+
+
+def _back(request, default: str):
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, {request.get_host()}, request.is_secure()
+    ):
+        return redirect(target)
+    return redirect(default)
+
+
+@login_required
+def schedule(request):
+    member = _member_or_404(request)
+    past = Paginator(selectors.past_reservations(member), 20).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "bookings/schedule.html",
+        {
+            "member": member,
+            "upcoming": list(selectors.upcoming_reservations(member)),
+            "waiting": list(selectors.waiting_entries(member)),
+            "page": past,
+            "calendar_url": request.build_absolute_uri(
+                reverse("bookings:calendar", args=[member.calendar_token])
+            ),
+        },
+    )
+
+
+def calendar_feed(request, token: str):
+    member = Member.objects.filter(calendar_token=token).first()
+    if member is None:
+        raise Http404("Unknown calendar.")
+    body = calendar.ical_for(
+        member, selectors.calendar_reservations(member), site_url=request.build_absolute_uri("/")
+    )
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = 'inline; filename="classpass.ics"'
+    return response

@@ -1,0 +1,217 @@
+"""The member website's booking pages."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from bookings import selectors, services
+from bookings.models import Reservation
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def soon(hours: int = 5):
+    return timezone.now() + timedelta(hours=hours)
+
+
+def local_day(session):
+    return timezone.localtime(session.starts_at, session.studio.market.tzinfo).date()
+
+
+def test_search_lists_classes_of_the_day_for_anonymous_visitors(client, studio):
+    session = factories.ClassSessionFactory(
+        studio=studio, starts_at=soon(), network_spots=10, network_booked=7
+    )
+    response = client.get(
+        reverse("bookings:search"), {"market": studio.market.slug, "day": local_day(session)}
+    )
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert session.class_type.name in page and studio.name in page and "3 left" in page
+
+
+def test_search_filters_by_category_credits_and_text(client, studio):
+    day_start = soon(2)
+    yoga = factories.ClassSessionFactory(studio=studio, starts_at=day_start, credit_price=5)
+    box_type = factories.ClassTypeFactory(studio=studio, name="Knockout", category="boxing")
+    boxing = factories.ClassSessionFactory(
+        studio=studio, class_type=box_type, starts_at=day_start, credit_price=12
+    )
+    base = {"market": studio.market.slug, "day": local_day(yoga)}
+    if local_day(boxing) != local_day(yoga):
+        pytest.skip("the two classes straddle local midnight")
+    by_category = client.get(
+        reverse("bookings:search"), {**base, "category": "boxing"}
+    ).content.decode()
+    assert "Knockout" in by_category and yoga.class_type.name not in by_category
+    by_credits = client.get(reverse("bookings:search"), {**base, "max_credits": 6}).content.decode()
+    assert "Knockout" not in by_credits and yoga.class_type.name in by_credits
+    by_text = client.get(reverse("bookings:search"), {**base, "q": "knock"}).content.decode()
+    assert "Knockout" in by_text and yoga.class_type.name not in by_text
+
+
+def test_search_shows_sold_out_and_waitlist(studio):
+    full = factories.ClassSessionFactory(studio=studio, network_spots=4, network_booked=4)
+    none = factories.ClassSessionFactory(studio=studio, network_spots=0)
+    assert selectors.spots_label(full) == "Waitlist"
+    assert selectors.spots_label(none) == "Sold out"
+
+
+def test_search_rejects_bad_filters_with_a_message_not_an_error(client, studio):
+    response = client.get(
+        reverse("bookings:search"),
+        {
+            "market": studio.market.slug,
+            "day": "2001-01-01",
+            "min_credits": "abc",
+            "max_credits": "-3",
+        },
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "booking window" in page and "whole number" in page
+
+
+def test_search_query_count_does_not_grow_with_rows(client, studio, django_assert_max_num_queries):
+    for n in range(30):
+        factories.ClassSessionFactory(studio=studio, starts_at=soon(2) + timedelta(minutes=n))
+    day = local_day(factories.ClassSessionFactory(studio=studio, starts_at=soon(2)))
+    with django_assert_max_num_queries(8):
+        response = client.get(
+            reverse("bookings:search"), {"market": studio.market.slug, "day": day}
+        )
+    assert response.content.decode().count("session-row") >= 20
+
+
+def test_class_page_explains_the_price_and_offers_booking(
+    client, active_member, session, django_assert_max_num_queries
+):
+    client.force_login(active_member.user)
+    with django_assert_max_num_queries(8):
+        response = client.get(reverse("bookings:class", args=[session.pk]))
+    page = response.content.decode()
+    assert "Book for 8 credits" in page
+    assert "Why 8 credits?" in page and "per visit" in page
+
+
+def test_class_page_asks_anonymous_visitors_to_log_in(client, session):
+    page = client.get(reverse("bookings:class", args=[session.pk])).content.decode()
+    assert "Log in to book" in page
+
+
+def test_unknown_class_is_404(client):
+    assert client.get(reverse("bookings:class", args=[999999])).status_code == 404
+
+
+def test_book_from_the_class_page_and_a_double_submit_books_once(client, active_member, session):
+    client.force_login(active_member.user)
+    form = {"offer": "standard", "expected_credits": 8, "idempotency_key": "page-key"}
+    first = client.post(reverse("bookings:book", args=[session.pk]), form)
+    second = client.post(reverse("bookings:book", args=[session.pk]), form)
+    assert first.status_code == second.status_code == 302
+    assert Reservation.objects.filter(member=active_member).count() == 1
+    schedule = client.get(reverse("bookings:schedule")).content.decode()
+    assert session.class_type.name in schedule
+
+
+def test_a_tampered_price_is_refused_with_a_message(client, active_member, session):
+    client.force_login(active_member.user)
+    response = client.post(
+        reverse("bookings:book", args=[session.pk]),
+        {"offer": "standard", "expected_credits": 1},
+        follow=True,
+    )
+    assert "now costs 8 credits" in response.content.decode()
+    assert not Reservation.objects.exists()
+
+
+def test_booking_a_missing_class_says_so(client, active_member):
+    client.force_login(active_member.user)
+    response = client.post(
+        reverse("bookings:book", args=[424242]),
+        {"offer": "standard", "expected_credits": 8},
+        follow=True,
+    )
+    assert "does not exist" in response.content.decode()
+
+
+def test_booking_needs_login_and_post(client, session):
+    response = client.post(
+        reverse("bookings:book", args=[session.pk]), {"offer": "standard", "expected_credits": 8}
+    )
+    assert response.status_code == 302 and reverse("members:login") in response.url
+    assert not Reservation.objects.exists()
+
+
+def test_cancel_from_my_schedule(client, active_member, session):
+    reservation = services.book(active_member, session.pk)
+    client.force_login(active_member.user)
+    response = client.post(reverse("bookings:cancel", args=[reservation.pk]), follow=True)
+    assert "Your credits are back" in response.content.decode()
+    reservation.refresh_from_db()
+    assert reservation.status == "cancelled"
+
+
+def test_cannot_cancel_another_members_reservation(client, active_member, session, market):
+    reservation = services.book(active_member, session.pk)
+    other = factories.MemberFactory(home_market=market)
+    client.force_login(other.user)
+    response = client.post(reverse("bookings:cancel", args=[reservation.pk]), follow=True)
+    assert "does not exist" in response.content.decode()
+    reservation.refresh_from_db()
+    assert reservation.status == "booked"
+
+
+def test_waitlist_join_shows_position_and_leave(client, active_member, studio):
+    session = factories.ClassSessionFactory(studio=studio, network_spots=2, network_booked=2)
+    client.force_login(active_member.user)
+    page = client.get(reverse("bookings:class", args=[session.pk])).content.decode()
+    assert "Join the waitlist" in page
+    client.post(reverse("bookings:join_waitlist", args=[session.pk]))
+    page = client.get(reverse("bookings:class", args=[session.pk])).content.decode()
+    assert "number <strong>1</strong> on the waitlist" in page
+    assert "number 1 in line" in client.get(reverse("bookings:schedule")).content.decode()
+    entry = active_member.waitlist_entries.get()
+    client.post(reverse("bookings:leave_waitlist", args=[entry.pk]))
+    entry.refresh_from_db()
+    assert entry.status == "left"
+
+
+def test_schedule_query_count_is_fixed(
+    client, active_member, studio, django_assert_max_num_queries
+):
+    for _ in range(3):
+        services.book(
+            active_member,
+            factories.ClassSessionFactory(
+                studio=factories.StudioFactory(market=studio.market), credit_price=2
+            ).pk,
+        )
+    client.force_login(active_member.user)
+    with django_assert_max_num_queries(9):
+        assert client.get(reverse("bookings:schedule")).status_code == 200
+
+
+def test_calendar_feed_needs_the_secret_token(client, active_member, session):
+    services.book(active_member, session.pk)
+    body = client.get(
+        reverse("bookings:calendar", args=[active_member.calendar_token])
+    ).content.decode()
+    assert "BEGIN:VCALENDAR" in body and "BEGIN:VEVENT" in body and session.class_type.name in body
+    assert client.get(reverse("bookings:calendar", args=["not-the-token"])).status_code == 404
+
+
+def test_studio_page_lists_upcoming_classes(client, studio, session):
+    page = client.get(reverse("bookings:studio", args=[studio.slug])).content.decode()
+    assert studio.name in page and session.class_type.name in page
+    assert client.get(reverse("bookings:studio", args=["nope"])).status_code == 404
+
+
+def test_script_payloads_in_names_are_escaped(client, studio):
+    evil = factories.ClassTypeFactory(studio=studio, name="<script>alert(1)</script>")
+    session = factories.ClassSessionFactory(studio=studio, class_type=evil, starts_at=soon(3))
+    page = client.get(reverse("bookings:class", args=[session.pk])).content.decode()
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
