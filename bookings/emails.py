@@ -4,10 +4,8 @@ import logging
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
 log = logging.getLogger(__name__)
 
@@ -20,21 +18,11 @@ SUBJECTS = {
 }
 
 
-def enqueue_on_commit(task_name: str, *args) -> None:
-    """Queue a task once the transaction commits; a broker outage never fails the caller."""
-
-    def enqueue() -> None:
-        try:
-            import_string(task_name).delay(*args)  # task names are their dotted paths
-        except Exception:  # the broker is down: the write stands; the failure is logged
-            log.exception("Could not queue %s%r", task_name, args)
-
-    transaction.on_commit(enqueue)
-
-
 def send_on_commit(reservation_id: int, event: str) -> None:
-    """Queue the reservation's e-mail once the transaction commits."""
-    enqueue_on_commit("bookings.tasks.send_reservation_email", reservation_id, event)
+    """Send the reservation's e-mail after the commit, through the outbox."""
+    from . import outbox
+
+    outbox.publish("bookings.emails.send_reservation_email", reservation_id, event)
 
 
 def send_reservation_email(reservation_id: int, event: str) -> bool:

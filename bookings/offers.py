@@ -29,6 +29,7 @@ class BookingContext:
     now: datetime
     standard_visits_in_cycle: int = 0
     already_booked: bool = False
+    waiting: bool = False
 
     @property
     def room_left(self) -> int:

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from members import services as members_services
@@ -18,11 +18,12 @@ from members.models import CreditKind, Member, PaymentKind, SubscriptionStatus
 from studios import services as studios_services
 from studios.models import ClassSession, EarningKind, SessionStatus
 
-from . import emails
+from . import emails, outbox, sql
 from .errors import (
     AlreadyBooked,
     BookingError,
     IdempotencyConflict,
+    NoActivePlan,
     NotBookable,
     NotCancellable,
     OfferNotAvailable,
@@ -51,13 +52,12 @@ log = logging.getLogger(__name__)
 def lock_session(session_id: int) -> ClassSession:
     """Fetch a class session FOR UPDATE with what the engine reads. Raises SessionNotFound."""
     try:
-        return (
-            ClassSession.objects.select_for_update(of=("self",))
-            .select_related("studio__market", "class_type", "instructor")
-            .get(pk=session_id)
-        )
-    except (ClassSession.DoesNotExist, ValueError, TypeError):
-        raise SessionNotFound("That class does not exist.") from None
+        session = sql.fetch_session(int(session_id), lock=True)
+    except (ValueError, TypeError, OverflowError):
+        session = None
+    if session is None:
+        raise SessionNotFound("That class does not exist.")
+    return session
 
 
 def booking_opens_at(session: ClassSession) -> datetime:
@@ -88,26 +88,23 @@ def check_bookable(session: ClassSession, now: datetime) -> None:
         raise NotBookable(f"Booking for this class opens {local:%a %-d %b at %H:%M}.")
 
 
-def booking_context(session: ClassSession, member: Member | None, now: datetime) -> BookingContext:
-    """Build what offers depend on: one query counts the member's standard visits this cycle."""
-    if member is None:
-        return BookingContext(session=session, member=None, now=now)
-    bounds = members_services.cycle_bounds(member, session.starts_at)
-    visits = Q(kind=ReservationKind.STANDARD)
-    visits &= Q(starts_at__gte=bounds[0], starts_at__lt=bounds[1]) if bounds else Q(pk__in=[])
-    counts = Reservation.objects.filter(
-        member=member, studio_id=session.studio_id, status__in=LIVE_STATUSES
-    ).aggregate(
-        visits=Count("pk", filter=visits),
-        here=Count("pk", filter=Q(session_id=session.pk)),
-    )
+def _context(session: ClassSession, member: Member, now: datetime) -> BookingContext:
+    """A context from a member row fetched by sql.fetch_member_context."""
     return BookingContext(
         session=session,
         member=member,
         now=now,
-        standard_visits_in_cycle=counts["visits"],
-        already_booked=counts["here"] > 0,
+        standard_visits_in_cycle=member.cycle_visits,
+        already_booked=member.booked_here,
+        waiting=member.waiting_here,
     )
+
+
+def booking_context(session: ClassSession, member: Member | None, now: datetime) -> BookingContext:
+    """What offers depend on, read without locks (for pages). One query."""
+    if member is None:
+        return BookingContext(session=session, member=None, now=now)
+    return _context(session, sql.fetch_member_context(session, member.pk, lock=False), now)
 
 
 def offers_for(
@@ -144,7 +141,9 @@ def book(
     try:
         with transaction.atomic(durable=True):
             session = lock_session(session_id)
-            locked = members_services.lock_member(member.pk)
+            locked = sql.fetch_member_context(session, member.pk, lock=True)
+            if locked is None:
+                raise NoActivePlan("This account has no member profile.")
             reservation = book_locked(
                 session,
                 locked,
@@ -183,10 +182,13 @@ def book_locked(
 ) -> Reservation:
     """Check the chosen offer and write the booking. Hold the session and member locks.
 
-    Every check comes before the first write, so a refusal leaves nothing behind.
+    Every check comes before the first write, so a refusal leaves nothing behind. `member`
+    carries the context when the caller locked it with sql.fetch_member_context.
     """
     check_bookable(session, now)
-    ctx = booking_context(session, member, now)
+    if not hasattr(member, "cycle_visits"):
+        member = sql.fetch_member_context(session, member.pk, lock=True)
+    ctx = _context(session, member, now)
     if ctx.already_booked:
         raise AlreadyBooked("You're already booked into this class.")
     offer = next((o for o in collect_offers(ctx) if o.kind == offer_kind), None)
@@ -223,9 +225,10 @@ def book_locked(
             reference=f"reservation:{reservation.pk}",
             note=f"{session.class_type.name} at {session.studio.name}",
         )
-    WaitlistEntry.objects.filter(
-        session=session, member=member, status=WaitlistStatus.WAITING
-    ).update(status=WaitlistStatus.PROMOTED, reservation=reservation, updated_at=now)
+    if ctx.waiting:
+        WaitlistEntry.objects.filter(
+            session=session, member=member, status=WaitlistStatus.WAITING
+        ).update(status=WaitlistStatus.PROMOTED, reservation=reservation, updated_at=now)
     emails.send_on_commit(reservation.pk, "promoted" if source == Source.WAITLIST else "booked")
     return reservation
 
@@ -480,7 +483,7 @@ def promote_waitlist_locked(
             continue
         promoted += 1
     if busy and session.standard_left > 0:
-        emails.enqueue_on_commit("bookings.tasks.promote_waitlist", session.pk)
+        outbox.publish("bookings.services.promote_waitlist", session.pk)
     return promoted
 
 

@@ -2,17 +2,13 @@
 
 from celery import shared_task
 
-from . import emails, services
-
-
-@shared_task(autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
-def send_reservation_email(reservation_id: int, event: str) -> bool:
-    return emails.send_reservation_email(reservation_id, event)
+from . import outbox, services
 
 
 @shared_task
-def promote_waitlist(session_id: int) -> int:
-    return services.promote_waitlist(session_id)
+def relay_outbox() -> int:
+    """Run the side effects (e-mails, promotion retries) that committed changes recorded."""
+    return outbox.relay()
 
 
 @shared_task

@@ -168,6 +168,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "studios.tasks.generate_sessions",
         "schedule": crontab(minute=15, hour=1),
     },
+    "relay-outbox": {
+        "task": "bookings.tasks.relay_outbox",
+        "schedule": timedelta(seconds=10),
+    },
     "default-attendance": {
         "task": "bookings.tasks.mark_unmarked_attended",
         "schedule": timedelta(minutes=30),
@@ -187,11 +191,14 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "celery.app.trace": {"level": "WARNING"},
+    },
 }
 
 # Demo data: each app seeds its own part, lowest app first (python manage.py seed_demo).
-DEMO_SEED_STEPS = ["studios.demo.seed", "members.demo.seed"]
+DEMO_SEED_STEPS = ["studios.demo.seed", "members.demo.seed", "bookings.demo.seed"]
 DEMO_PASSWORD = "classpass-demo"
 DEMO_LOGINS = [
     ("admin (/admin/)", "admin@classpass.local"),
