@@ -36,3 +36,6 @@ lint: venv
 
 clean:
 	rm -rf $(VENV) db.sqlite3 .pytest_cache
+
+bench: venv
+	$(PY) bench/booking.py
