@@ -78,6 +78,9 @@ class Reservation(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     marked_at = models.DateTimeField(null=True, blank=True, help_text="When attendance was marked.")
+    mark_version = models.PositiveSmallIntegerField(
+        default=0, help_text="Undone attendance marks; keys the ledger entries of the next mark."
+    )
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
 
     class Meta:
@@ -114,6 +117,11 @@ class Reservation(models.Model):
     @property
     def is_live(self) -> bool:
         return self.status in LIVE_STATUSES
+
+    def ref(self, what: str) -> str:
+        """A ledger reference for this reservation's current mark (unique after an undo)."""
+        base = f"{what}:{self.pk}" if what == "reservation" else f"{what}:reservation:{self.pk}"
+        return base if not self.mark_version else f"{base}:v{self.mark_version}"
 
     @property
     def shows_as_premium(self) -> bool:

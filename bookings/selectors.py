@@ -3,11 +3,12 @@
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce, TruncWeek
 from django.utils import timezone
 
 from members.models import Member
-from studios.models import ClassSession, Market, SessionStatus, Studio
+from studios.models import ClassSession, EarningEntry, Market, SessionStatus, Studio
 from studios.services import local_to_utc
 
 from .models import LIVE_STATUSES, Reservation, ReservationStatus, WaitlistEntry, WaitlistStatus
@@ -179,3 +180,116 @@ def calendar_reservations(member: Member) -> QuerySet[Reservation]:
         .select_related("session__studio__market", "session__class_type", "session__instructor")
         .order_by("starts_at")
     )
+
+
+# --- Partner Dashboard (the studio comes first) ---------------------------------------------
+
+
+def reservation_for_studio(studio: Studio, reservation_id: int) -> Reservation | None:
+    return Reservation.objects.filter(studio=studio, pk=reservation_id).first()
+
+
+def todays_sessions(studio: Studio) -> list[ClassSession]:
+    tz = studio.market.tzinfo
+    today = timezone.localtime(timezone.now(), tz).date()
+    start, end = (
+        local_to_utc(today, time(0), tz),
+        local_to_utc(today + timedelta(days=1), time(0), tz),
+    )
+    return list(
+        ClassSession.objects.filter(studio=studio, starts_at__gte=start, starts_at__lt=end)
+        .select_related("class_type", "instructor")
+        .order_by("starts_at")
+    )
+
+
+def roster(studio: Studio, session: ClassSession) -> list[Reservation]:
+    """Every reservation of a class with the member's visits at this studio, in one query."""
+    visits = Reservation.objects.filter(
+        studio=studio, member=OuterRef("member"), status__in=LIVE_STATUSES
+    ).order_by()
+    cycle = visits.filter(
+        starts_at__gte=OuterRef("member__cycle_started_at"),
+        starts_at__lt=OuterRef("member__next_renewal_at"),
+    )
+
+    def count(qs):
+        return Coalesce(Subquery(qs.values("member").annotate(n=Count("pk")).values("n")), 0)
+
+    return list(
+        Reservation.objects.filter(studio=studio, session=session)
+        .select_related("member__user")
+        .annotate(visits_total=count(visits), visits_cycle=count(cycle))
+        .order_by("status", "member__user__last_name", "member__user__email")
+    )
+
+
+@dataclass(frozen=True)
+class MonthFigures:
+    visits: int
+    visits_before: int
+    earnings_cents: int
+    earnings_before_cents: int
+
+
+def month_figures(studio: Studio) -> MonthFigures:
+    """This month's visits and earnings against last month's, studio-local months. Two queries."""
+    tz = studio.market.tzinfo
+    today = timezone.localtime(timezone.now(), tz).date()
+    this_start = today.replace(day=1)
+    last_start = (this_start - timedelta(days=1)).replace(day=1)
+    this_from, last_from = (
+        local_to_utc(this_start, time(0), tz),
+        local_to_utc(last_start, time(0), tz),
+    )
+    visits = Reservation.objects.filter(
+        studio=studio, status__in=LIVE_STATUSES, starts_at__gte=last_from
+    ).aggregate(
+        now=Count("pk", filter=Q(starts_at__gte=this_from)),
+        before=Count("pk", filter=Q(starts_at__lt=this_from)),
+    )
+    money = EarningEntry.objects.filter(studio=studio, occurred_at__gte=last_from).aggregate(
+        now=Sum("amount_cents", filter=Q(occurred_at__gte=this_from)),
+        before=Sum("amount_cents", filter=Q(occurred_at__lt=this_from)),
+    )
+    return MonthFigures(visits["now"], visits["before"], money["now"] or 0, money["before"] or 0)
+
+
+def weekly_history(studio: Studio, *, weeks: int = 12) -> list[tuple[date, int, int]]:
+    """(week start, visits, earnings) for the last `weeks` weeks, studio-local. Two queries."""
+    tz = studio.market.tzinfo
+    today = timezone.localtime(timezone.now(), tz).date()
+    first = today - timedelta(days=today.weekday(), weeks=weeks - 1)
+    since = local_to_utc(first, time(0), tz)
+    visits = dict(
+        Reservation.objects.filter(
+            studio=studio,
+            status__in=LIVE_STATUSES,
+            starts_at__gte=since,
+            starts_at__lte=timezone.now(),
+        )
+        .annotate(week=TruncWeek("starts_at", tzinfo=tz))
+        .values("week")
+        .annotate(n=Count("pk"))
+        .values_list("week", "n")
+    )
+    money = dict(
+        EarningEntry.objects.filter(studio=studio, occurred_at__gte=since)
+        .annotate(week=TruncWeek("occurred_at", tzinfo=tz))
+        .values("week")
+        .annotate(total=Sum("amount_cents"))
+        .values_list("week", "total")
+    )
+
+    def key(rows: dict) -> dict:
+        return {(w.date() if isinstance(w, datetime) else w): v for w, v in rows.items()}
+
+    visits, money = key(visits), key(money)
+    return [
+        (
+            first + timedelta(weeks=n),
+            visits.get(first + timedelta(weeks=n), 0),
+            money.get(first + timedelta(weeks=n), 0),
+        )
+        for n in range(weeks)
+    ]

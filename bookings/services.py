@@ -5,7 +5,7 @@ Functions named *_locked expect the caller to hold those locks inside its transa
 """
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -14,9 +14,9 @@ from django.utils import timezone
 
 from members import services as members_services
 from members.errors import PaymentFailed
-from members.models import CreditKind, Member, PaymentKind, SubscriptionStatus
+from members.models import CreditKind, Member, Payment, PaymentKind, SubscriptionStatus
 from studios import services as studios_services
-from studios.models import ClassSession, EarningKind, SessionStatus
+from studios.models import ClassSession, EarningEntry, EarningKind, SessionStatus
 
 from . import emails, outbox, sql
 from .errors import (
@@ -44,6 +44,8 @@ from .models import (
 from .offers import BookingContext, Offer, collect_offers
 
 log = logging.getLogger(__name__)
+
+CHECK_IN_OPENS = timedelta(hours=1)
 
 
 # --- reading under the locks ---------------------------------------------------------------
@@ -314,7 +316,7 @@ def _give_back_locked(
             member,
             kind=CreditKind.REFUND,
             amount=reservation.credits_spent,
-            reference=f"refund:reservation:{reservation.pk}",
+            reference=reservation.ref("refund"),
             note=f"Class {why}: credits returned.",
         )
     if refund_money and reservation.payment_id and reservation.money_paid_cents:
@@ -344,7 +346,7 @@ def _charge_fee_locked(
             kind=kind,
             amount_cents=fee,
             currency=market.currency,
-            reference=f"{kind}:reservation:{reservation.pk}",
+            reference=reservation.ref(kind),
             description=PaymentKind(kind).label,
         )
     except PaymentFailed:
@@ -360,7 +362,7 @@ def _earning_row(reservation: Reservation, session: ClassSession, now: datetime,
         else EarningKind.PREMIUM,
         "amount_cents": reservation.studio_payout_cents,
         "occurred_at": now,
-        "reference": f"reservation:{reservation.pk}",
+        "reference": reservation.ref("reservation"),
         "session": session,
         "description": f"{reservation.get_kind_display()} · {what}",
     }
@@ -525,8 +527,10 @@ def _mark(reservation_id: int, status: str, *, now: datetime) -> Reservation:
             raise NotCancellable(
                 f"This reservation is already {reservation.get_status_display().lower()}."
             )
-        if now < session.starts_at:
-            raise NotCancellable("Attendance can be marked once the class has started.")
+        if status == ReservationStatus.MISSED and now < session.starts_at:
+            raise NotCancellable("A member can be marked missing once the class has started.")
+        if now < session.starts_at - CHECK_IN_OPENS:
+            raise NotCancellable("Check-in opens an hour before the class.")
         if status == ReservationStatus.MISSED:
             _give_back_locked(reservation, member, why="missed", refund_money=False)
             _charge_fee_locked(reservation, member, session, PaymentKind.MISSED_CLASS_FEE)
@@ -534,6 +538,70 @@ def _mark(reservation_id: int, status: str, *, now: datetime) -> Reservation:
         reservation.marked_at = now
         reservation.save(update_fields=["status", "marked_at"])
         _earn(reservation, session, now)
+    return reservation
+
+
+def undo_mark(reservation_id: int, *, now: datetime | None = None) -> Reservation:
+    """Take back an attended or missed mark within the class's day (studio-local).
+
+    Every ledger movement is reversed by a new entry: the studio's payout, and for a no-show
+    the returned credits (taken again) and the fee (refunded). Refused if the member has
+    spent the returned credits meanwhile.
+    """
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        found = (
+            Reservation.objects.filter(pk=reservation_id)
+            .values_list("session_id", "member_id")
+            .first()
+        )
+        if found is None:
+            raise SessionNotFound("That reservation does not exist.")
+        session = lock_session(found[0])
+        member = members_services.lock_member(found[1])
+        reservation = Reservation.objects.select_for_update().get(pk=reservation_id)
+        if reservation.status not in (ReservationStatus.ATTENDED, ReservationStatus.MISSED):
+            raise NotCancellable("Only a check-in or a no-show mark can be undone.")
+        tz = session.studio.market.tzinfo
+        day_ends = studios_services.local_to_utc(
+            timezone.localtime(session.starts_at, tz).date() + timedelta(days=1), time(0), tz
+        )
+        if now >= day_ends:
+            raise NotCancellable("Marks can be undone until the end of the class's day.")
+        if reservation.status == ReservationStatus.MISSED and reservation.credits_spent:
+            if member.credit_balance < reservation.credits_spent:
+                raise NotCancellable(
+                    "The member has already spent the credits returned for the no-show."
+                )
+            members_services.post_credits_locked(
+                member,
+                kind=CreditKind.BOOKING,
+                amount=-reservation.credits_spent,
+                reference=reservation.ref("rebook"),
+                note="No-show mark undone: credits taken again.",
+            )
+            fee = Payment.objects.filter(
+                reference=reservation.ref(PaymentKind.MISSED_CLASS_FEE)
+            ).first()
+            if fee is not None and fee.status == "succeeded":
+                members_services.refund(
+                    fee, reference=reservation.ref("fee-refund"), description="No-show undone"
+                )
+        earned = EarningEntry.objects.filter(reference=reservation.ref("reservation")).first()
+        if earned is not None:
+            studios_services.record_earning(
+                session.studio,
+                kind=earned.kind,
+                amount_cents=-earned.amount_cents,
+                occurred_at=now,
+                reference=reservation.ref("reversal"),
+                session=session,
+                description=f"{reservation.get_status_display()} mark undone",
+            )
+        reservation.status = ReservationStatus.BOOKED
+        reservation.marked_at = None
+        reservation.mark_version += 1
+        reservation.save(update_fields=["status", "marked_at", "mark_version"])
     return reservation
 
 
@@ -571,3 +639,10 @@ def mark_unmarked_attended(*, now: datetime | None = None, chunk: int = 1000) ->
 
 def _class_end(session: ClassSession) -> datetime:
     return session.starts_at + timedelta(minutes=session.duration_minutes)
+
+
+def inventory_changed_locked(session: ClassSession) -> None:
+    """Staff changed a class's inventory (SESSION_INVENTORY_HOOKS): fill new network spots
+    from the waitlist, in the same transaction. Hold the session lock."""
+    if session.standard_left > 0:
+        promote_waitlist_locked(session, now=timezone.now())

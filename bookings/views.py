@@ -197,6 +197,8 @@ def _back(request, default: str):
 
 @login_required
 def schedule(request):
+    if member_for_user(request.user) is None and request.user.staff_memberships.exists():
+        return redirect("partner_home")  # studio staff without a member profile
     member = _member_or_404(request)
     past = Paginator(selectors.past_reservations(member), 20).get_page(request.GET.get("page"))
     return render(

@@ -213,3 +213,5 @@ BOOKING_OFFER_PROVIDERS = ["bookings.offers.StandardOfferProvider"]
 WAITLIST_PROMOTION_CUTOFF = timedelta(hours=env.int("WAITLIST_PROMOTION_CUTOFF_HOURS", default=2))
 ATTENDANCE_DEFAULT_AFTER = timedelta(hours=48)
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
+# Called with a class session, under its row lock, after staff change its inventory.
+SESSION_INVENTORY_HOOKS = ["bookings.services.inventory_changed_locked"]

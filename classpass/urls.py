@@ -1,12 +1,25 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from studios import views as studio_views
+
 from . import views
+
+# The Partner Dashboard: each app adds its pages under one prefix and one namespace.
+partner = (
+    [
+        path("<slug:studio_slug>/", include("bookings.partner_urls")),
+        path("<slug:studio_slug>/", include("studios.partner_urls")),
+    ],
+    "partner",
+)
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("partner/", studio_views.pick_studio, name="partner_home"),
+    path("partner/", include(partner)),
     path("", include("members.urls")),
     path("", include("bookings.urls")),
 ]

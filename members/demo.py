@@ -13,7 +13,7 @@ from .models import Member, Plan, SubscriptionStatus
 
 # Plans per market: (name, credits, price in minor units), scaled by the market's credit value.
 PLANS = [("Lite", 25, 0.95), ("Core", 50, 0.9), ("Plus", 80, 0.85), ("Max", 120, 0.8)]
-MEMBERS = 200
+MEMBERS = 400
 
 
 def seed(*, scale: int = 1, seed: int = 42) -> str:

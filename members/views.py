@@ -42,6 +42,9 @@ def _member_or_404(request):
 
 @login_required
 def account(request):
+    member = selectors.member_for_user(request.user)
+    if member is None and request.user.staff_memberships.exists():
+        return redirect("partner_home")  # studio staff without a member profile
     member = _member_or_404(request)
     page = Paginator(selectors.credit_history(member), 25).get_page(request.GET.get("page"))
     return render(request, "members/account.html", {"member": member, "page": page})

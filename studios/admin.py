@@ -5,6 +5,7 @@ from django.contrib import admin
 
 from . import services
 from .models import (
+    AuditEntry,
     ClassSession,
     ClassType,
     EarningEntry,
@@ -156,3 +157,15 @@ class EarningEntryAdmin(LedgerAdmin):
             obj.studio, amount_cents=obj.amount_cents, description=obj.description, by=request.user
         )
         obj.pk = entry.pk
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(LedgerAdmin):
+    list_display = ["created_at", "studio", "user", "action", "target"]
+    list_filter = ["action"]
+    search_fields = ["studio__name", "user__email", "target"]
+    date_hierarchy = "created_at"
+    list_select_related = ["studio", "user"]
+
+    def has_add_permission(self, request):
+        return False

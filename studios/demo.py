@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from .models import (
@@ -332,30 +333,36 @@ def _seed_studio(studio: Studio, *, rng: random.Random, today) -> None:
         )
 
 
+def slot_popularity(seed: int, schedule_id: int | None) -> float:
+    """How much demand a demo slot draws, 0..1, skewed: a few slots are very popular."""
+    return random.Random(seed + (schedule_id or 0)).random() ** 2
+
+
 def _fill_history(*, seed: int) -> int:
-    """Give past sessions a realistic fill (popular slots sell out), once: unfilled ones only."""
+    """Past classes get the studio's own bookings; network bookings come from the bookings demo."""
     now = timezone.now()
     past = ClassSession.objects.filter(
-        starts_at__lt=now, network_booked=0, studio_booked=0, network_spots__gt=0
+        starts_at__lt=now, studio_booked=0, capacity__gt=F("network_spots")
     )
     batch, total = [], 0
     for session in past.only("id", "schedule_id", "capacity", "network_spots").iterator(
         chunk_size=2000
     ):
         rng = random.Random(seed * 1_000_003 + session.id)
-        popularity = random.Random(seed + (session.schedule_id or 0)).uniform(0.45, 1.1)
-        network = min(
-            session.network_spots, round(session.network_spots * popularity * rng.uniform(0.8, 1.1))
+        room = session.capacity - session.network_spots
+        session.studio_booked = max(
+            1,
+            round(
+                room
+                * (0.2 + 0.6 * slot_popularity(seed, session.schedule_id))
+                * rng.uniform(0.8, 1.1)
+            ),
         )
-        studio = min(
-            session.capacity - session.network_spots,
-            round((session.capacity - session.network_spots) * rng.uniform(0.2, 0.8)),
-        )
-        session.network_booked, session.studio_booked = max(network, 0), max(studio, 0)
+        session.studio_booked = min(room, session.studio_booked)
         batch.append(session)
         if len(batch) >= 2000:
-            total += ClassSession.objects.bulk_update(batch, ["network_booked", "studio_booked"])
+            total += ClassSession.objects.bulk_update(batch, ["studio_booked"])
             batch.clear()
     if batch:
-        total += ClassSession.objects.bulk_update(batch, ["network_booked", "studio_booked"])
+        total += ClassSession.objects.bulk_update(batch, ["studio_booked"])
     return total

@@ -367,3 +367,32 @@ class EarningEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.studio} {self.get_kind_display()} {self.amount_cents} {self.currency}"
+
+
+class AuditEntry(models.Model):
+    """Who changed what of a studio's settings or inventory, when, from what to what."""
+
+    studio = models.ForeignKey(Studio, on_delete=models.CASCADE, related_name="audit_entries")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    action = models.CharField(max_length=40)
+    target = models.CharField(
+        max_length=120, blank=True, help_text="What was changed, e.g. session:42."
+    )
+    before = models.JSONField(default=dict)
+    after = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "audit entries"
+        indexes = [models.Index(fields=["studio", "-created_at"], name="audit_studio_created")]
+
+    def __str__(self) -> str:
+        return f"{self.studio} {self.action} {self.target}"
+
+    @property
+    def changes(self) -> list[tuple[str, object, object]]:
+        keys = sorted(set(self.before) | set(self.after))
+        return [(k, self.before.get(k), self.after.get(k)) for k in keys]

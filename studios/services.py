@@ -1,13 +1,25 @@
-"""Every write about studios: session generation from schedules and the earnings ledger."""
+"""Every write about studios: settings, schedules, class inventory, the earnings ledger."""
 
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
-from .models import ClassSession, EarningEntry, EarningKind, Schedule, Studio
+from .errors import InventoryError
+from .models import (
+    AuditEntry,
+    ClassSession,
+    EarningEntry,
+    EarningKind,
+    Instructor,
+    Schedule,
+    SessionStatus,
+    Studio,
+)
 
 
 def local_to_utc(day: date, at, tz: ZoneInfo) -> datetime:
@@ -144,3 +156,328 @@ def adjust_earnings(
         description=description.strip(),
         created_by=by,
     )
+
+
+# --- settings and audit --------------------------------------------------------------------
+
+INVENTORY_SETTINGS = (
+    "monthly_visit_limit",
+    "cancellation_window_hours",
+    "booking_cutoff_minutes",
+    "payout_rate_cents",
+)
+
+
+def _audit(studio: Studio, *, by, action: str, target: str = "", before: dict, after: dict) -> None:
+    changed = {k for k in after if before.get(k) != after.get(k)}
+    if changed:
+        AuditEntry.objects.create(
+            studio=studio,
+            user=by,
+            action=action,
+            target=target,
+            before={k: before.get(k) for k in changed},
+            after={k: after[k] for k in changed},
+        )
+
+
+def update_settings(studio: Studio, *, by, **values) -> Studio:
+    """Change a studio's inventory settings; every change is audited (who, when, before, after)."""
+    unknown = set(values) - set(INVENTORY_SETTINGS)
+    if unknown:
+        raise InventoryError(f"Unknown settings: {', '.join(sorted(unknown))}.")
+    with transaction.atomic(durable=True):
+        locked = Studio.objects.select_for_update().get(pk=studio.pk)
+        before = {k: getattr(locked, k) for k in values}
+        for key, value in values.items():
+            setattr(locked, key, value)
+        locked.full_clean(exclude=["market", "slug", "name", "categories"])
+        locked.save(update_fields=list(values))
+        _audit(locked, by=by, action="settings", before=before, after=values)
+    for key, value in values.items():
+        setattr(studio, key, value)
+    return studio
+
+
+# --- schedules -----------------------------------------------------------------------------
+
+SCHEDULE_FIELDS = (
+    "class_type",
+    "instructor",
+    "weekdays",
+    "local_start_time",
+    "duration_minutes",
+    "capacity",
+    "network_spots",
+    "credit_price",
+    "starts_on",
+    "ends_on",
+)
+
+
+def nonexistent_days(tz: ZoneInfo, at: time, *, start: date, end: date, weekdays) -> list[date]:
+    """Days in [start, end) on the schedule whose local time `at` falls in a DST gap."""
+    days, day = [], start
+    while day < end:
+        if day.weekday() in weekdays:
+            naive = datetime.combine(day, at)
+            if (
+                naive.replace(tzinfo=tz).astimezone(UTC).astimezone(tz).replace(tzinfo=None)
+                != naive
+            ):
+                days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
+def check_schedule(studio: Studio, values: dict) -> None:
+    """Raise InventoryError (by field) for a schedule that cannot be run as given."""
+    errors = {}
+    if values["network_spots"] > values["capacity"]:
+        errors["network_spots"] = "Network spots cannot exceed the room's capacity."
+    if values.get("ends_on") and values["ends_on"] < values["starts_on"]:
+        errors["ends_on"] = "The end date must not be before the start date."
+    if not values.get("weekdays"):
+        errors["weekdays"] = "Pick at least one day of the week."
+    for key in ("class_type", "instructor"):
+        if values.get(key) is not None and values[key].studio_id != studio.pk:
+            errors[key] = "Pick one of this studio's own."
+    if not errors:
+        tz = studio.market.tzinfo
+        end = values.get("ends_on") or values["starts_on"] + timedelta(days=366)
+        gaps = nonexistent_days(
+            tz,
+            values["local_start_time"],
+            start=values["starts_on"],
+            end=end,
+            weekdays=set(values["weekdays"]),
+        )
+        if gaps:
+            errors["local_start_time"] = (
+                f"{values['local_start_time']:%H:%M} does not exist on {gaps[0]:%a %-d %b %Y} in "
+                f"{studio.market.timezone} (the clocks jump forward). Pick another time."
+            )
+    if errors:
+        raise InventoryError(fields=errors)
+
+
+def create_schedule(studio: Studio, *, by, **values) -> Schedule:
+    """Create a recurring slot and generate its sessions ahead."""
+    check_schedule(studio, values)
+    with transaction.atomic(durable=True):
+        schedule = Schedule.objects.create(studio=studio, **values)
+        _audit(
+            studio,
+            by=by,
+            action="schedule created",
+            target=f"schedule:{schedule.pk}",
+            before={},
+            after=_jsonable(values),
+        )
+    generate_sessions(schedules=Schedule.objects.filter(pk=schedule.pk))
+    return schedule
+
+
+def _jsonable(values: dict) -> dict:
+    out = {}
+    for key, value in values.items():
+        if isinstance(value, models.Model):
+            out[key] = str(value)
+        elif isinstance(value, date | time):
+            out[key] = value.isoformat()
+        else:
+            out[key] = value
+    return out
+
+
+def _protected_free(sessions):
+    """Sessions that nothing protects from deletion (no reservation ever pointed at them)."""
+    for rel in ClassSession._meta.related_objects:
+        if rel.on_delete is models.PROTECT:
+            sessions = sessions.exclude(**{f"{rel.name}__isnull": False})
+    return sessions
+
+
+@dataclass
+class ScheduleChange:
+    schedule: Schedule
+    updated: int = 0
+    regenerated: int = 0
+    kept: list[str] = field(default_factory=list)
+
+
+def update_schedule(schedule: Schedule, *, by, **values) -> ScheduleChange:
+    """Change a recurring slot from now on.
+
+    Inventory changes reach every future session through update_session (refused ones are
+    kept as they were and listed). A new day or time regenerates the future sessions that
+    nobody booked; booked ones keep their time, and are listed so staff can cancel them.
+    """
+    studio = schedule.studio
+    check_schedule(studio, values)
+    before = {k: getattr(schedule, k) for k in values}
+    moved = any(
+        before[k] != values[k]
+        for k in ("weekdays", "local_start_time", "duration_minutes", "starts_on")
+    )
+    result = ScheduleChange(schedule=schedule)
+    with transaction.atomic(durable=True):
+        Schedule.objects.filter(pk=schedule.pk).update(**values)
+        for key, value in values.items():
+            setattr(schedule, key, value)
+        _audit(
+            studio,
+            by=by,
+            action="schedule changed",
+            target=f"schedule:{schedule.pk}",
+            before=_jsonable(before),
+            after=_jsonable(values),
+        )
+    tz = studio.market.tzinfo
+    future = ClassSession.objects.filter(
+        schedule=schedule, starts_at__gt=timezone.now(), status=SessionStatus.SCHEDULED
+    )
+    unbooked = _protected_free(future.filter(network_booked=0, premium_booked=0, studio_booked=0))
+    if moved:
+        result.regenerated = unbooked.delete()[0]
+        generate_sessions(schedules=Schedule.objects.filter(pk=schedule.pk))
+    elif values.get("ends_on"):
+        unbooked.filter(
+            starts_at__gte=local_to_utc(values["ends_on"] + timedelta(days=1), time(0), tz)
+        ).delete()
+    today = timezone.localdate(timezone=tz)
+    expected = {
+        s.starts_at
+        for s in sessions_for_schedule(
+            schedule,
+            start=today,
+            end=today + timedelta(weeks=settings.SESSION_GENERATION_WEEKS + 1),
+        )
+    }
+    for session in future.order_by("starts_at"):
+        when = f"{timezone.localtime(session.starts_at, tz):%a %-d %b %H:%M}"
+        if moved and session.starts_at not in expected:
+            result.kept.append(f"{when} keeps its old time: it has bookings. Cancel it if needed.")
+            continue
+        try:
+            update_session(
+                studio,
+                session.pk,
+                by=by,
+                capacity=values["capacity"],
+                network_spots=values["network_spots"],
+                studio_booked=session.studio_booked,
+                instructor=values.get("instructor"),
+                credit_price=values["credit_price"],
+                audit=False,
+            )
+            result.updated += 1
+        except InventoryError as exc:
+            result.kept.append(f"{when} kept as it was: {exc.message}")
+    return result
+
+
+def end_schedule(schedule: Schedule, *, by, ends_on: date) -> int:
+    """Stop a slot after `ends_on`: unbooked sessions after it are removed, booked ones listed."""
+    if ends_on < schedule.starts_on:
+        raise InventoryError(fields={"ends_on": "The end date must not be before the start date."})
+    with transaction.atomic(durable=True):
+        before = {"ends_on": schedule.ends_on.isoformat() if schedule.ends_on else None}
+        Schedule.objects.filter(pk=schedule.pk).update(ends_on=ends_on)
+        schedule.ends_on = ends_on
+        _audit(
+            schedule.studio,
+            by=by,
+            action="schedule ended",
+            target=f"schedule:{schedule.pk}",
+            before=before,
+            after={"ends_on": ends_on.isoformat()},
+        )
+        cutoff = local_to_utc(ends_on + timedelta(days=1), time(0), schedule.studio.market.tzinfo)
+        after = ClassSession.objects.filter(schedule=schedule, starts_at__gte=cutoff)
+        removed = _protected_free(
+            after.filter(network_booked=0, premium_booked=0, studio_booked=0)
+        ).delete()[0]
+    return removed
+
+
+# --- one class's inventory ------------------------------------------------------------------
+
+
+def update_session(
+    studio: Studio,
+    session_id: int,
+    *,
+    by,
+    capacity: int,
+    network_spots: int,
+    studio_booked: int,
+    instructor: Instructor | None = None,
+    credit_price: int | None = None,
+    audit: bool = True,
+) -> ClassSession:
+    """Change one class's room, allocation, studio bookings or instructor, under its row lock.
+
+    Refuses (InventoryError, by field) anything that would leave more people booked than the
+    room holds, or fewer network spots than members already hold. SESSION_INVENTORY_HOOKS run
+    inside the same transaction (the bookings app promotes its waitlist there).
+    """
+    errors = {}
+    if min(capacity, network_spots, studio_booked) < 0:
+        raise InventoryError(fields={"capacity": "Numbers of places cannot be negative."})
+    if instructor is not None and instructor.studio_id != studio.pk:
+        raise InventoryError(fields={"instructor": "Pick one of this studio's instructors."})
+    with transaction.atomic():
+        session = (
+            ClassSession.objects.select_for_update(of=("self",))
+            .select_related("studio__market", "class_type")
+            .filter(pk=session_id, studio=studio)
+            .first()
+        )
+        if session is None:
+            raise ClassSession.DoesNotExist(f"No class {session_id} at {studio}.")
+        if session.status != SessionStatus.SCHEDULED:
+            raise InventoryError("This class was cancelled; its inventory cannot change.")
+        if session.starts_at <= timezone.now():
+            raise InventoryError("This class has started; its inventory is final.")
+        if network_spots > capacity:
+            errors["network_spots"] = "Network spots cannot exceed the room's capacity."
+        elif network_spots < session.network_booked:
+            errors["network_spots"] = (
+                f"{session.network_booked} members already hold network spots; "
+                "offer at least that many."
+            )
+        held = studio_booked + session.network_booked + session.premium_booked
+        if held > capacity:
+            errors["capacity" if capacity < session.capacity else "studio_booked"] = (
+                f"The room holds {capacity}, but {held} would be booked: "
+                f"{session.network_booked} network, {session.premium_booked} Premium "
+                f"and {studio_booked} by the studio."
+            )
+        if errors:
+            raise InventoryError(fields=errors)
+        fields = {
+            "capacity": capacity,
+            "network_spots": network_spots,
+            "studio_booked": studio_booked,
+        }
+        if instructor is not None:
+            fields["instructor_id"] = instructor.pk
+        if credit_price is not None:
+            fields["credit_price"] = credit_price
+        before = {k: getattr(session, k) for k in fields}
+        ClassSession.objects.filter(pk=session.pk).update(**fields)
+        for key, value in fields.items():
+            setattr(session, key, value)
+        if audit:
+            _audit(
+                studio,
+                by=by,
+                action="class changed",
+                target=f"session:{session.pk}",
+                before=before,
+                after=fields,
+            )
+        for path in settings.SESSION_INVENTORY_HOOKS:
+            import_string(path)(session)
+    return session

@@ -1,0 +1,96 @@
+"""Forms of the Partner Dashboard for schedules, classes and studio settings."""
+
+from decimal import Decimal
+
+from django import forms
+
+from .models import ClassType, Instructor, Studio, Weekday
+
+
+class MoneyField(forms.DecimalField):
+    """Money typed in major units (15.00), cleaned to integer minor units (1500)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("min_value", Decimal("0"))
+        kwargs.setdefault("max_value", Decimal("10000"))
+        super().__init__(max_digits=8, decimal_places=2, **kwargs)
+
+    def prepare_value(self, value):
+        if isinstance(value, int):
+            return f"{value / 100:.2f}"
+        return value
+
+    def clean(self, value):
+        amount = super().clean(value)
+        return None if amount is None else int(amount * 100)
+
+
+class ScheduleForm(forms.Form):
+    class_type = forms.ModelChoiceField(queryset=ClassType.objects.none())
+    instructor = forms.ModelChoiceField(queryset=Instructor.objects.none(), required=False)
+    weekdays = forms.TypedMultipleChoiceField(
+        choices=Weekday.choices, coerce=int, widget=forms.CheckboxSelectMultiple, label="Days"
+    )
+    local_start_time = forms.TimeField(
+        label="Start time (studio time)", widget=forms.TimeInput(attrs={"type": "time"})
+    )
+    duration_minutes = forms.IntegerField(min_value=5, max_value=600, label="Minutes")
+    capacity = forms.IntegerField(min_value=1, max_value=1000, label="Room capacity")
+    network_spots = forms.IntegerField(min_value=0, max_value=1000, label="Network spots")
+    credit_price = forms.IntegerField(min_value=1, max_value=200, label="Credit price")
+    starts_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    ends_on = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, studio: Studio, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["class_type"].queryset = ClassType.objects.filter(studio=studio)
+        self.fields["instructor"].queryset = Instructor.objects.filter(studio=studio)
+
+    def clean(self):
+        cleaned = super().clean()
+        capacity, network = cleaned.get("capacity"), cleaned.get("network_spots")
+        if capacity is not None and network is not None and network > capacity:
+            self.add_error("network_spots", "Network spots cannot exceed the room's capacity.")
+        starts, ends = cleaned.get("starts_on"), cleaned.get("ends_on")
+        if starts and ends and ends < starts:
+            self.add_error("ends_on", "The end date must not be before the start date.")
+        return cleaned
+
+
+class EndScheduleForm(forms.Form):
+    ends_on = forms.DateField(label="Last day", widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class SessionForm(forms.Form):
+    capacity = forms.IntegerField(min_value=0, max_value=1000, label="Room capacity")
+    network_spots = forms.IntegerField(min_value=0, max_value=1000, label="Network spots")
+    studio_booked = forms.IntegerField(min_value=0, max_value=1000, label="Booked by the studio")
+    instructor = forms.ModelChoiceField(queryset=Instructor.objects.none(), required=False)
+
+    def __init__(self, *args, studio: Studio, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["instructor"].queryset = Instructor.objects.filter(studio=studio)
+
+
+class SettingsForm(forms.Form):
+    monthly_visit_limit = forms.IntegerField(
+        min_value=1, max_value=31, help_text="Standard visits per member per billing cycle."
+    )
+    cancellation_window_hours = forms.IntegerField(
+        min_value=0,
+        max_value=168,
+        help_text="Free cancellation up to this many hours before class.",
+    )
+    booking_cutoff_minutes = forms.IntegerField(
+        min_value=0, max_value=1440, help_text="Booking closes this many minutes before class."
+    )
+    payout_rate_cents = MoneyField(label="Standard payout per visit", min_value=Decimal("0.01"))
+
+
+def errors_into(form: forms.Form, exc) -> None:
+    """Put an InventoryError's messages on the form fields they belong to."""
+    if exc.fields:
+        for name, message in exc.fields.items():
+            form.add_error(name if name in form.fields else None, message)
+    else:
+        form.add_error(None, exc.message)

@@ -1,0 +1,235 @@
+"""Partner Dashboard: studio picker, schedules, class inventory, settings, earnings."""
+
+import csv
+from datetime import date
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from . import selectors, services
+from .errors import InventoryError
+from .forms import EndScheduleForm, ScheduleForm, SessionForm, SettingsForm, errors_into
+from .partner import partner_required, studios_of
+
+
+@login_required
+def pick_studio(request):
+    memberships = studios_of(request.user)
+    if not memberships:
+        raise Http404("You don't staff any studio.")
+    if len(memberships) == 1:
+        return redirect("partner:overview", studio_slug=memberships[0].studio.slug)
+    return render(request, "studios/partner/pick.html", {"memberships": memberships})
+
+
+@partner_required("schedule")
+def schedule(request, studio):
+    return render(
+        request,
+        "studios/partner/schedule.html",
+        {
+            "studio": studio,
+            "schedules": list(selectors.schedules(studio)),
+            "sessions": list(selectors.upcoming_sessions(studio)),
+        },
+    )
+
+
+@partner_required("schedule")
+def schedule_new(request, studio):
+    form = ScheduleForm(
+        request.POST or None, studio=studio, initial={"starts_on": timezone.localdate()}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.create_schedule(studio, by=request.user, **form.cleaned_data)
+        except InventoryError as exc:
+            errors_into(form, exc)
+        else:
+            messages.success(request, "Schedule created; its classes are on sale.")
+            return redirect("partner:schedule", studio_slug=studio.slug)
+    return render(
+        request, "studios/partner/schedule_form.html", {"studio": studio, "form": form, "new": True}
+    )
+
+
+@partner_required("schedule")
+def schedule_edit(request, studio, schedule_id: int):
+    item = selectors.schedule_for_studio(studio, schedule_id)
+    if item is None:
+        raise Http404("No such schedule.")
+    initial = {name: getattr(item, name) for name in services.SCHEDULE_FIELDS}
+    form = ScheduleForm(request.POST or None, studio=studio, initial=initial)
+    end_form = EndScheduleForm(initial={"ends_on": item.ends_on or timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            change = services.update_schedule(item, by=request.user, **form.cleaned_data)
+        except InventoryError as exc:
+            errors_into(form, exc)
+        else:
+            messages.success(request, f"Schedule saved; {change.updated} upcoming classes updated.")
+            for line in change.kept:
+                messages.warning(request, line)
+            return redirect("partner:schedule", studio_slug=studio.slug)
+    return render(
+        request,
+        "studios/partner/schedule_form.html",
+        {"studio": studio, "form": form, "end_form": end_form, "item": item},
+    )
+
+
+@partner_required("schedule")
+@require_POST
+def schedule_end(request, studio, schedule_id: int):
+    item = selectors.schedule_for_studio(studio, schedule_id)
+    if item is None:
+        raise Http404("No such schedule.")
+    form = EndScheduleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Pick the last day of the schedule.")
+        return redirect("partner:schedule_edit", studio_slug=studio.slug, schedule_id=item.pk)
+    try:
+        removed = services.end_schedule(item, by=request.user, ends_on=form.cleaned_data["ends_on"])
+    except InventoryError as exc:
+        messages.error(request, exc.message)
+        return redirect("partner:schedule_edit", studio_slug=studio.slug, schedule_id=item.pk)
+    messages.success(
+        request,
+        f"The schedule ends on {form.cleaned_data['ends_on']:%-d %b %Y}; "
+        f"{removed} unbooked classes removed. Booked classes after it stay until you cancel them.",
+    )
+    return redirect("partner:schedule", studio_slug=studio.slug)
+
+
+@partner_required("schedule")
+def session_edit(request, studio, session_id: int):
+    session = selectors.session_for_studio(studio, session_id)
+    if session is None:
+        raise Http404("No such class.")
+    initial = {
+        "capacity": session.capacity,
+        "network_spots": session.network_spots,
+        "studio_booked": session.studio_booked,
+        "instructor": session.instructor,
+    }
+    form = SessionForm(request.POST or None, studio=studio, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_session(studio, session.pk, by=request.user, **form.cleaned_data)
+        except InventoryError as exc:
+            errors_into(form, exc)
+        else:
+            messages.success(request, "Class saved.")
+            return redirect("partner:roster", studio_slug=studio.slug, session_id=session.pk)
+    return render(
+        request,
+        "studios/partner/session_form.html",
+        {"studio": studio, "session": session, "form": form},
+    )
+
+
+@partner_required("inventory")
+def settings_page(request, studio):
+    initial = {name: getattr(studio, name) for name in services.INVENTORY_SETTINGS}
+    form = SettingsForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_settings(studio, by=request.user, **form.cleaned_data)
+        except InventoryError as exc:
+            errors_into(form, exc)
+        else:
+            messages.success(request, "Settings saved.")
+            return redirect("partner:settings", studio_slug=studio.slug)
+    audit = None
+    if request.partner.can["audit"]:
+        audit = Paginator(selectors.audit_log(studio), 25).get_page(request.GET.get("page"))
+    return render(
+        request, "studios/partner/settings.html", {"studio": studio, "form": form, "page": audit}
+    )
+
+
+def _month(request, studio) -> tuple[int, int]:
+    raw = request.GET.get("month", "")
+    try:
+        year, month = (int(part) for part in raw.split("-"))
+        date(year, month, 1)
+    except ValueError:
+        return selectors.current_month(studio)
+    return year, month
+
+
+@partner_required("reports")
+def earnings(request, studio):
+    year, month = _month(request, studio)
+    page = Paginator(selectors.earnings_in_month(studio, year, month), 50).get_page(
+        request.GET.get("page")
+    )
+    first = date(year, month, 1)
+    previous = date(year - (month == 1), (month - 2) % 12 + 1, 1)
+    following = date(year + (month == 12), month % 12 + 1, 1)
+    return render(
+        request,
+        "studios/partner/earnings.html",
+        {
+            "studio": studio,
+            "month": first,
+            "previous": previous,
+            "following": following,
+            "statement": selectors.statement(studio, year, month),
+            "page": page,
+            "querystring": f"month={year}-{month:02d}",
+        },
+    )
+
+
+@partner_required("reports")
+def statement_csv(request, studio, year: int, month: int):
+    try:
+        date(year, month, 1)
+    except ValueError:
+        raise Http404("No such month.") from None
+    statement = selectors.statement(studio, year, month)
+    currency = studio.market.currency
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="{studio.slug}-statement-{year}-{month:02d}.csv"'
+    )
+    writer = csv.writer(response)
+    tz = studio.market.tzinfo
+    writer.writerow(["Payout statement", studio.name, f"{year}-{month:02d}", currency])
+    writer.writerow([])
+    writer.writerow(["date", "kind", "class", "description", "reference", "amount"])
+    for entry in selectors.earnings_in_month(studio, year, month).iterator(chunk_size=2000):
+        writer.writerow(
+            [
+                timezone.localtime(entry.occurred_at, tz).strftime("%Y-%m-%d %H:%M"),
+                entry.get_kind_display(),
+                entry.session.class_type.name if entry.session_id else "",
+                entry.description,
+                entry.reference or "",
+                f"{entry.amount_cents / 100:.2f}",
+            ]
+        )
+    writer.writerow([])
+    writer.writerow(["Opening balance", "", "", "", "", f"{statement.opening_cents / 100:.2f}"])
+    for label, cents in statement.lines:
+        writer.writerow([label, "", "", "", "", f"{cents / 100:.2f}"])
+    writer.writerow(
+        [
+            "Total payable",
+            "",
+            "",
+            f"by {statement.payable_by:%Y-%m-%d}",
+            "",
+            f"{statement.payable_cents / 100:.2f}",
+        ]
+    )
+    writer.writerow(
+        ["Carried to next month", "", "", "", "", f"{statement.carried_cents / 100:.2f}"]
+    )
+    return response

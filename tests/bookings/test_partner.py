@@ -1,0 +1,268 @@
+"""Partner Dashboard pages of the bookings app, and tenant isolation across every partner URL."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+
+from bookings import services
+from bookings.models import Reservation, ReservationKind
+from members.models import Payment, PaymentKind
+from studios.models import EarningEntry, StaffRole
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def url(name, studio, *args):
+    return reverse(f"partner:{name}", args=[studio.slug, *args])
+
+
+@pytest.fixture
+def staff_client(client, studio):
+    def login(role=StaffRole.OWNER):
+        client.force_login(factories.StaffFactory(studio=studio, role=role).user)
+        return client
+
+    return login
+
+
+def a_timezone_with_hours_left_today(market) -> None:
+    """Put the market in a zone where the local day has at least two hours left."""
+    from zoneinfo import ZoneInfo
+
+    for name in (
+        "UTC",
+        "Pacific/Kiritimati",
+        "Pacific/Pago_Pago",
+        "Asia/Tokyo",
+        "America/New_York",
+    ):
+        if timezone.localtime(timezone.now(), ZoneInfo(name)).hour < 22:
+            market.timezone = name
+            market.save()
+            return
+
+
+def test_overview_shows_todays_fill_and_the_months(staff_client, studio, active_member):
+    a_timezone_with_hours_left_today(studio.market)
+    session = factories.ClassSessionFactory(
+        studio=studio, starts_at=timezone.now() + timedelta(minutes=30), studio_booked=4
+    )
+    services.book(active_member, session.pk)
+    page = staff_client().get(url("overview", studio)).content.decode()
+    assert session.class_type.name in page and "1/10" in page
+    assert "Visits this month" in page and "<svg" in page
+
+
+def test_front_desk_sees_the_overview_without_money(staff_client, studio):
+    page = staff_client(StaffRole.FRONT_DESK).get(url("overview", studio)).content.decode()
+    assert "Earnings this month" not in page
+    assert "Schedule</a>" not in page and "Earnings</a>" not in page
+
+
+def test_roster_shows_kind_source_and_visits(staff_client, studio, active_member):
+    earlier = factories.ClassSessionFactory(studio=studio, credit_price=2)
+    services.book(active_member, earlier.pk)
+    session = factories.ClassSessionFactory(studio=studio, credit_price=2)
+    reservation = services.book(active_member, session.pk)
+    Reservation.objects.filter(pk=reservation.pk).update(
+        kind=ReservationKind.A_LA_CARTE, premium_reason="a_la_carte"
+    )
+    page = (
+        staff_client(StaffRole.FRONT_DESK).get(url("roster", studio, session.pk)).content.decode()
+    )
+    assert active_member.user.email in page
+    assert "Premium" in page  # à la carte shows as Premium to the studio
+    assert "2 / 2" in page  # visits this cycle / overall at this studio
+
+
+def test_check_in_and_undo_within_the_class_day(staff_client, studio, active_member):
+    a_timezone_with_hours_left_today(studio.market)
+    session = factories.ClassSessionFactory(
+        studio=studio, starts_at=timezone.now() + timedelta(minutes=20)
+    )
+    reservation = services.book(active_member, session.pk)
+    client = staff_client(StaffRole.FRONT_DESK)
+    client.post(url("roster_action", studio, session.pk, reservation.pk, "check_in"))
+    reservation.refresh_from_db()
+    assert reservation.status == "attended"
+    assert EarningEntry.objects.filter(studio=studio).count() == 1
+    client.post(url("roster_action", studio, session.pk, reservation.pk, "undo"))
+    reservation.refresh_from_db()
+    assert reservation.status == "booked"
+    assert sum(e.amount_cents for e in EarningEntry.objects.filter(studio=studio)) == 0
+    client.post(url("roster_action", studio, session.pk, reservation.pk, "check_in"))
+    assert (
+        sum(e.amount_cents for e in EarningEntry.objects.filter(studio=studio))
+        == studio.payout_rate_cents
+    )
+
+
+def test_no_show_and_its_undo_keep_the_ledgers_whole(studio, active_member):
+    start = timezone.now() - timedelta(minutes=10)
+    session = factories.ClassSessionFactory(
+        studio=studio, starts_at=timezone.now() + timedelta(minutes=30)
+    )
+    reservation = services.book(active_member, session.pk)
+    services.mark_missed(reservation.pk, now=start + timedelta(minutes=50))
+    active_member.refresh_from_db()
+    assert active_member.credit_balance == 30
+    services.undo_mark(reservation.pk, now=start + timedelta(minutes=55))
+    active_member.refresh_from_db()
+    assert active_member.credit_balance == 22
+    fee = Payment.objects.get(kind=PaymentKind.MISSED_CLASS_FEE)
+    assert Payment.objects.get(kind=PaymentKind.REFUND).amount_cents == -fee.amount_cents
+    services.mark_missed(reservation.pk, now=start + timedelta(minutes=60))  # a second mark works
+    assert Payment.objects.filter(kind=PaymentKind.MISSED_CLASS_FEE).count() == 2
+
+
+def test_undo_is_refused_after_the_class_day(studio, active_member):
+    session = factories.ClassSessionFactory(
+        studio=studio, starts_at=timezone.now() + timedelta(minutes=30)
+    )
+    reservation = services.book(active_member, session.pk)
+    services.mark_attended(reservation.pk, now=session.starts_at)
+    from bookings.errors import NotCancellable
+
+    with pytest.raises(NotCancellable, match="end of the class's day"):
+        services.undo_mark(reservation.pk, now=session.starts_at + timedelta(days=1, hours=1))
+
+
+def test_staff_cancel_a_class_and_everyone_is_refunded(staff_client, studio, active_member):
+    session = factories.ClassSessionFactory(studio=studio)
+    services.book(active_member, session.pk)
+    client = staff_client(StaffRole.MANAGER)
+    client.post(url("cancel_class", studio, session.pk), {})  # not confirmed: nothing happens
+    session.refresh_from_db()
+    assert session.status == "scheduled"
+    client.post(url("cancel_class", studio, session.pk), {"confirm": "yes"})
+    session.refresh_from_db()
+    active_member.refresh_from_db()
+    assert session.status == "cancelled" and active_member.credit_balance == 30
+
+
+def test_raising_network_spots_promotes_the_waitlist(staff_client, studio, market, plan):
+    from members import services as members_services
+
+    session = factories.ClassSessionFactory(studio=studio, network_spots=1)
+    first, waiting = (
+        factories.MemberFactory(home_market=market),
+        factories.MemberFactory(home_market=market),
+    )
+    for m in (first, waiting):
+        members_services.choose_plan(m, plan)
+    services.book(first, session.pk)
+    services.join_waitlist(waiting, session.pk)
+    staff_client().post(
+        url("session_edit", studio, session.pk),
+        {"capacity": 20, "network_spots": 2, "studio_booked": 0},
+    )
+    assert Reservation.objects.filter(member=waiting, session=session, status="booked").exists()
+
+
+def test_front_desk_gets_a_403_that_says_why(staff_client, studio):
+    client = staff_client(StaffRole.FRONT_DESK)
+    for name in ("schedule", "settings", "earnings"):
+        response = client.get(url(name, studio))
+        assert response.status_code == 403
+        assert "you are front desk" in response.content.decode()
+
+
+def test_roster_query_count_does_not_grow(
+    staff_client, studio, market, plan, django_assert_max_num_queries
+):
+    from members import services as members_services
+
+    session = factories.ClassSessionFactory(studio=studio, network_spots=20, capacity=30)
+    client = staff_client()
+    for batch in (2, 10):
+        while Reservation.objects.filter(session=session).count() < batch:
+            m = factories.MemberFactory(home_market=market)
+            members_services.choose_plan(m, plan)
+            services.book(m, session.pk)
+        with django_assert_max_num_queries(8):
+            assert client.get(url("roster", studio, session.pk)).status_code == 200
+        with django_assert_max_num_queries(10):
+            assert client.get(url("overview", studio)).status_code == 200
+
+
+def partner_urls(studio, session, reservation, schedule):
+    """Every URL pattern under /partner/<studio_slug>/, filled with this studio's objects."""
+    values = {
+        "studio_slug": studio.slug,
+        "session_id": session.pk,
+        "reservation_id": reservation.pk,
+        "schedule_id": schedule.pk,
+        "action": "check_in",
+        "year": 2026,
+        "month": 11,
+    }
+    names = []
+    resolver = get_resolver()
+    for pattern in resolver.url_patterns:
+        if isinstance(pattern, URLResolver) and pattern.namespace == "partner":
+            for inner in pattern.url_patterns:
+                for leaf in inner.url_patterns:
+                    assert isinstance(leaf, URLPattern)
+                    names.append(leaf.name)
+    assert len(names) >= 10
+    urls = []
+    for name in names:
+        for kwargs_keys in (
+            ("studio_slug",),
+            ("studio_slug", "session_id"),
+            ("studio_slug", "schedule_id"),
+            ("studio_slug", "year", "month"),
+            ("studio_slug", "session_id", "reservation_id", "action"),
+        ):
+            try:
+                urls.append(reverse(f"partner:{name}", kwargs={k: values[k] for k in kwargs_keys}))
+                break
+            except NoReverseMatch:
+                continue
+        else:
+            raise AssertionError(f"cannot build partner:{name}")
+    return urls
+
+
+def test_every_partner_url_is_a_404_for_other_studios_staff_and_members(
+    client, studio, active_member
+):
+    session = factories.ClassSessionFactory(studio=studio)
+    reservation = services.book(active_member, session.pk)
+    schedule = factories.ScheduleFactory(studio=studio)
+    urls = partner_urls(studio, session, reservation, schedule)
+    outsiders = [
+        factories.StaffFactory(role=StaffRole.OWNER).user,  # owner of another studio
+        active_member.user,  # a member
+    ]
+    for user in outsiders:
+        client.force_login(user)
+        for address in urls:
+            for method in (client.get, client.post):
+                response = method(address)
+                assert response.status_code == 404, (user, address, response.status_code)
+    reservation.refresh_from_db()
+    assert reservation.status == "booked"
+
+
+def test_another_studios_objects_are_404_even_for_own_staff(staff_client, studio, active_member):
+    other = factories.StudioFactory(market=studio.market)
+    foreign = factories.ClassSessionFactory(studio=other)
+    reservation = services.book(active_member, foreign.pk)
+    client = staff_client()
+    assert client.get(url("roster", studio, foreign.pk)).status_code == 404
+    assert client.get(url("session_edit", studio, foreign.pk)).status_code == 404
+    assert (
+        client.post(
+            url("roster_action", studio, foreign.pk, reservation.pk, "check_in")
+        ).status_code
+        == 404
+    )
+    assert (
+        client.post(url("cancel_class", studio, foreign.pk), {"confirm": "yes"}).status_code == 404
+    )
+    foreign.refresh_from_db()
+    assert foreign.status == "scheduled"

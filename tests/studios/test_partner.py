@@ -1,0 +1,285 @@
+"""Partner Dashboard pages of the studios app: schedules, classes, settings, earnings."""
+
+import csv
+import io
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from studios import selectors
+from studios.models import AuditEntry, ClassSession, EarningEntry, EarningKind, Schedule, StaffRole
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def owner(studio):
+    return factories.StaffFactory(studio=studio, role=StaffRole.OWNER).user
+
+
+@pytest.fixture
+def owner_client(client, owner):
+    client.force_login(owner)
+    return client
+
+
+def url(name, studio, *args):
+    return reverse(f"partner:{name}", args=[studio.slug, *args])
+
+
+def schedule_form(studio, **overrides):
+    class_type = factories.ClassTypeFactory(studio=studio)
+    data = {
+        "class_type": class_type.pk,
+        "weekdays": ["0", "2"],
+        "local_start_time": "07:30",
+        "duration_minutes": 50,
+        "capacity": 20,
+        "network_spots": 8,
+        "credit_price": 9,
+        "starts_on": timezone.localdate().isoformat(),
+        "ends_on": "",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_a_user_with_several_studios_picks_one(client, studio):
+    user = factories.UserFactory()
+    other = factories.StudioFactory(market=studio.market, name="Zed Studio")
+    factories.StaffFactory(user=user, studio=studio)
+    factories.StaffFactory(user=user, studio=other, role=StaffRole.FRONT_DESK)
+    client.force_login(user)
+    page = client.get(reverse("partner_home")).content.decode()
+    assert studio.name in page and "Zed Studio" in page
+    single = factories.StaffFactory(studio=other).user
+    client.force_login(single)
+    assert client.get(reverse("partner_home")).url == url("overview", other)
+
+
+def test_create_a_schedule_generates_its_classes(owner_client, studio):
+    response = owner_client.post(url("schedule_new", studio), schedule_form(studio))
+    assert response.status_code == 302
+    schedule = Schedule.objects.get(studio=studio)
+    assert schedule.weekdays == [0, 2]
+    assert ClassSession.objects.filter(schedule=schedule).count() >= 6
+    assert AuditEntry.objects.filter(studio=studio, action="schedule created").exists()
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ({"network_spots": 21}, "cannot exceed the room"),
+        ({"credit_price": -1}, "greater than or equal to 1"),
+        ({"ends_on": "2000-01-01"}, "must not be before the start"),
+        ({"weekdays": []}, "This field is required"),
+    ],
+)
+def test_bad_schedules_get_form_errors_and_save_nothing(owner_client, studio, override, message):
+    response = owner_client.post(url("schedule_new", studio), schedule_form(studio, **override))
+    assert response.status_code == 200 and message in response.content.decode()
+    assert not Schedule.objects.exists()
+
+
+def test_a_time_in_the_dst_gap_is_refused(owner_client, studio):
+    # New York skips 02:00-03:00 on 2027-03-14 (a Sunday).
+    data = schedule_form(studio, local_start_time="02:30", weekdays=["6"], starts_on="2027-03-01")
+    response = owner_client.post(url("schedule_new", studio), data)
+    assert "does not exist on Sun 14 Mar 2027" in response.content.decode()
+    assert not Schedule.objects.exists()
+
+
+def test_editing_a_schedule_updates_upcoming_classes(owner_client, studio):
+    owner_client.post(url("schedule_new", studio), schedule_form(studio))
+    schedule = Schedule.objects.get()
+    data = schedule_form(studio, capacity=30, network_spots=12, credit_price=11)
+    data["class_type"] = schedule.class_type_id
+    response = owner_client.post(url("schedule_edit", studio, schedule.pk), data)
+    assert response.status_code == 302
+    future = ClassSession.objects.filter(schedule=schedule, starts_at__gt=timezone.now())
+    assert {(s.capacity, s.network_spots, s.credit_price) for s in future} == {(30, 12, 11)}
+
+
+def test_moving_a_schedule_regenerates_unbooked_classes(owner_client, studio):
+    owner_client.post(url("schedule_new", studio), schedule_form(studio))
+    schedule = Schedule.objects.get()
+    data = schedule_form(studio, local_start_time="18:00")
+    data["class_type"] = schedule.class_type_id
+    owner_client.post(url("schedule_edit", studio, schedule.pk), data)
+    tz = studio.market.tzinfo
+    times = {
+        timezone.localtime(s.starts_at, tz).time()
+        for s in ClassSession.objects.filter(schedule=schedule)
+    }
+    assert times == {time(18)}
+
+
+def test_ending_a_schedule_removes_unbooked_classes_after_the_last_day(owner_client, studio):
+    owner_client.post(url("schedule_new", studio), schedule_form(studio))
+    schedule = Schedule.objects.get()
+    last = timezone.localdate() + timedelta(days=7)
+    owner_client.post(url("schedule_end", studio, schedule.pk), {"ends_on": last.isoformat()})
+    schedule.refresh_from_db()
+    assert schedule.ends_on == last
+    tz = studio.market.tzinfo
+    assert all(
+        timezone.localtime(s.starts_at, tz).date() <= last
+        for s in ClassSession.objects.filter(schedule=schedule)
+    )
+
+
+def test_a_class_edit_cannot_leave_more_bookings_than_the_room_holds(owner_client, studio):
+    session = factories.ClassSessionFactory(
+        studio=studio, capacity=20, network_spots=10, network_booked=8, studio_booked=6
+    )
+    response = owner_client.post(
+        url("session_edit", studio, session.pk),
+        {"capacity": 12, "network_spots": 10, "studio_booked": 6},
+    )
+    page = response.content.decode()
+    assert response.status_code == 200 and "The room holds 12, but 14 would be booked" in page
+    response = owner_client.post(
+        url("session_edit", studio, session.pk),
+        {"capacity": 20, "network_spots": 5, "studio_booked": 6},
+    )
+    assert "8 members already hold network spots" in response.content.decode()
+    response = owner_client.post(
+        url("session_edit", studio, session.pk),
+        {"capacity": 20, "network_spots": 21, "studio_booked": 0},
+    )
+    assert "cannot exceed the room" in response.content.decode()
+    session.refresh_from_db()
+    assert (session.capacity, session.network_spots, session.studio_booked) == (20, 10, 6)
+
+
+def test_a_class_edit_is_saved_and_audited(owner_client, studio, owner):
+    session = factories.ClassSessionFactory(studio=studio)
+    response = owner_client.post(
+        url("session_edit", studio, session.pk),
+        {"capacity": 25, "network_spots": 12, "studio_booked": 3},
+    )
+    assert response.status_code == 302
+    session.refresh_from_db()
+    assert (session.capacity, session.network_spots, session.studio_booked) == (25, 12, 3)
+    entry = AuditEntry.objects.get(action="class changed")
+    assert entry.user == owner and entry.before["capacity"] == 20 and entry.after["capacity"] == 25
+
+
+def test_settings_are_validated_and_every_change_audited(owner_client, studio, owner):
+    bad = owner_client.post(
+        url("settings", studio),
+        {
+            "monthly_visit_limit": 0,
+            "cancellation_window_hours": 12,
+            "booking_cutoff_minutes": 5,
+            "payout_rate_cents": "15.00",
+        },
+    )
+    assert bad.status_code == 200 and "greater than or equal to 1" in bad.content.decode()
+    good = owner_client.post(
+        url("settings", studio),
+        {
+            "monthly_visit_limit": 4,
+            "cancellation_window_hours": 24,
+            "booking_cutoff_minutes": 5,
+            "payout_rate_cents": "17.50",
+        },
+    )
+    assert good.status_code == 302
+    studio.refresh_from_db()
+    assert (
+        studio.monthly_visit_limit,
+        studio.cancellation_window_hours,
+        studio.payout_rate_cents,
+    ) == (4, 24, 1750)
+    entry = AuditEntry.objects.get(action="settings")
+    assert entry.user == owner
+    assert entry.before == {
+        "monthly_visit_limit": 3,
+        "cancellation_window_hours": 12,
+        "payout_rate_cents": 1500,
+    }
+    assert entry.after == {
+        "monthly_visit_limit": 4,
+        "cancellation_window_hours": 24,
+        "payout_rate_cents": 1750,
+    }
+    assert "monthly_visit_limit" in owner_client.get(url("settings", studio)).content.decode()
+
+
+def test_managers_do_not_see_the_audit_log(client, studio):
+    manager = factories.StaffFactory(studio=studio, role=StaffRole.MANAGER).user
+    client.force_login(manager)
+    page = client.get(url("settings", studio)).content.decode()
+    assert "Inventory settings" in page and "Audit log" not in page
+
+
+def entry(studio, cents, when, kind=EarningKind.RESERVATION):
+    return EarningEntry.objects.create(
+        studio=studio,
+        kind=kind,
+        amount_cents=cents,
+        currency="USD",
+        occurred_at=when,
+        reference=None,
+    )
+
+
+def test_statements_reconcile_exactly_with_the_ledger(studio):
+    # Three months: earnings, a month where Spotlight fees exceed earnings, then recovery.
+    rows = [
+        (1500, datetime(2026, 7, 3, 15, tzinfo=UTC), EarningKind.RESERVATION),
+        (2500, datetime(2026, 7, 20, 15, tzinfo=UTC), EarningKind.PREMIUM),
+        (1500, datetime(2026, 8, 2, 15, tzinfo=UTC), EarningKind.RESERVATION),
+        (-4000, datetime(2026, 8, 10, 15, tzinfo=UTC), EarningKind.SPOTLIGHT),
+        (
+            1500,
+            datetime(2026, 9, 1, 3, 30, tzinfo=UTC),
+            EarningKind.RESERVATION,
+        ),  # 23:30 Aug 31 in New York
+        (3000, datetime(2026, 9, 12, 15, tzinfo=UTC), EarningKind.RESERVATION),
+        (-700, datetime(2026, 9, 13, 15, tzinfo=UTC), EarningKind.ADJUSTMENT),
+    ]
+    for cents, when, kind in rows:
+        entry(studio, cents, when, kind)
+    july, august, september = (selectors.statement(studio, 2026, m) for m in (7, 8, 9))
+    assert (july.opening_cents, july.payable_cents, july.carried_cents) == (0, 4000, 0)
+    assert august.by_kind == {EarningKind.RESERVATION: 3000, EarningKind.SPOTLIGHT: -4000}
+    assert (august.payable_cents, august.carried_cents) == (0, -1000)
+    assert september.opening_cents == -1000 and september.payable_cents == 1300
+    paid = sum(s.payable_cents for s in (july, august, september)) + september.carried_cents
+    assert paid == sum(cents for cents, _, _ in rows)
+    assert september.payable_by == date(2026, 10, 15)
+
+
+def test_earnings_page_and_csv_agree_with_the_statement(owner_client, studio):
+    when = timezone.now()
+    for cents in (1500, 1500, -300):
+        entry(studio, cents, when)
+    year, month = selectors.current_month(studio)
+    page = owner_client.get(url("earnings", studio)).content.decode()
+    assert "$27.00" in page
+    response = owner_client.get(url("statement_csv", studio, year, month))
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    amounts = [float(r[5]) for r in rows if len(r) == 6 and r[1] == "Reservation payout"]
+    assert sum(amounts) == 27.0
+    total = next(r for r in rows if r and r[0] == "Total payable")
+    assert total[5] == "27.00"
+
+
+def test_partner_pages_keep_a_fixed_query_count(
+    owner_client, studio, django_assert_max_num_queries
+):
+    for _ in range(2):
+        for n in range(15):
+            factories.ClassSessionFactory(
+                studio=studio, starts_at=timezone.now() + timedelta(days=1, minutes=n)
+            )
+            entry(studio, 100 + n, timezone.now())
+        for name in ("schedule", "settings", "earnings"):
+            with django_assert_max_num_queries(10):
+                assert owner_client.get(url(name, studio)).status_code == 200
