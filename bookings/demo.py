@@ -1,8 +1,10 @@
 """Demo bookings made through the real engine: busy classes, sold-out ones with waitlists."""
 
 import random
+from dataclasses import dataclass
 from datetime import timedelta
 
+from django.db.models import F
 from django.utils import timezone
 
 from members.models import (
@@ -19,7 +21,7 @@ from studios.models import ClassSession, EarningEntry, EarningKind, SessionStatu
 
 from . import outbox, services
 from .errors import BookingError
-from .models import Counter, Reservation, ReservationStatus
+from .models import Counter, Reservation, ReservationKind, ReservationStatus
 
 # Outcomes of past reservations: attended, no-show, late cancel, free cancel.
 OUTCOMES = [
@@ -138,64 +140,74 @@ def _history(*, seed: int) -> str:
             if status in LIVE_STATUSES_PAST:
                 visits[key] = visits.get(key, 0) + 1
                 wanted -= 1
-            planned.append((session, member, status))
+            planned.append(PastBooking(session, member, status))
     # The ledger follows the planning order, so every running balance it checked holds.
-    reservations = Reservation.objects.bulk_create(
-        [_past_reservation(session, member, status) for session, member, status in planned],
-        batch_size=2000,
-    )
-    _past_ledgers(planned, reservations)
+    reservations = write_past(planned)
     return f"{len(reservations)} past reservations"
 
 
 LIVE_STATUSES_PAST = (ReservationStatus.ATTENDED, ReservationStatus.MISSED)
 
 
-def _past_reservation(session, member, status) -> Reservation:
-    end = session.starts_at + timedelta(minutes=session.duration_minutes)
-    cancelled = {
-        ReservationStatus.LATE_CANCELLED: session.starts_at - timedelta(hours=3),
-        ReservationStatus.CANCELLED: session.starts_at - timedelta(days=2),
-    }.get(status)
-    return Reservation(
-        member=member,
-        session=session,
-        studio_id=session.studio_id,
-        starts_at=session.starts_at,
-        counter=Counter.NETWORK,
-        credits_spent=session.credit_price,
-        currency=session.studio.market.currency,
-        studio_payout_cents=session.studio.payout_rate_cents,
-        status=status,
-        cancelled_at=cancelled,
-        marked_at=end if status in LIVE_STATUSES_PAST else None,
+@dataclass
+class PastBooking:
+    """One past reservation to write; Premium ones say their kind, price and payout."""
+
+    session: ClassSession
+    member: Member
+    status: str
+    kind: str = ReservationKind.STANDARD
+    premium_reason: str = ""
+    credits: int | None = None  # default: the class's credit price
+    payout_cents: int | None = None  # default: the studio's standard rate
+
+    def __post_init__(self):
+        if self.credits is None:
+            self.credits = self.session.credit_price
+        if self.payout_cents is None:
+            self.payout_cents = self.session.studio.payout_rate_cents
+
+    @property
+    def counter(self) -> str:
+        return Counter.NETWORK if self.kind == ReservationKind.STANDARD else Counter.PREMIUM
+
+
+def write_past(planned: list[PastBooking]) -> list[Reservation]:
+    """Write past reservations with their ledgers, set-based, in the order given.
+
+    Each member's credit entries follow that order from their current balance, so the caller
+    must have checked that every booking was affordable in it.
+    """
+    reservations = Reservation.objects.bulk_create(
+        [_past_reservation(p) for p in planned], batch_size=2000
     )
-
-
-def _past_ledgers(planned, reservations) -> None:
-    """Credit entries in each member's order, fees, studio payouts and the session counters."""
-    last = {m.pk: m.credit_balance for _, m, _ in planned}
-    credits, payments, earnings, counters = [], [], [], {}
-    for (session, member, status), reservation in zip(planned, reservations, strict=True):
-        market = session.studio.market
-        last[member.pk] -= session.credit_price
+    last = dict(
+        Member.objects.filter(pk__in={p.member.pk for p in planned}).values_list(
+            "pk", "credit_balance"
+        )
+    )
+    credits, payments, earnings = [], [], []
+    counters: dict[tuple[int, str], int] = {}
+    for p, reservation in zip(planned, reservations, strict=True):
+        session, member, market = p.session, p.member, p.session.studio.market
+        last[member.pk] -= p.credits
         credits.append(
             CreditEntry(
                 member=member,
                 kind=CreditKind.BOOKING,
-                amount=-session.credit_price,
+                amount=-p.credits,
                 balance_after=last[member.pk],
                 reference=f"reservation:{reservation.pk}",
                 note=f"Class at {session.studio.name}",
             )
         )
-        if status != ReservationStatus.ATTENDED:
-            last[member.pk] += session.credit_price
+        if p.status != ReservationStatus.ATTENDED:
+            last[member.pk] += p.credits
             credits.append(
                 CreditEntry(
                     member=member,
                     kind=CreditKind.REFUND,
-                    amount=session.credit_price,
+                    amount=p.credits,
                     balance_after=last[member.pk],
                     reference=f"refund:reservation:{reservation.pk}",
                     note="Class cancelled or missed: credits returned.",
@@ -207,7 +219,7 @@ def _past_ledgers(planned, reservations) -> None:
                 PaymentKind.LATE_CANCEL_FEE,
                 market.late_cancel_fee_cents,
             ),
-        }.get(status)
+        }.get(p.status)
         if fee and fee[1]:
             payments.append(
                 Payment(
@@ -221,25 +233,55 @@ def _past_ledgers(planned, reservations) -> None:
                     description=PaymentKind(fee[0]).label,
                 )
             )
-        if status != ReservationStatus.CANCELLED:
+        if p.status != ReservationStatus.CANCELLED:
             earnings.append(
                 EarningEntry(
                     studio_id=session.studio_id,
-                    kind=EarningKind.RESERVATION,
-                    amount_cents=session.studio.payout_rate_cents,
+                    kind=EarningKind.RESERVATION
+                    if p.kind == ReservationKind.STANDARD
+                    else EarningKind.PREMIUM,
+                    amount_cents=p.payout_cents,
                     currency=market.currency,
                     occurred_at=reservation.marked_at or reservation.cancelled_at,
                     session=session,
                     reference=f"reservation:{reservation.pk}",
-                    description=f"Standard · {reservation.get_status_display()}",
+                    description=f"{reservation.get_kind_display()} · "
+                    f"{reservation.get_status_display()}",
                 )
             )
-        if status in LIVE_STATUSES_PAST:
-            counters[session.pk] = counters.get(session.pk, 0) + 1
+        if p.status in LIVE_STATUSES_PAST:
+            key = (session.pk, p.counter)
+            counters[key] = counters.get(key, 0) + 1
     CreditEntry.objects.bulk_create(credits, batch_size=2000)
     Payment.objects.bulk_create(payments, batch_size=2000)
     EarningEntry.objects.bulk_create(earnings, batch_size=2000)
     for pk, final in last.items():
         Member.objects.filter(pk=pk).update(credit_balance=final)
-    sessions = [ClassSession(pk=pk, network_booked=n) for pk, n in counters.items()]
-    ClassSession.objects.bulk_update(sessions, ["network_booked"], batch_size=2000)
+    for (pk, counter), n in counters.items():
+        field = "network_booked" if counter == Counter.NETWORK else "premium_booked"
+        ClassSession.objects.filter(pk=pk).update(**{field: F(field) + n})
+    return reservations
+
+
+def _past_reservation(p: PastBooking) -> Reservation:
+    session = p.session
+    end = session.starts_at + timedelta(minutes=session.duration_minutes)
+    cancelled = {
+        ReservationStatus.LATE_CANCELLED: session.starts_at - timedelta(hours=3),
+        ReservationStatus.CANCELLED: session.starts_at - timedelta(days=2),
+    }.get(p.status)
+    return Reservation(
+        member=p.member,
+        session=session,
+        studio_id=session.studio_id,
+        starts_at=session.starts_at,
+        kind=p.kind,
+        premium_reason=p.premium_reason,
+        counter=p.counter,
+        credits_spent=p.credits,
+        currency=session.studio.market.currency,
+        studio_payout_cents=p.payout_cents,
+        status=p.status,
+        cancelled_at=cancelled,
+        marked_at=end if p.status in LIVE_STATUSES_PAST else None,
+    )

@@ -70,3 +70,13 @@ class WaitlistError(BookingError):
 class IdempotencyConflict(BookingError):
     code = "idempotency_conflict"
     status = 409
+
+
+class HoldExpired(BookingError):
+    code = "hold_expired"
+    status = 409
+
+
+class PaymentDeclined(BookingError):
+    code = "payment_declined"
+    status = 402

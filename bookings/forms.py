@@ -64,4 +64,5 @@ class SearchForm(forms.Form):
 class BookForm(forms.Form):
     offer = forms.ChoiceField(choices=ReservationKind.choices)
     expected_credits = forms.IntegerField(min_value=0, max_value=10_000)
+    expected_money_cents = forms.IntegerField(min_value=0, max_value=10_000_000, required=False)
     idempotency_key = forms.CharField(max_length=80, required=False)

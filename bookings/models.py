@@ -32,15 +32,23 @@ class Source(models.TextChoices):
 
 
 class ReservationStatus(models.TextChoices):
+    HELD = "held", "Held for payment"
     BOOKED = "booked", "Booked"
     CANCELLED = "cancelled", "Cancelled"
     LATE_CANCELLED = "late_cancelled", "Late-cancelled"
     ATTENDED = "attended", "Attended"
     MISSED = "missed", "Missed"
+    EXPIRED = "expired", "Hold expired"
 
 
-# A live reservation holds a spot (or held one, for a class that has happened).
-LIVE_STATUSES = (ReservationStatus.BOOKED, ReservationStatus.ATTENDED, ReservationStatus.MISSED)
+# A live reservation holds a spot (or held one, for a class that has happened). A spot held
+# while a payment completes is live too: nobody else can take it meanwhile.
+LIVE_STATUSES = (
+    ReservationStatus.HELD,
+    ReservationStatus.BOOKED,
+    ReservationStatus.ATTENDED,
+    ReservationStatus.MISSED,
+)
 
 
 class Counter(models.TextChoices):
@@ -70,6 +78,11 @@ class Reservation(models.Model):
     payment = models.ForeignKey(
         Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    hold_expires_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="A paid booking is held until then while the payment completes.",
+    )
     source = models.CharField(max_length=12, choices=Source.choices, default=Source.WEB)
     status = models.CharField(
         max_length=16, choices=ReservationStatus.choices, default=ReservationStatus.BOOKED
@@ -96,7 +109,7 @@ class Reservation(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["member", "session"],
-                condition=Q(status__in=["booked", "attended", "missed"]),
+                condition=Q(status__in=["held", "booked", "attended", "missed"]),
                 name="reservation_one_live_per_member_session",
             ),
             models.UniqueConstraint(

@@ -61,6 +61,7 @@ class Offer:
     counter: str = Counter.NETWORK
     premium_reason: str = ""
     explanation: str = ""
+    label: str = ""
     reason: str = ""
     error: type[BookingError] = field(default=BookingError)
 
@@ -81,6 +82,7 @@ class StandardOfferProvider:
             "studio_payout_cents": studio.payout_rate_cents,
             "counter": Counter.NETWORK,
             "explanation": f"{session.credit_price} credits from your plan.",
+            "label": f"Book for {session.credit_price} credits",
         }
         reason, error = self._refusal(ctx)
         if reason:

@@ -145,10 +145,20 @@ def _with_position(entries: QuerySet[WaitlistEntry]) -> QuerySet[WaitlistEntry]:
     return entries.annotate(position=Subquery(ahead))
 
 
+def held_reservation(member: Member, public_id) -> Reservation | None:
+    return (
+        Reservation.objects.filter(member=member, public_id=public_id)
+        .select_related("session__studio__market", "session__class_type")
+        .first()
+    )
+
+
 def upcoming_reservations(member: Member) -> QuerySet[Reservation]:
     return (
         Reservation.objects.filter(
-            member=member, status=ReservationStatus.BOOKED, starts_at__gte=timezone.now()
+            member=member,
+            status__in=[ReservationStatus.BOOKED, ReservationStatus.HELD],
+            starts_at__gte=timezone.now(),
         )
         .select_related("session__studio__market", "session__class_type", "session__instructor")
         .order_by("starts_at")

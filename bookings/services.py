@@ -22,11 +22,13 @@ from . import emails, outbox, sql
 from .errors import (
     AlreadyBooked,
     BookingError,
+    HoldExpired,
     IdempotencyConflict,
     NoActivePlan,
     NotBookable,
     NotCancellable,
     OfferNotAvailable,
+    PaymentDeclined,
     PriceChanged,
     SessionNotFound,
     WaitlistError,
@@ -128,6 +130,7 @@ def book(
     source: str = Source.WEB,
     idempotency_key: str | None = None,
     expected_credits: int | None = None,
+    expected_money_cents: int | None = None,
     now: datetime | None = None,
 ) -> Reservation:
     """Reserve one spot. Locks the session row, then the member row. Raises BookingError.
@@ -153,6 +156,7 @@ def book(
                 source=source,
                 idempotency_key=idempotency_key,
                 expected_credits=expected_credits,
+                expected_money_cents=expected_money_cents,
                 now=now,
             )
     except IntegrityError:
@@ -180,6 +184,7 @@ def book_locked(
     source: str,
     idempotency_key: str | None = None,
     expected_credits: int | None = None,
+    expected_money_cents: int | None = None,
     now: datetime,
 ) -> Reservation:
     """Check the chosen offer and write the booking. Hold the session and member locks.
@@ -203,8 +208,14 @@ def book_locked(
             f"This class now costs {offer.credits} credits, not {expected_credits}. "
             "Please confirm again."
         )
+    if expected_money_cents is not None and expected_money_cents != offer.money_cents:
+        raise PriceChanged("The price of this class changed. Please confirm again.")
     _occupy_locked(session, offer.counter)
+    # An offer paid in money holds the spot while the payment completes (pay_hold).
+    held = offer.money_cents > 0
     reservation = Reservation.objects.create(
+        status=ReservationStatus.HELD if held else ReservationStatus.BOOKED,
+        hold_expires_at=now + settings.BOOKING_HOLD if held else None,
         member=member,
         session=session,
         studio_id=session.studio_id,
@@ -231,8 +242,91 @@ def book_locked(
         WaitlistEntry.objects.filter(
             session=session, member=member, status=WaitlistStatus.WAITING
         ).update(status=WaitlistStatus.PROMOTED, reservation=reservation, updated_at=now)
-    emails.send_on_commit(reservation.pk, "promoted" if source == Source.WAITLIST else "booked")
+    if not held:
+        emails.send_on_commit(reservation.pk, "promoted" if source == Source.WAITLIST else "booked")
     return reservation
+
+
+# --- paying for a held spot ----------------------------------------------------------------
+
+
+def pay_hold(
+    reservation_id: int, *, member: Member | None = None, now: datetime | None = None
+) -> Reservation:
+    """Charge a held reservation through the payment provider and confirm it, once.
+
+    A second confirmation returns the booked reservation without charging again. A hold that
+    expired, or a payment that fails, frees the spot and raises; nothing is charged twice.
+    """
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        session, locked_member, reservation = _lock_reservation(reservation_id, member=member)
+        if reservation.status == ReservationStatus.BOOKED and reservation.payment_id:
+            return reservation  # a double confirmation: already paid
+        if reservation.status != ReservationStatus.HELD:
+            raise HoldExpired(
+                "This hold has ended; you were not charged. Book again if spots are left."
+            )
+        if now >= reservation.hold_expires_at:
+            _release_hold_locked(session, reservation, now)
+            failed = HoldExpired(
+                "Your 10-minute hold expired; you were not charged. Book again if spots are left."
+            )
+        else:
+            try:
+                payment = members_services.charge(
+                    locked_member,
+                    kind=PaymentKind.A_LA_CARTE,
+                    amount_cents=reservation.money_paid_cents,
+                    currency=reservation.currency,
+                    reference=reservation.ref("a_la_carte"),
+                    description=f"{session.class_type.name} at {session.studio.name}",
+                )
+            except PaymentFailed as exc:
+                _release_hold_locked(session, reservation, now)
+                failed = PaymentDeclined(
+                    f"{exc.message} The spot was released; you were not charged."
+                )
+            else:
+                reservation.status = ReservationStatus.BOOKED
+                reservation.payment = payment
+                reservation.hold_expires_at = None
+                reservation.save(update_fields=["status", "payment", "hold_expires_at"])
+                emails.send_on_commit(reservation.pk, "booked")
+                return reservation
+    raise failed  # after the commit: the released spot and the failed payment stay recorded
+
+
+def _lock_reservation(reservation_id: int, *, member: Member | None):
+    found = (
+        Reservation.objects.filter(pk=reservation_id).values_list("session_id", "member_id").first()
+    )
+    if found is None or (member is not None and found[1] != member.pk):
+        raise SessionNotFound("That reservation does not exist.")
+    session = lock_session(found[0])
+    locked_member = members_services.lock_member(found[1])
+    return session, locked_member, Reservation.objects.select_for_update().get(pk=reservation_id)
+
+
+def _release_hold_locked(session: ClassSession, reservation: Reservation, now: datetime) -> None:
+    _release_locked(session, reservation.counter)
+    reservation.status = ReservationStatus.EXPIRED
+    reservation.cancelled_at = now
+    reservation.save(update_fields=["status", "cancelled_at"])
+
+
+def expire_holds(*, now: datetime | None = None) -> int:
+    """Free every spot whose payment hold ran out; one transaction per hold. Idempotent."""
+    now = now or timezone.now()
+    expired = 0
+    due = Reservation.objects.filter(status=ReservationStatus.HELD, hold_expires_at__lte=now)
+    for reservation_id in due.values_list("pk", flat=True)[:1000]:
+        with transaction.atomic(durable=True):
+            session, _, reservation = _lock_reservation(reservation_id, member=None)
+            if reservation.status == ReservationStatus.HELD and reservation.hold_expires_at <= now:
+                _release_hold_locked(session, reservation, now)
+                expired += 1
+    return expired
 
 
 def _occupy_locked(session: ClassSession, counter: str) -> None:
@@ -286,6 +380,11 @@ def cancel(
         session = lock_session(found[0])
         locked_member = members_services.lock_member(found[1])
         reservation = Reservation.objects.select_for_update().get(pk=reservation_id)
+        if reservation.status == ReservationStatus.HELD:  # an unpaid hold: just let it go
+            _release_hold_locked(session, reservation, now)
+            reservation.status = ReservationStatus.CANCELLED
+            reservation.save(update_fields=["status"])
+            return reservation
         if reservation.status != ReservationStatus.BOOKED:
             raise NotCancellable(f"This reservation is {reservation.get_status_display().lower()}.")
         if now >= session.starts_at:

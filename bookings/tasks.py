@@ -14,3 +14,9 @@ def relay_outbox() -> int:
 @shared_task
 def mark_unmarked_attended() -> int:
     return services.mark_unmarked_attended()
+
+
+@shared_task
+def expire_holds() -> int:
+    """Free the spots whose payment hold ran out."""
+    return services.expire_holds()

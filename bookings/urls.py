@@ -11,6 +11,7 @@ urlpatterns = [
     path("classes/<int:session_id>/waitlist/", views.join_waitlist, name="join_waitlist"),
     path("studios/<slug:slug>/", views.studio_detail, name="studio"),
     path("me/schedule/", views.schedule, name="schedule"),
+    path("checkout/<uuid:public_id>/", views.checkout, name="checkout"),
     path("me/reservations/<int:reservation_id>/cancel/", views.cancel, name="cancel"),
     path("me/waitlist/<int:entry_id>/leave/", views.leave_waitlist, name="leave_waitlist"),
     path("calendar/<str:token>.ics", views.calendar_feed, name="calendar"),

@@ -19,6 +19,7 @@ from studios.models import Market
 from . import calendar, pricing, selectors, services
 from .errors import BookingError
 from .forms import BookForm, SearchForm
+from .models import ReservationStatus
 
 
 def _market_for(request, member: Member | None) -> Market:
@@ -125,6 +126,7 @@ def book(request, session_id: int):
             session_id,
             offer_kind=form.cleaned_data["offer"],
             expected_credits=form.cleaned_data["expected_credits"],
+            expected_money_cents=form.cleaned_data["expected_money_cents"],
             idempotency_key=form.cleaned_data["idempotency_key"] or None,
         )
     except BookingError as exc:
@@ -132,11 +134,38 @@ def book(request, session_id: int):
         if exc.code == "session_not_found":
             return redirect("bookings:search")
         return redirect("bookings:class", session_id=session_id)
+    if reservation.status == ReservationStatus.HELD:
+        return redirect("bookings:checkout", public_id=reservation.public_id)
     session = reservation.session
-    messages.success(
-        request, f"You're booked into {session.class_type.name} at {session.studio.name}."
-    )
+    if reservation.status == ReservationStatus.BOOKED:
+        messages.success(
+            request, f"You're booked into {session.class_type.name} at {session.studio.name}."
+        )
     return redirect("bookings:schedule")
+
+
+@login_required
+def checkout(request, public_id):
+    """Pay for a held spot. With the local provider this page is the payment step itself."""
+    member = _member_or_404(request)
+    reservation = selectors.held_reservation(member, public_id)
+    if reservation is None:
+        raise Http404("No such reservation.")
+    if request.method == "POST":
+        try:
+            services.pay_hold(reservation.pk, member=member)
+        except BookingError as exc:
+            messages.error(request, exc.message)
+            return redirect("bookings:class", session_id=reservation.session_id)
+        messages.success(request, "Paid: you're booked. A receipt is on its way.")
+        return redirect("bookings:schedule")
+    if reservation.status == ReservationStatus.BOOKED:
+        return redirect("bookings:schedule")
+    return render(
+        request,
+        "bookings/checkout.html",
+        {"reservation": reservation, "session": reservation.session},
+    )
 
 
 @login_required

@@ -172,6 +172,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "bookings.tasks.relay_outbox",
         "schedule": timedelta(seconds=10),
     },
+    "expire-holds": {
+        "task": "bookings.tasks.expire_holds",
+        "schedule": timedelta(minutes=1),
+    },
     "default-attendance": {
         "task": "bookings.tasks.mark_unmarked_attended",
         "schedule": timedelta(minutes=30),
@@ -198,7 +202,12 @@ LOGGING = {
 }
 
 # Demo data: each app seeds its own part, lowest app first (python manage.py seed_demo).
-DEMO_SEED_STEPS = ["studios.demo.seed", "members.demo.seed", "bookings.demo.seed"]
+DEMO_SEED_STEPS = [
+    "studios.demo.seed",
+    "members.demo.seed",
+    "bookings.demo.seed",
+    "premium.demo.seed",
+]
 DEMO_PASSWORD = "classpass-demo"
 DEMO_LOGINS = [
     ("admin (/admin/)", "admin@classpass.local"),
@@ -209,7 +218,11 @@ DEMO_LOGINS = [
 ]
 
 # The booking engine asks these for what a member may book (see bookings/offers.py).
-BOOKING_OFFER_PROVIDERS = ["bookings.offers.StandardOfferProvider"]
+BOOKING_OFFER_PROVIDERS = [
+    "bookings.offers.StandardOfferProvider",
+    "premium.offers.PremiumOfferProvider",
+]
+BOOKING_HOLD = timedelta(minutes=10)  # a spot held while its payment completes
 WAITLIST_PROMOTION_CUTOFF = timedelta(hours=env.int("WAITLIST_PROMOTION_CUTOFF_HOURS", default=2))
 ATTENDANCE_DEFAULT_AFTER = timedelta(hours=48)
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")

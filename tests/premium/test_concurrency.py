@@ -1,0 +1,78 @@
+"""Premium under real concurrency on PostgreSQL."""
+
+from datetime import timedelta
+
+import pytest
+
+from bookings import services
+from bookings.errors import BookingError
+from bookings.models import LIVE_STATUSES, Reservation, ReservationStatus
+from members import services as members_services
+from members.models import Payment, PaymentKind
+from premium.models import PremiumSettings
+from tests import factories
+from tests.race import run_in_threads
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def test_premium_and_standard_racing_for_the_last_spots_never_exceed_the_room(market, plan, studio):
+    PremiumSettings.objects.create(studio=studio, price_cents=3000, max_spots=5)
+    studio.monthly_visit_limit = 1
+    studio.save()
+    # Room 10: studio 2, network 4 of 6 taken -> 4 places left: 2 standard, 2 beyond the allocation.
+    session = factories.ClassSessionFactory(
+        studio=studio, capacity=10, network_spots=6, network_booked=4, studio_booked=2
+    )
+    members = []
+    for i in range(24):
+        member = factories.MemberFactory(home_market=market)
+        members_services.choose_plan(member, plan)
+        if i % 2:  # half of them reached the monthly limit: Premium is their way in
+            services.book(member, factories.ClassSessionFactory(studio=studio, credit_price=1).pk)
+        members.append(member)
+
+    def work(i: int):
+        return services.book(members[i], session.pk, offer_kind="premium" if i % 2 else "standard")
+
+    results = run_in_threads(24, work)
+
+    assert all(isinstance(r, Reservation | BookingError) for r in results), results
+    session.refresh_from_db()
+    live = Reservation.objects.filter(session=session, status__in=LIVE_STATUSES)
+    assert (
+        live.filter(counter="network").count() == 2 and live.filter(counter="premium").count() == 2
+    )
+    assert (session.network_booked, session.premium_booked) == (6, 2)
+    assert (
+        session.studio_booked + session.network_booked + session.premium_booked == session.capacity
+    )
+
+
+def test_an_expiring_hold_racing_its_payment_ends_in_exactly_one_outcome(market, studio):
+    PremiumSettings.objects.create(studio=studio, price_cents=2500, max_spots=3)
+    for _ in range(8):
+        member = factories.MemberFactory(home_market=market)
+        session = factories.ClassSessionFactory(studio=studio)
+        held = services.book(member, session.pk, offer_kind="a_la_carte")
+        edge = held.hold_expires_at
+
+        def work(i: int, held=held, member=member, edge=edge):
+            if i == 0:
+                return services.expire_holds(now=edge)
+            return services.pay_hold(held.pk, member=member, now=edge - timedelta(milliseconds=1))
+
+        results = run_in_threads(2, work)
+
+        held.refresh_from_db()
+        session.refresh_from_db()
+        paid = Payment.objects.filter(
+            kind=PaymentKind.A_LA_CARTE, member=member, status="succeeded"
+        ).count()
+        if held.status == ReservationStatus.BOOKED:
+            assert paid == 1 and session.premium_booked == 1 and results[0] == 0
+        else:
+            assert held.status == ReservationStatus.EXPIRED, results
+            assert (
+                paid == 0 and session.premium_booked == 0 and isinstance(results[1], BookingError)
+            )

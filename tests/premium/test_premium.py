@@ -1,0 +1,288 @@
+"""Premium and à la carte through the real booking engine."""
+
+import math
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from bookings import services
+from bookings.errors import HoldExpired, OfferNotAvailable, PaymentDeclined, SoldOut
+from bookings.models import Reservation, ReservationStatus
+from members.models import CreditEntry, Payment, PaymentKind, PaymentStatus
+from premium import selectors
+from premium.models import PremiumPrice, PremiumSettings
+from studios.models import AuditEntry, EarningEntry, EarningKind, StaffRole
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def premium(studio):
+    # $30 premium price at $2.00 a credit: 15 credits; at most 2 Premium spots a class.
+    return PremiumSettings.objects.create(studio=studio, price_cents=3000, max_spots=2)
+
+
+def offers(session, member):
+    return {o.kind: o for o in services.offers_for(session, member)}
+
+
+def test_a_limit_reached_gets_premium_with_its_reason(active_member, studio, premium):
+    studio.monthly_visit_limit = 1
+    studio.save()
+    services.book(active_member, factories.ClassSessionFactory(studio=studio, credit_price=2).pk)
+    session = factories.ClassSessionFactory(studio=studio, capacity=20, network_spots=10)
+    available = offers(session, active_member)
+    assert (
+        not available["standard"].available
+        and "reached your 1 visits" in available["standard"].reason
+    )
+    premium_offer = available["premium"]
+    assert (
+        premium_offer.available
+        and premium_offer.credits == 15
+        and premium_offer.premium_reason == "limit_reached"
+    )
+    reservation = services.book(active_member, session.pk, offer_kind="premium")
+    assert (reservation.kind, reservation.premium_reason, reservation.credits_spent) == (
+        "premium",
+        "limit_reached",
+        15,
+    )
+    assert reservation.studio_payout_cents == 3000 and reservation.counter == "premium"
+    session.refresh_from_db()
+    assert (session.network_booked, session.premium_booked) == (0, 1)
+
+
+def test_network_sold_out_with_room_left_gets_premium(active_member, studio, premium):
+    session = factories.ClassSessionFactory(
+        studio=studio, capacity=20, network_spots=5, network_booked=5
+    )
+    reservation = services.book(active_member, session.pk, offer_kind="premium")
+    assert reservation.premium_reason == "network_sold_out"
+
+
+def test_zero_network_allocation_gets_premium(active_member, studio, premium):
+    session = factories.ClassSessionFactory(studio=studio, capacity=20, network_spots=0)
+    reservation = services.book(active_member, session.pk, offer_kind="premium")
+    assert reservation.premium_reason == "zero_allocation"
+
+
+def test_a_la_carte_for_a_user_without_a_plan(
+    member, studio, premium, django_capture_on_commit_callbacks
+):
+    session = factories.ClassSessionFactory(studio=studio)
+    offer = offers(session, member)["a_la_carte"]
+    assert (
+        offer.available and offer.money_cents == 3000 and offer.label == "Buy this class for $30.00"
+    )
+    held = services.book(member, session.pk, offer_kind="a_la_carte")
+    assert held.status == ReservationStatus.HELD and held.hold_expires_at > timezone.now()
+    session.refresh_from_db()
+    assert session.premium_booked == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        paid = services.pay_hold(held.pk, member=member)
+    assert paid.status == ReservationStatus.BOOKED and paid.payment.amount_cents == 3000
+    assert (paid.kind, paid.premium_reason) == ("a_la_carte", "a_la_carte")
+    assert Payment.objects.get(kind=PaymentKind.A_LA_CARTE).status == PaymentStatus.SUCCEEDED
+    again = services.pay_hold(held.pk, member=member)  # a double confirmation
+    assert again.pk == paid.pk and Payment.objects.filter(kind=PaymentKind.A_LA_CARTE).count() == 1
+
+
+def test_premium_is_never_offered_while_a_standard_spot_is_open(active_member, studio, premium):
+    session = factories.ClassSessionFactory(studio=studio, capacity=20, network_spots=10)
+    assert set(offers(session, active_member)) == {"standard"}
+    with pytest.raises(OfferNotAvailable):
+        services.book(active_member, session.pk, offer_kind="premium")
+
+
+def test_premium_stops_at_the_cap_and_at_the_room(active_member, market, plan, studio, premium):
+    from members import services as members_services
+
+    capped = factories.ClassSessionFactory(
+        studio=studio, capacity=30, network_spots=0, premium_booked=2
+    )
+    with pytest.raises(SoldOut):
+        services.book(active_member, capped.pk, offer_kind="premium")
+    full = factories.ClassSessionFactory(
+        studio=studio, capacity=12, network_spots=10, network_booked=10, studio_booked=2
+    )
+    assert not offers(full, active_member)["premium"].available
+    with pytest.raises(SoldOut):
+        services.book(active_member, full.pk, offer_kind="premium")
+    # One room spot left beyond the allocation: exactly one Premium booking fits.
+    tight = factories.ClassSessionFactory(
+        studio=studio, capacity=12, network_spots=10, network_booked=10, studio_booked=1
+    )
+    services.book(active_member, tight.pk, offer_kind="premium")
+    other = factories.MemberFactory(home_market=market)
+    members_services.choose_plan(other, plan)
+    with pytest.raises(SoldOut):
+        services.book(other, tight.pk, offer_kind="premium")
+
+
+def test_premium_credit_price_is_rounded_up_and_class_types_can_override(
+    active_member, studio, premium
+):
+    yoga = factories.ClassTypeFactory(studio=studio)
+    PremiumPrice.objects.create(studio=studio, class_type=yoga, price_cents=3001)
+    session = factories.ClassSessionFactory(studio=studio, class_type=yoga, network_spots=0)
+    offer = offers(session, active_member)["premium"]
+    assert offer.credits == math.ceil(3001 / 200) == 16 and offer.studio_payout_cents == 3001
+    assert "$30.01 premium price at $2.00 a credit" in offer.explanation
+
+
+def test_buying_a_la_carte_with_an_active_plan_is_not_offered(active_member, studio, premium):
+    session = factories.ClassSessionFactory(studio=studio)
+    assert "a_la_carte" not in offers(session, active_member)
+    with pytest.raises(OfferNotAvailable):
+        services.book(active_member, session.pk, offer_kind="a_la_carte")
+
+
+def test_a_declined_payment_releases_the_spot_and_charges_nothing(market, studio, premium):
+    member = factories.MemberFactory(
+        home_market=market,
+        user__email="x+decline@example.com",
+        user__username="x+decline@example.com",
+    )
+    session = factories.ClassSessionFactory(studio=studio)
+    held = services.book(member, session.pk, offer_kind="a_la_carte")
+    with pytest.raises(PaymentDeclined, match="declined"):
+        services.pay_hold(held.pk, member=member)
+    held.refresh_from_db()
+    session.refresh_from_db()
+    assert held.status == ReservationStatus.EXPIRED and session.premium_booked == 0
+    assert not Payment.objects.filter(status=PaymentStatus.SUCCEEDED).exists()
+    with pytest.raises(HoldExpired):
+        services.pay_hold(held.pk, member=member)
+
+
+def test_an_expired_hold_frees_the_spot_and_cannot_be_paid(member, studio, premium):
+    session = factories.ClassSessionFactory(studio=studio)
+    held = services.book(member, session.pk, offer_kind="a_la_carte")
+    later = timezone.now() + timedelta(minutes=11)
+    assert services.expire_holds(now=later) == 1
+    assert services.expire_holds(now=later) == 0
+    session.refresh_from_db()
+    assert session.premium_booked == 0
+    with pytest.raises(HoldExpired):
+        services.pay_hold(held.pk, member=member, now=later)
+    assert not Payment.objects.exists()
+
+
+def test_paying_after_the_hold_ran_out_is_refused_even_before_the_sweep(member, studio, premium):
+    session = factories.ClassSessionFactory(studio=studio)
+    held = services.book(member, session.pk, offer_kind="a_la_carte")
+    with pytest.raises(HoldExpired, match="expired"):
+        services.pay_hold(
+            held.pk, member=member, now=timezone.now() + timedelta(minutes=10, seconds=1)
+        )
+    session.refresh_from_db()
+    assert session.premium_booked == 0 and not Payment.objects.exists()
+
+
+def test_a_la_carte_refunds_follow_the_cancellation_window(member, studio, premium):
+    early = factories.ClassSessionFactory(studio=studio)
+    paid = services.pay_hold(
+        services.book(member, early.pk, offer_kind="a_la_carte").pk, member=member
+    )
+    services.cancel(paid.pk, member=member)
+    assert Payment.objects.get(kind=PaymentKind.REFUND).amount_cents == -3000
+    late = factories.ClassSessionFactory(
+        studio=studio, starts_at=timezone.now() + timedelta(hours=2)
+    )
+    paid = services.pay_hold(
+        services.book(member, late.pk, offer_kind="a_la_carte").pk, member=member
+    )
+    services.cancel(paid.pk, member=member)
+    assert (
+        Payment.objects.filter(kind=PaymentKind.REFUND).count() == 1
+    )  # no refund inside the window
+    assert not Payment.objects.filter(
+        kind=PaymentKind.LATE_CANCEL_FEE
+    ).exists()  # and no fee on top
+    assert EarningEntry.objects.get(kind=EarningKind.PREMIUM).amount_cents == 3000
+
+
+def test_premium_attendance_pays_the_premium_price(active_member, studio, premium):
+    session = factories.ClassSessionFactory(
+        studio=studio, network_spots=0, starts_at=timezone.now() + timedelta(minutes=30)
+    )
+    reservation = services.book(active_member, session.pk, offer_kind="premium")
+    services.mark_attended(reservation.pk, now=session.starts_at)
+    entry = EarningEntry.objects.get()
+    assert (entry.kind, entry.amount_cents) == (EarningKind.PREMIUM, 3000)
+    assert CreditEntry.objects.filter(member=active_member, kind="booking").get().amount == -15
+
+
+def test_disabled_premium_offers_nothing(active_member, studio, premium):
+    premium.enabled = False
+    premium.save()
+    session = factories.ClassSessionFactory(studio=studio, network_spots=0)
+    assert set(offers(session, active_member)) == {"standard"}
+
+
+def test_studios_without_settings_get_the_defaults(member, studio):
+    settings = selectors.settings_for(studio)
+    assert settings.pk is None and settings.price_cents == 2600 and settings.max_spots == 3
+    session = factories.ClassSessionFactory(studio=studio)
+    assert offers(session, member)["a_la_carte"].money_cents == 2600
+
+
+def test_class_page_shows_both_prices_and_the_reason(client, active_member, studio, premium):
+    studio.monthly_visit_limit = 1
+    studio.save()
+    services.book(active_member, factories.ClassSessionFactory(studio=studio, credit_price=2).pk)
+    session = factories.ClassSessionFactory(studio=studio)
+    client.force_login(active_member.user)
+    page = client.get(reverse("bookings:class", args=[session.pk])).content.decode()
+    assert "8 credits" in page and "Book Premium for 15 credits" in page
+    assert "You&#x27;ve reached your 1 visits at this studio this cycle." in page
+
+
+def test_a_la_carte_checkout_on_the_website(client, member, studio, premium):
+    session = factories.ClassSessionFactory(studio=studio)
+    client.force_login(member.user)
+    page = client.get(reverse("bookings:class", args=[session.pk])).content.decode()
+    assert "Buy this class for $30.00" in page
+    response = client.post(
+        reverse("bookings:book", args=[session.pk]),
+        {"offer": "a_la_carte", "expected_credits": 0, "expected_money_cents": 3000},
+    )
+    held = Reservation.objects.get()
+    assert response.url == reverse("bookings:checkout", args=[held.public_id])
+    assert "Pay $30.00" in client.get(response.url).content.decode()
+    client.post(response.url)
+    client.post(response.url)  # a double submit charges once
+    held.refresh_from_db()
+    assert (
+        held.status == "booked" and Payment.objects.filter(kind=PaymentKind.A_LA_CARTE).count() == 1
+    )
+
+
+def test_partner_premium_settings_and_report(client, studio, active_member, premium):
+    owner = factories.StaffFactory(studio=studio, role=StaffRole.MANAGER).user
+    client.force_login(owner)
+    url = reverse("partner:premium", args=[studio.slug])
+    response = client.post(
+        url, {"form": "settings", "enabled": "on", "price_cents": "32.50", "max_spots": 4}
+    )
+    assert response.status_code == 302
+    premium.refresh_from_db()
+    assert (premium.price_cents, premium.max_spots, premium.a_la_carte_enabled) == (3250, 4, False)
+    assert AuditEntry.objects.filter(action="premium settings").exists()
+    bad = client.post(url, {"form": "settings", "price_cents": "-1", "max_spots": 4})
+    assert bad.status_code == 200 and "greater than or equal to 0.01" in bad.content.decode()
+    session = factories.ClassSessionFactory(
+        studio=studio, network_spots=0, starts_at=timezone.now() + timedelta(minutes=20)
+    )
+    reservation = services.book(active_member, session.pk, offer_kind="premium")
+    services.mark_attended(reservation.pk, now=session.starts_at)
+    report = selectors.premium_revenue(studio)
+    assert [(r.reason, r.visits, r.revenue_cents) for r in report] == [("zero_allocation", 1, 3250)]
+    assert "No network spots offered" in client.get(url).content.decode()
+    front = factories.StaffFactory(studio=studio, role=StaffRole.FRONT_DESK).user
+    client.force_login(front)
+    assert client.get(url).status_code == 403
