@@ -180,6 +180,22 @@ CELERY_BEAT_SCHEDULE = {
         "task": "bookings.tasks.mark_unmarked_attended",
         "schedule": timedelta(minutes=30),
     },
+    "smartspot-scan": {
+        "task": "premium.tasks.start_smartspot_scan",
+        "schedule": crontab(minute=0, hour=3),
+    },
+    "opportunities-scan": {
+        "task": "premium.tasks.start_opportunities_scan",
+        "schedule": crontab(minute=30, hour=3),
+    },
+    "resume-scans": {
+        "task": "premium.tasks.resume_scans",
+        "schedule": timedelta(minutes=10),
+    },
+    "smartspot-outcomes": {
+        "task": "premium.tasks.record_smartspot_outcomes",
+        "schedule": crontab(minute=20),
+    },
     "renew-cycles": {
         "task": "members.tasks.renew_due_cycles",
         "schedule": timedelta(minutes=15),

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from .models import PremiumPrice, PremiumSettings
+from .models import Opportunity, PremiumPrice, PremiumSettings, ScanChunk, ScanRun, SmartSpotRelease
 
 
 @admin.register(PremiumSettings)
@@ -27,3 +27,66 @@ class PremiumPriceAdmin(admin.ModelAdmin):
     search_fields = ["studio__name", "class_type__name"]
     list_select_related = ["studio", "class_type"]
     raw_id_fields = ["studio", "class_type"]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Written by the scans; admins read them."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class ScanChunkInline(admin.TabularInline):
+    model = ScanChunk
+    extra = 0
+    fields = ["market", "studio_ids", "done_at", "result"]
+    readonly_fields = fields
+    can_delete = False
+
+
+@admin.register(ScanRun)
+class ScanRunAdmin(ReadOnlyAdmin):
+    list_display = ["started_at", "kind", "market", "as_of", "finished_at"]
+    list_filter = ["kind", ("finished_at", admin.EmptyFieldListFilter)]
+    inlines = [ScanChunkInline]
+
+
+@admin.register(ScanChunk)
+class ScanChunkAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "run", "market", "done_at"]
+    list_filter = ["run__kind", ("done_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["run", "market"]
+
+
+@admin.register(SmartSpotRelease)
+class SmartSpotReleaseAdmin(ReadOnlyAdmin):
+    list_display = [
+        "created_at",
+        "studio",
+        "session",
+        "spots_released",
+        "forecast_empty",
+        "sold",
+        "empty",
+    ]
+    list_filter = ["model_version", "studio__market"]
+    search_fields = ["studio__name"]
+    list_select_related = ["studio", "session__class_type"]
+
+
+@admin.register(Opportunity)
+class OpportunityAdmin(ReadOnlyAdmin):
+    list_display = [
+        "created_at",
+        "studio",
+        "session",
+        "suggested_spots",
+        "expected_revenue_cents",
+        "status",
+    ]
+    list_filter = ["status", "studio__market"]
+    search_fields = ["studio__name", "reason"]
+    list_select_related = ["studio", "session__class_type"]

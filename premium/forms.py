@@ -15,6 +15,12 @@ class PremiumSettingsForm(forms.Form):
         min_value=0, max_value=200, label="Premium spots per class at most"
     )
     a_la_carte_enabled = forms.BooleanField(required=False, label="Sell single classes à la carte")
+    smartspot_enabled = forms.BooleanField(
+        required=False, label="SmartSpot: release likely-empty places"
+    )
+    smartspot_cap = forms.IntegerField(
+        min_value=0, max_value=50, label="SmartSpot places per class at most"
+    )
 
 
 class ClassTypePriceForm(forms.Form):

@@ -6,4 +6,11 @@ from . import views
 
 urlpatterns = [
     path("premium/", views.premium, name="premium"),
+    path("smartspot/", views.smartspot, name="smartspot"),
+    path("opportunities/", views.opportunities, name="opportunities"),
+    path(
+        "opportunities/<int:opportunity_id>/<str:decision>/",
+        views.decide,
+        name="opportunity_decide",
+    ),
 ]

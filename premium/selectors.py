@@ -3,13 +3,14 @@
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Count, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models import Avg, Case, Count, F, Func, IntegerField, Sum, Value, When
+from django.db.models.functions import Greatest, Least, TruncMonth
+from django.utils import timezone
 
-from bookings.models import Reservation, ReservationKind, ReservationStatus
+from bookings.models import PremiumReason, Reservation, ReservationKind, ReservationStatus
 from studios.models import ClassType, Studio
 
-from .models import PremiumPrice, PremiumSettings
+from .models import Opportunity, OpportunityStatus, PremiumPrice, PremiumSettings, SmartSpotRelease
 
 DEFAULT_MAX_SPOTS = 3
 
@@ -57,8 +58,6 @@ class ReportRow:
 
 def premium_revenue(studio: Studio, *, months: int = 12) -> list[ReportRow]:
     """Premium and à-la-carte visits and revenue by month and scenario. One query."""
-    from bookings.models import PremiumReason
-
     rows = (
         Reservation.objects.filter(
             studio=studio,
@@ -88,3 +87,90 @@ def premium_revenue(studio: Studio, *, months: int = 12) -> list[ReportRow]:
         )
     months_seen = sorted({r.month for r in result}, reverse=True)[:months]
     return [r for r in result if r.month in months_seen]
+
+
+# --- SmartSpot and Opportunities pages -------------------------------------------------------
+
+
+def smartspot_releases(studio: Studio):
+    return (
+        SmartSpotRelease.objects.filter(studio=studio)
+        .select_related("session__class_type")
+        .order_by("-session__starts_at")
+    )
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    classes: int
+    forecast: float
+    actual: float
+    mean_abs_error: float
+
+    @property
+    def accuracy(self) -> float | None:
+        """1 - error relative to what actually happened; None without outcomes."""
+        if not self.classes or not self.actual:
+            return None
+        return max(0.0, 1 - self.mean_abs_error / (self.actual / self.classes))
+
+
+def smartspot_accuracy(studio: Studio, *, weeks: int = 8) -> Accuracy:
+    """Forecast empties against actual ones (empty at start plus released places sold)."""
+    since = timezone.now() - timezone.timedelta(weeks=weeks)
+    actual = F("empty") + F("sold")
+    row = SmartSpotRelease.objects.filter(
+        studio=studio, outcome_at__isnull=False, session__starts_at__gte=since
+    ).aggregate(
+        classes=Count("pk"),
+        forecast=Sum("forecast_empty"),
+        actual=Sum(actual),
+        error=Avg(Func(F("forecast_empty") - actual, function="ABS")),
+    )
+    return Accuracy(row["classes"], row["forecast"] or 0.0, row["actual"] or 0, row["error"] or 0.0)
+
+
+def open_opportunities(studio: Studio):
+    return (
+        Opportunity.objects.filter(
+            studio=studio, status=OpportunityStatus.OPEN, session__starts_at__gt=timezone.now()
+        )
+        .select_related("session__class_type")
+        .order_by("session__starts_at")
+    )
+
+
+def accepted_revenue(studio: Studio) -> dict:
+    """What accepted recommendations brought: places sold beyond the old allocation, at the rate."""
+    sold_extra = Greatest(
+        Least(F("session__network_booked") - F("network_spots_before"), F("suggested_spots")),
+        Value(0),
+    )
+    row = Opportunity.objects.filter(studio=studio, status=OpportunityStatus.ACCEPTED).aggregate(
+        accepted=Count("pk"),
+        spots=Sum("suggested_spots"),
+        sold=Sum(
+            Case(
+                When(network_spots_before__isnull=False, then=sold_extra),
+                default=Value(0),
+                output_field=IntegerField(),
+            )
+        ),
+        expected=Sum("expected_revenue_cents"),
+    )
+    rate = studio.payout_rate_cents
+    return {
+        "accepted": row["accepted"],
+        "spots": row["spots"] or 0,
+        "sold": row["sold"] or 0,
+        "revenue_cents": (row["sold"] or 0) * rate,
+        "expected_cents": row["expected"] or 0,
+    }
+
+
+def opportunity_for_studio(studio: Studio, opportunity_id: int):
+    return (
+        Opportunity.objects.filter(studio=studio, pk=opportunity_id)
+        .select_related("session__schedule", "studio__market")
+        .first()
+    )

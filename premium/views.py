@@ -1,8 +1,12 @@
-"""Partner Dashboard page of the premium app: settings, class-type prices, revenue report."""
+"""Partner Dashboard pages of the premium app: Premium, SmartSpot and Opportunities."""
 
 from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
+from studios.errors import InventoryError
 from studios.partner import partner_required
 
 from . import selectors, services
@@ -41,3 +45,50 @@ def premium(request, studio):
             "report": selectors.premium_revenue(studio),
         },
     )
+
+
+@partner_required("premium")
+def smartspot(request, studio):
+    page = Paginator(selectors.smartspot_releases(studio), 30).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "premium/partner/smartspot.html",
+        {
+            "studio": studio,
+            "settings": selectors.settings_for(studio),
+            "accuracy": selectors.smartspot_accuracy(studio),
+            "page": page,
+        },
+    )
+
+
+@partner_required("schedule")
+def opportunities(request, studio):
+    return render(
+        request,
+        "premium/partner/opportunities.html",
+        {
+            "studio": studio,
+            "open": list(selectors.open_opportunities(studio)),
+            "accepted": selectors.accepted_revenue(studio),
+        },
+    )
+
+
+@partner_required("schedule")
+@require_POST
+def decide(request, studio, opportunity_id: int, decision: str):
+    opportunity = selectors.opportunity_for_studio(studio, opportunity_id)
+    if opportunity is None or decision not in ("accept", "dismiss"):
+        raise Http404("No such recommendation.")
+    try:
+        if decision == "accept":
+            scope = "schedule" if request.POST.get("scope") == "schedule" else "session"
+            services.accept_opportunity(opportunity, by=request.user, scope=scope)
+            messages.success(request, f"Added {opportunity.suggested_spots} network spots.")
+        else:
+            services.dismiss_opportunity(opportunity, by=request.user)
+            messages.success(request, "Recommendation dismissed.")
+    except InventoryError as exc:
+        messages.error(request, exc.message)
+    return redirect("partner:opportunities", studio_slug=studio.slug)

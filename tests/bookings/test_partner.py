@@ -3,12 +3,13 @@
 from datetime import timedelta
 
 import pytest
-from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from bookings import services
 from bookings.models import Reservation, ReservationKind
 from members.models import Payment, PaymentKind
+from premium.models import Opportunity
 from studios.models import EarningEntry, StaffRole
 from tests import factories
 
@@ -188,42 +189,19 @@ def test_roster_query_count_does_not_grow(
             assert client.get(url("overview", studio)).status_code == 200
 
 
-def partner_urls(studio, session, reservation, schedule):
+def partner_urls(values: dict) -> list[str]:
     """Every URL pattern under /partner/<studio_slug>/, filled with this studio's objects."""
-    values = {
-        "studio_slug": studio.slug,
-        "session_id": session.pk,
-        "reservation_id": reservation.pk,
-        "schedule_id": schedule.pk,
-        "action": "check_in",
-        "year": 2026,
-        "month": 11,
-    }
-    names = []
-    resolver = get_resolver()
-    for pattern in resolver.url_patterns:
+    urls = []
+    for pattern in get_resolver().url_patterns:
         if isinstance(pattern, URLResolver) and pattern.namespace == "partner":
             for inner in pattern.url_patterns:
                 for leaf in inner.url_patterns:
                     assert isinstance(leaf, URLPattern)
-                    names.append(leaf.name)
-    assert len(names) >= 10
-    urls = []
-    for name in names:
-        for kwargs_keys in (
-            ("studio_slug",),
-            ("studio_slug", "session_id"),
-            ("studio_slug", "schedule_id"),
-            ("studio_slug", "year", "month"),
-            ("studio_slug", "session_id", "reservation_id", "action"),
-        ):
-            try:
-                urls.append(reverse(f"partner:{name}", kwargs={k: values[k] for k in kwargs_keys}))
-                break
-            except NoReverseMatch:
-                continue
-        else:
-            raise AssertionError(f"cannot build partner:{name}")
+                    names = ["studio_slug", *leaf.pattern.converters]
+                    urls.append(
+                        reverse(f"partner:{leaf.name}", kwargs={n: values[n] for n in names})
+                    )
+    assert len(urls) >= 14
     return urls
 
 
@@ -233,7 +211,26 @@ def test_every_partner_url_is_a_404_for_other_studios_staff_and_members(
     session = factories.ClassSessionFactory(studio=studio)
     reservation = services.book(active_member, session.pk)
     schedule = factories.ScheduleFactory(studio=studio)
-    urls = partner_urls(studio, session, reservation, schedule)
+    opportunity = Opportunity.objects.create(
+        session=session,
+        studio=studio,
+        suggested_spots=2,
+        expected_revenue_cents=3000,
+        reason="Test.",
+    )
+    urls = partner_urls(
+        {
+            "studio_slug": studio.slug,
+            "session_id": session.pk,
+            "reservation_id": reservation.pk,
+            "schedule_id": schedule.pk,
+            "opportunity_id": opportunity.pk,
+            "action": "check_in",
+            "decision": "accept",
+            "year": 2026,
+            "month": 11,
+        }
+    )
     outsiders = [
         factories.StaffFactory(role=StaffRole.OWNER).user,  # owner of another studio
         active_member.user,  # a member
@@ -245,7 +242,8 @@ def test_every_partner_url_is_a_404_for_other_studios_staff_and_members(
                 response = method(address)
                 assert response.status_code == 404, (user, address, response.status_code)
     reservation.refresh_from_db()
-    assert reservation.status == "booked"
+    opportunity.refresh_from_db()
+    assert reservation.status == "booked" and opportunity.status == "open"
 
 
 def test_another_studios_objects_are_404_even_for_own_staff(staff_client, studio, active_member):

@@ -267,13 +267,22 @@ def test_partner_premium_settings_and_report(client, studio, active_member, prem
     client.force_login(owner)
     url = reverse("partner:premium", args=[studio.slug])
     response = client.post(
-        url, {"form": "settings", "enabled": "on", "price_cents": "32.50", "max_spots": 4}
+        url,
+        {
+            "form": "settings",
+            "enabled": "on",
+            "price_cents": "32.50",
+            "max_spots": 4,
+            "smartspot_cap": 2,
+        },
     )
     assert response.status_code == 302
     premium.refresh_from_db()
     assert (premium.price_cents, premium.max_spots, premium.a_la_carte_enabled) == (3250, 4, False)
     assert AuditEntry.objects.filter(action="premium settings").exists()
-    bad = client.post(url, {"form": "settings", "price_cents": "-1", "max_spots": 4})
+    bad = client.post(
+        url, {"form": "settings", "price_cents": "-1", "max_spots": 4, "smartspot_cap": 2}
+    )
     assert bad.status_code == 200 and "greater than or equal to 0.01" in bad.content.decode()
     session = factories.ClassSessionFactory(
         studio=studio, network_spots=0, starts_at=timezone.now() + timedelta(minutes=20)

@@ -1,0 +1,141 @@
+"""What past classes tell about a slot: fill, empties at start, late cancels and no-shows.
+
+Three levels, each from grouped queries over the last weeks: the slot (its schedule), the
+studio, and the class category across the market. A forecast uses the most specific level
+with enough samples (docs/scans.md).
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db.models import Count, F, Q, Sum
+
+from bookings.models import Reservation, ReservationStatus
+from studios.models import ClassSession, SessionStatus
+
+HISTORY_WEEKS = 8
+MIN_SAMPLES = 3
+
+
+@dataclass
+class Stats:
+    """Sums over past classes; means are per class."""
+
+    classes: int = 0
+    empty: int = 0  # places empty at start: room left at the end plus no-shows
+    spots: int = 0  # network spots offered
+    booked: int = 0  # network spots taken at the end
+    late_cancels: int = 0
+    no_shows: int = 0
+
+    def add(self, other: "Stats") -> None:
+        for name in ("classes", "empty", "spots", "booked", "late_cancels", "no_shows"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    @property
+    def mean_empty(self) -> float:
+        return self.empty / self.classes if self.classes else 0.0
+
+    @property
+    def fill(self) -> float:
+        """Share of network spots sold, over the history."""
+        return self.booked / self.spots if self.spots else 0.0
+
+    def as_inputs(self, level: str) -> dict:
+        return {
+            "level": level,
+            "classes": self.classes,
+            "mean_empty": round(self.mean_empty, 3),
+            "network_fill": round(self.fill, 3),
+            "late_cancels_per_class": round(self.late_cancels / self.classes, 3)
+            if self.classes
+            else 0,
+            "no_shows_per_class": round(self.no_shows / self.classes, 3) if self.classes else 0,
+        }
+
+
+@dataclass
+class History:
+    by_schedule: dict[int, Stats] = field(default_factory=lambda: defaultdict(Stats))
+    by_studio: dict[int, Stats] = field(default_factory=lambda: defaultdict(Stats))
+    by_category: dict[str, Stats] = field(default_factory=lambda: defaultdict(Stats))
+
+    def best(self, *, schedule_id: int | None, studio_id: int, category: str) -> tuple[str, Stats]:
+        """The most specific level with enough classes behind it."""
+        for level, stats in (
+            ("slot", self.by_schedule.get(schedule_id) if schedule_id else None),
+            ("studio", self.by_studio.get(studio_id)),
+            ("category", self.by_category.get(category)),
+        ):
+            if stats is not None and stats.classes >= MIN_SAMPLES:
+                return level, stats
+        return "none", Stats()
+
+
+def load(market_id: int, studio_ids: list[int], *, now: datetime) -> History:
+    """Four grouped queries, whatever the number of classes."""
+    since = now - timedelta(weeks=HISTORY_WEEKS)
+    past = ClassSession.objects.filter(
+        starts_at__gte=since, starts_at__lt=now, status=SessionStatus.SCHEDULED
+    )
+    empty = F("capacity") - F("studio_booked") - F("network_booked") - F("premium_booked")
+    history = History()
+
+    def session_rows(qs, keys):
+        return (
+            qs.values(*keys)
+            .annotate(
+                n=Count("pk"),
+                left=Sum(empty),
+                spots=Sum("network_spots"),
+                booked=Sum("network_booked"),
+            )
+            .order_by()
+        )
+
+    gone = Reservation.objects.filter(starts_at__gte=since, starts_at__lt=now)
+    marks = {
+        "late": Count("pk", filter=Q(status=ReservationStatus.LATE_CANCELLED)),
+        "missed": Count("pk", filter=Q(status=ReservationStatus.MISSED)),
+    }
+    per_schedule = {
+        row["session__schedule_id"]: row
+        for row in gone.filter(studio_id__in=studio_ids)
+        .values("session__schedule_id")
+        .annotate(**marks)
+        .order_by()
+    }
+    for row in session_rows(past.filter(studio_id__in=studio_ids), ["schedule_id", "studio_id"]):
+        extra = per_schedule.get(row["schedule_id"], {"late": 0, "missed": 0})
+        stats = Stats(
+            row["n"],
+            row["left"] + extra["missed"],
+            row["spots"],
+            row["booked"],
+            extra["late"],
+            extra["missed"],
+        )
+        if row["schedule_id"]:
+            history.by_schedule[row["schedule_id"]].add(stats)
+        history.by_studio[row["studio_id"]].add(stats)
+    per_category = {
+        row["session__class_type__category"]: row
+        for row in gone.filter(studio__market_id=market_id)
+        .values("session__class_type__category")
+        .annotate(**marks)
+        .order_by()
+    }
+    for row in session_rows(past.filter(studio__market_id=market_id), ["class_type__category"]):
+        extra = per_category.get(row["class_type__category"], {"late": 0, "missed": 0})
+        history.by_category[row["class_type__category"]].add(
+            Stats(
+                row["n"],
+                row["left"] + extra["missed"],
+                row["spots"],
+                row["booked"],
+                extra["late"],
+                extra["missed"],
+            )
+        )
+    return history

@@ -1,0 +1,117 @@
+"""Opportunities: where a studio would sell more by offering more network spots.
+
+For each class of the next 14 days whose room has space the network is not offered, demand is
+read from the class itself (sold out early, members waiting) and the slot's fill history. A
+class with demand gets one recommendation (upserted: a rerun updates, never duplicates) with
+the spots to add, the expected revenue and the reason in words.
+"""
+
+import math
+from datetime import datetime, timedelta
+
+from django.db.models import Count, F, Q
+
+from studios.models import ClassSession, SessionStatus
+
+from . import history
+from .models import Opportunity, OpportunityStatus
+
+WINDOW = timedelta(days=14)
+HIGH_FILL = 0.9
+MAX_SUGGESTED = 5
+
+
+def plan(market_id: int, studio_ids: list[int], *, now: datetime) -> list[Opportunity]:
+    rows = list(
+        ClassSession.objects.filter(
+            studio_id__in=studio_ids,
+            status=SessionStatus.SCHEDULED,
+            starts_at__gt=now,
+            starts_at__lte=now + WINDOW,
+            capacity__gt=F("network_spots") + F("studio_booked") + F("premium_booked"),
+        )
+        .exclude(opportunity__status__in=[OpportunityStatus.ACCEPTED, OpportunityStatus.DISMISSED])
+        .annotate(waiting=Count("waitlist", filter=Q(waitlist__status="waiting")))
+        .values(
+            "pk",
+            "schedule_id",
+            "studio_id",
+            "studio__payout_rate_cents",
+            "class_type__category",
+            "starts_at",
+            "capacity",
+            "network_spots",
+            "network_booked",
+            "studio_booked",
+            "premium_booked",
+            "waiting",
+        )
+    )
+    if not rows:
+        return []
+    past = history.load(market_id, studio_ids, now=now)
+    found = []
+    for row in rows:
+        level, stats = past.best(
+            schedule_id=row["schedule_id"],
+            studio_id=row["studio_id"],
+            category=row["class_type__category"],
+        )
+        unoffered = (
+            row["capacity"] - row["network_spots"] - row["studio_booked"] - row["premium_booked"]
+        )
+        sold_out = row["network_spots"] > 0 and row["network_booked"] >= row["network_spots"]
+        days_ahead = (row["starts_at"] - now).total_seconds() / 86400
+        popular = level == "slot" and stats.fill >= HIGH_FILL
+        reasons = []
+        if sold_out and days_ahead >= 1:
+            reasons.append(f"sold out {days_ahead:.0f} day{'s' if days_ahead >= 1.5 else ''} ahead")
+        if row["waiting"]:
+            reasons.append(f"{row['waiting']} member{'s' if row['waiting'] > 1 else ''} waiting")
+        if popular:
+            reasons.append(
+                f"this slot sold {stats.fill:.0%} of its network spots over {stats.classes} classes"
+            )
+        if not reasons or not (sold_out or row["waiting"] or popular):
+            continue
+        early_extra = math.ceil(row["network_spots"] * 0.25) if sold_out else 1
+        spots = min(unoffered, MAX_SUGGESTED, max(1, row["waiting"], early_extra))
+        likely = 0.95 if row["waiting"] else max(0.5, min(stats.fill, 0.95))
+        found.append(
+            Opportunity(
+                session_id=row["pk"],
+                studio_id=row["studio_id"],
+                suggested_spots=spots,
+                expected_revenue_cents=round(spots * row["studio__payout_rate_cents"] * likely),
+                reason=("; ".join(reasons) + ".").capitalize(),
+            )
+        )
+    return found
+
+
+def apply(
+    found: list[Opportunity], *, studio_ids: list[int], run_id: int | None, now: datetime
+) -> int:
+    """Upsert the recommendations; open ones that no longer hold, or whose class began, expire."""
+    for opportunity in found:
+        opportunity.run_id = run_id
+    Opportunity.objects.bulk_create(
+        found,
+        update_conflicts=True,
+        unique_fields=["session"],
+        # An expired recommendation that holds again reopens; decided ones never come back here.
+        update_fields=[
+            "suggested_spots",
+            "expected_revenue_cents",
+            "reason",
+            "run",
+            "status",
+            "updated_at",
+        ],
+        batch_size=1000,
+    )
+    stale = Opportunity.objects.filter(
+        studio_id__in=studio_ids, status=OpportunityStatus.OPEN
+    ).filter(Q(session__starts_at__lte=now) | ~Q(session_id__in=[o.session_id for o in found]))
+    stale.update(status=OpportunityStatus.EXPIRED, updated_at=now)
+    return len(found)
