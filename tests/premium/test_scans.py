@@ -1,0 +1,343 @@
+"""SmartSpot and Opportunities: forecasts, releases, recommendations, runs and reruns."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+from django.utils import timezone
+
+from bookings import services as booking_services
+from bookings.models import Reservation
+from members import services as members_services
+from premium import history, scans, smartspot
+from premium.models import (
+    Opportunity,
+    OpportunityStatus,
+    PremiumSettings,
+    ScanChunk,
+    ScanKind,
+    ScanRun,
+    SmartSpotRelease,
+)
+from studios.models import ClassSession, Schedule, StaffRole
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def with_history(studio, *, empties: list[int], capacity=20, network=8, schedule=None):
+    """A schedule whose past classes ended with these numbers of empty places."""
+    schedule = schedule or factories.ScheduleFactory(
+        studio=studio, capacity=capacity, network_spots=network
+    )
+    now = timezone.now()
+    for weeks, empty in enumerate(empties, start=1):
+        factories.ClassSessionFactory(
+            studio=studio,
+            schedule=schedule,
+            class_type=schedule.class_type,
+            starts_at=now - timedelta(weeks=weeks),
+            capacity=capacity,
+            network_spots=network,
+            network_booked=network,
+            studio_booked=capacity - network - empty,
+        )
+    return schedule
+
+
+def sold_out(studio, schedule, *, hours=20, capacity=20, network=8, studio_booked=4):
+    return factories.ClassSessionFactory(
+        studio=studio,
+        schedule=schedule,
+        class_type=schedule.class_type,
+        starts_at=timezone.now() + timedelta(hours=hours),
+        capacity=capacity,
+        network_spots=network,
+        network_booked=network,
+        studio_booked=studio_booked,
+    )
+
+
+def test_smartspot_releases_part_of_the_forecast_empties_and_records_why(studio):
+    schedule = with_history(studio, empties=[6, 5, 7, 6])  # 6 empty a class on average
+    session = sold_out(studio, schedule)
+    PremiumSettings.objects.create(studio=studio, price_cents=3000, smartspot_cap=5)
+    run, _ = scans.run_inline(ScanKind.SMARTSPOT)
+    release = SmartSpotRelease.objects.get(session=session)
+    assert release.forecast_empty == 6.0 and release.spots_released == 3  # 60 % of 6, rounded down
+    assert release.inputs["level"] == "slot" and release.inputs["classes"] == 4
+    assert release.model_version == smartspot.MODEL_VERSION and release.run == run
+    session.refresh_from_db()
+    assert session.network_spots == 11 and run.finished_at is not None
+
+
+def test_smartspot_stays_within_the_cap_and_the_room(studio):
+    schedule = with_history(studio, empties=[12, 12, 12])
+    capped = sold_out(studio, schedule)  # room left 8, forecast 7.2 -> cap 2 (default)
+    tight = sold_out(studio, schedule, hours=30, studio_booked=11)  # room left 1
+    scans.run_inline(ScanKind.SMARTSPOT)
+    assert SmartSpotRelease.objects.get(session=capped).spots_released == 2
+    assert SmartSpotRelease.objects.get(session=tight).spots_released == 1
+    for session in (capped, tight):
+        session.refresh_from_db()
+        assert (
+            session.studio_booked + session.network_booked + session.premium_booked
+            <= session.capacity
+        )
+
+
+def test_smartspot_skips_off_studios_far_classes_and_open_classes(studio):
+    schedule = with_history(studio, empties=[8, 8, 8])
+    sold_out(studio, schedule, hours=60)  # beyond 48 h
+    factories.ClassSessionFactory(
+        studio=studio,
+        schedule=schedule,
+        class_type=schedule.class_type,
+        starts_at=timezone.now() + timedelta(hours=5),
+        network_booked=3,
+    )  # not sold out
+    other = factories.StudioFactory(market=studio.market)
+    PremiumSettings.objects.create(studio=other, price_cents=3000, smartspot_enabled=False)
+    sold_out(other, with_history(other, empties=[8, 8, 8]))
+    scans.run_inline(ScanKind.SMARTSPOT)
+    assert not SmartSpotRelease.objects.exists()
+
+
+def test_forecast_falls_back_to_the_studio_then_the_category(studio):
+    thin = with_history(studio, empties=[9])  # one class of history: not enough
+    with_history(studio, empties=[4, 4, 4])  # the studio's other slot
+    session = sold_out(studio, thin)
+    scans.run_inline(ScanKind.SMARTSPOT)
+    release = SmartSpotRelease.objects.get(session=session)
+    assert release.inputs["level"] == "studio" and release.inputs["classes"] == 4
+    newcomer = factories.StudioFactory(market=studio.market)
+    past = history.load(studio.market_id, [newcomer.pk], now=timezone.now())
+    level, stats = past.best(schedule_id=None, studio_id=newcomer.pk, category="yoga")
+    assert level == "category" and stats.classes == 4
+
+
+def test_a_rerun_never_releases_twice(studio):
+    schedule = with_history(studio, empties=[6, 6, 6])
+    session = sold_out(studio, schedule)
+    scans.run_inline(ScanKind.SMARTSPOT)
+    scans.run_inline(ScanKind.SMARTSPOT)
+    assert SmartSpotRelease.objects.filter(session=session).count() == 1
+    session.refresh_from_db()
+    assert session.network_spots == 10
+
+
+def test_released_places_go_to_waiting_members_first(
+    studio, market, plan, django_capture_on_commit_callbacks
+):
+    schedule = with_history(studio, empties=[6, 6, 6])
+    session = sold_out(studio, schedule)
+    waiting = factories.MemberFactory(home_market=market)
+    members_services.choose_plan(waiting, plan)
+    booking_services.join_waitlist(waiting, session.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        scans.run_inline(ScanKind.SMARTSPOT)
+    assert Reservation.objects.filter(member=waiting, session=session, source="waitlist").exists()
+
+
+def test_outcomes_are_recorded_after_the_class(studio, active_member):
+    schedule = with_history(studio, empties=[6, 6, 6])
+    session = sold_out(studio, schedule, hours=3)
+    scans.run_inline(ScanKind.SMARTSPOT)
+    booking_services.book(active_member, session.pk)  # a released place sells
+    later = session.starts_at + timedelta(hours=2)
+    assert smartspot.record_outcomes(now=later) == 1
+    release = SmartSpotRelease.objects.get(session=session)
+    assert (release.sold, release.attended, release.empty) == (1, 0, 20 - 4)
+    assert smartspot.record_outcomes(now=later) == 0
+
+
+def test_dry_run_writes_nothing_and_unknown_market_is_an_error(studio, capsys):
+    schedule = with_history(studio, empties=[6, 6, 6])
+    sold_out(studio, schedule)
+    call_command("smartspot_scan", "--dry-run")
+    assert "1 classes, 2 spots (would change)" in capsys.readouterr().out  # the default cap
+    assert not SmartSpotRelease.objects.exists() and not ScanRun.objects.exists()
+    with pytest.raises(CommandError, match="No market 'atlantis'"):
+        call_command("smartspot_scan", "--market", "atlantis")
+    call_command("smartspot_scan", "--market", studio.market.slug)
+    assert SmartSpotRelease.objects.count() == 1
+
+
+def test_opportunities_recommend_spots_for_demand_with_a_reason(studio, market, plan):
+    schedule = with_history(studio, empties=[2, 2, 2], capacity=20, network=8)
+    early = sold_out(studio, schedule, hours=24 * 4)
+    waiting = factories.MemberFactory(home_market=market)
+    members_services.choose_plan(waiting, plan)
+    booking_services.join_waitlist(waiting, early.pk)
+    quiet = factories.ClassSessionFactory(
+        studio=studio, starts_at=timezone.now() + timedelta(days=2)
+    )
+    scans.run_inline(ScanKind.OPPORTUNITIES)
+    opportunity = Opportunity.objects.get()
+    assert opportunity.session == early and opportunity.status == OpportunityStatus.OPEN
+    assert opportunity.suggested_spots == 2  # a quarter of 8, rounded up; 1 waiting
+    assert (
+        "Sold out 4 days ahead" in opportunity.reason and "1 member waiting" in opportunity.reason
+    )
+    assert "this slot sold 100%" in opportunity.reason
+    assert opportunity.expected_revenue_cents == round(2 * studio.payout_rate_cents * 0.95)
+    scans.run_inline(ScanKind.OPPORTUNITIES)
+    assert Opportunity.objects.count() == 1
+    assert not Opportunity.objects.filter(session=quiet).exists()
+
+
+def test_accepting_raises_the_allocation_and_promotes_the_waitlist(studio, market, plan):
+    schedule = with_history(studio, empties=[2, 2, 2])
+    session = sold_out(studio, schedule, hours=72)
+    waiting = factories.MemberFactory(home_market=market)
+    members_services.choose_plan(waiting, plan)
+    booking_services.join_waitlist(waiting, session.pk)
+    scans.run_inline(ScanKind.OPPORTUNITIES)
+    owner = factories.StaffFactory(studio=studio, role=StaffRole.MANAGER).user
+    from django.test import Client
+
+    client = Client()
+    client.force_login(owner)
+    opportunity = Opportunity.objects.get()
+    page = client.get(reverse("partner:opportunities", args=[studio.slug])).content.decode()
+    assert opportunity.reason in page
+    client.post(reverse("partner:opportunity_decide", args=[studio.slug, opportunity.pk, "accept"]))
+    opportunity.refresh_from_db()
+    session.refresh_from_db()
+    assert (
+        opportunity.status == OpportunityStatus.ACCEPTED and opportunity.network_spots_before == 8
+    )
+    assert session.network_spots == 10
+    assert Reservation.objects.filter(member=waiting, session=session).exists()
+    scans.run_inline(ScanKind.OPPORTUNITIES)
+    assert Opportunity.objects.get().status == OpportunityStatus.ACCEPTED
+
+
+def test_accepting_for_the_schedule_raises_every_upcoming_class(studio):
+    schedule = with_history(studio, empties=[2, 2, 2])
+    Schedule.objects.filter(pk=schedule.pk).update(
+        starts_on=timezone.localdate() - timedelta(days=60)
+    )
+    session = sold_out(studio, schedule, hours=72)
+    later = factories.ClassSessionFactory(
+        studio=studio,
+        schedule=schedule,
+        class_type=schedule.class_type,
+        starts_at=timezone.now() + timedelta(days=6),
+        network_spots=8,
+    )
+    scans.run_inline(ScanKind.OPPORTUNITIES)
+    from premium import services
+
+    services.accept_opportunity(Opportunity.objects.get(session=session), by=None, scope="schedule")
+    schedule.refresh_from_db()
+    later.refresh_from_db()
+    session.refresh_from_db()
+    assert (
+        schedule.network_spots == 10 and later.network_spots == 10 and session.network_spots == 10
+    )
+
+
+def test_dismissed_stays_dismissed_and_started_classes_expire(studio):
+    schedule = with_history(studio, empties=[2, 2, 2])
+    session = sold_out(studio, schedule, hours=72)
+    scans.run_inline(ScanKind.OPPORTUNITIES)
+    from premium import services
+
+    services.dismiss_opportunity(Opportunity.objects.get(), by=None)
+    scans.run_inline(ScanKind.OPPORTUNITIES)
+    assert Opportunity.objects.get().status == OpportunityStatus.DISMISSED
+    Opportunity.objects.update(status=OpportunityStatus.OPEN)
+    ClassSession.objects.filter(pk=session.pk).update(
+        starts_at=timezone.now() - timedelta(minutes=1)
+    )
+    scans.run_inline(ScanKind.OPPORTUNITIES)
+    assert Opportunity.objects.get().status == OpportunityStatus.EXPIRED
+
+
+def test_smartspot_page_shows_releases_and_accuracy(client, studio):
+    schedule = with_history(studio, empties=[6, 6, 6])
+    session = sold_out(studio, schedule, hours=2)
+    scans.run_inline(ScanKind.SMARTSPOT)
+    smartspot.record_outcomes(now=session.starts_at + timedelta(hours=2))
+    client.force_login(factories.StaffFactory(studio=studio).user)
+    page = client.get(reverse("partner:smartspot", args=[studio.slug])).content.decode()
+    assert "1 classes with outcomes" in page and session.class_type.name in page
+
+
+def test_the_celery_tasks_run_a_scan_as_a_group(studio):
+    from premium import tasks
+
+    schedule = with_history(studio, empties=[6, 6, 6])
+    sold_out(studio, schedule)
+    tasks.start_smartspot_scan.delay()
+    assert SmartSpotRelease.objects.count() == 1
+    assert ScanRun.objects.get().finished_at is not None
+    assert tasks.resume_scans.delay().get() == 0
+    names = {e["task"] for e in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert {
+        "premium.tasks.start_smartspot_scan",
+        "premium.tasks.start_opportunities_scan",
+        "premium.tasks.resume_scans",
+    } <= names
+
+
+def test_one_unfinished_run_per_kind_and_a_second_start_resumes_it(studio):
+    first = scans.start(ScanKind.SMARTSPOT)
+    assert scans.start(ScanKind.SMARTSPOT).pk == first.pk
+    assert scans.start(ScanKind.OPPORTUNITIES).pk != first.pk
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_run_killed_half_way_and_rerun_writes_everything_once(market):
+    studios = [factories.StudioFactory(market=market) for _ in range(8)]
+    sessions = []
+    for studio in studios:
+        sessions.append(sold_out(studio, with_history(studio, empties=[6, 6, 6])))
+    db = settings.DATABASES["default"]
+    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    env = {**os.environ, "DATABASE_URL": url, "CELERY_TASK_ALWAYS_EAGER": "1"}
+    root = Path(__file__).resolve().parents[2]
+    command = [
+        sys.executable,
+        str(root / "manage.py"),
+        "smartspot_scan",
+        "--chunk-studios",
+        "1",
+        "--pause",
+        "0.5",
+    ]
+    process = subprocess.Popen(
+        command, env=env, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while (
+            ScanChunk.objects.filter(done_at__isnull=False).count() < 2
+            and time.monotonic() < deadline
+        ):
+            time.sleep(0.05)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    run = ScanRun.objects.get()
+    done = ScanChunk.objects.filter(done_at__isnull=False).count()
+    assert run.finished_at is None and 2 <= done < 8, done  # killed half-way
+    assert SmartSpotRelease.objects.count() == done  # each done chunk wrote its one release
+    subprocess.run(command[:-2], env=env, cwd=root, check=True, capture_output=True)
+    assert SmartSpotRelease.objects.count() == 8
+    assert ScanRun.objects.get().finished_at is not None
+    for session in sessions:
+        session.refresh_from_db()
+        assert session.network_spots == 8 + 2  # 60 % of 6 is 3, capped at the default 2
