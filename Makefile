@@ -39,3 +39,4 @@ clean:
 
 bench: venv
 	$(PY) bench/booking.py
+	$(PY) bench/scans.py

