@@ -66,3 +66,4 @@ class BookForm(forms.Form):
     expected_credits = forms.IntegerField(min_value=0, max_value=10_000)
     expected_money_cents = forms.IntegerField(min_value=0, max_value=10_000_000, required=False)
     idempotency_key = forms.CharField(max_length=80, required=False)
+    spotlight = forms.IntegerField(required=False, min_value=1, max_value=2**31)

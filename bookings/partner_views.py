@@ -5,11 +5,12 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from studios import charts
 from studios import selectors as studio_selectors
 from studios.partner import partner_required
 from studios.templatetags.money import format_money
 
-from . import charts, selectors, services
+from . import selectors, services
 from .errors import BookingError
 
 

@@ -7,6 +7,8 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncWeek
 from django.utils import timezone
 
+from marketing import selectors as marketing
+from marketing.models import SpotlightCampaign
 from members.models import Member
 from studios.models import ClassSession, EarningEntry, Market, SessionStatus, Studio
 from studios.services import local_to_utc
@@ -303,3 +305,45 @@ def weekly_history(studio: Studio, *, weeks: int = 12) -> list[tuple[date, int, 
         )
         for n in range(weeks)
     ]
+
+
+# --- Spotlight placements (marketing decides who; search decides which class) ---------------
+
+
+@dataclass(frozen=True)
+class Placement:
+    campaign_id: int
+    session: ClassSession
+
+
+def spotlight_placements(
+    market: Market, filters: SearchFilters, matching: QuerySet, *, seed: int
+) -> list[Placement]:
+    """At most 3 Spotlight studios' next matching class with a standard spot left. Two queries."""
+    campaigns = [
+        c
+        for c in marketing.live_campaigns(market, filters.day)
+        if c.covers(filters.category) and (not filters.studio or c.studio.slug == filters.studio)
+    ]
+    if not campaigns:
+        return []
+    best: dict[int, SpotlightCampaign] = {}
+    for campaign in campaigns:  # one campaign a studio: the one paying most
+        if (
+            campaign.studio_id not in best
+            or campaign.daily_fee_cents > best[campaign.studio_id].daily_fee_cents
+        ):
+            best[campaign.studio_id] = campaign
+    first: dict[int, ClassSession] = {}
+    for session in matching.filter(studio_id__in=best).order_by("studio_id", "starts_at"):
+        if session.studio_id not in first and session.standard_left > 0:
+            first[session.studio_id] = session
+    chosen = marketing.rotate([c for s, c in best.items() if s in first], seed=seed)
+    return [Placement(c.pk, first[c.studio_id]) for c in chosen]
+
+
+def spotlight_campaign_of(campaign_id: int, session_id: int) -> bool:
+    """Whether the campaign is the class's studio's (so a booking may be credited to it)."""
+    return SpotlightCampaign.objects.filter(
+        pk=campaign_id, studio__sessions__pk=session_id
+    ).exists()

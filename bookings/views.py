@@ -1,5 +1,6 @@
 """Member website: search, class and studio pages, booking, my schedule and its calendar feed."""
 
+import secrets
 import uuid
 
 from django.contrib import messages
@@ -12,6 +13,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from marketing import services as marketing_services
 from members.models import Member
 from members.selectors import member_for_user
 from studios.models import Market
@@ -19,33 +21,39 @@ from studios.models import Market
 from . import calendar, pricing, selectors, services
 from .errors import BookingError
 from .forms import BookForm, SearchForm
-from .models import ReservationStatus
+from .models import ReservationStatus, Source
 
 
-def _market_for(request, member: Member | None) -> Market:
+def _market_for(request, member: Member | None, markets: list[Market]) -> Market:
     slug = request.GET.get("market")
-    market = Market.objects.filter(slug=slug).first() if slug else None
-    market = (
-        market or (member.home_market if member else None) or Market.objects.order_by("pk").first()
-    )
-    if market is None:
+    chosen = next((m for m in markets if m.slug == slug), None) if slug else None
+    if chosen is None and member is not None:
+        chosen = next((m for m in markets if m.pk == member.home_market_id), None)
+    chosen = chosen or (min(markets, key=lambda m: m.pk) if markets else None)
+    if chosen is None:
         raise Http404("No city is open yet.")
-    return market
+    return chosen
 
 
 def search(request):
     member = member_for_user(request.user)
-    market = _market_for(request, member)
+    markets = list(Market.objects.order_by("name"))
+    market = _market_for(request, member, markets)
     days = selectors.booking_days(market)
     form = SearchForm(request.GET or None, days=days)
     if form.is_bound:
         form.is_valid()
     filters = form.filters()
-    page = Paginator(selectors.search_sessions(market, filters), 20).get_page(
-        request.GET.get("page")
-    )
+    matching = selectors.search_sessions(market, filters)
+    page = Paginator(matching, 20).get_page(request.GET.get("page"))
     for session in page:
         session.spots = selectors.spots_label(session)
+    placements = []
+    if page.number == 1:
+        placements = selectors.spotlight_placements(
+            market, filters, matching, seed=secrets.randbits(32)
+        )
+        marketing_services.count([p.campaign_id for p in placements], filters.day, "impressions")
     params = request.GET.copy()
     params.pop("page", None)
     return render(
@@ -53,11 +61,12 @@ def search(request):
         "bookings/search.html",
         {
             "market": market,
-            "markets": Market.objects.order_by("name"),
+            "markets": markets,
             "form": form,
             "filters": filters,
             "days": days,
             "page": page,
+            "placements": placements,
             "querystring": params.urlencode(),
             "day_querystring": _without(params, "day"),
         },
@@ -76,7 +85,13 @@ def class_detail(request, session_id: int):
         raise Http404("That class does not exist.")
     member = member_for_user(request.user)
     offers = services.offers_for(session, member)
+    spotlight = request.GET.get("spotlight", "")
+    if spotlight.isdigit():  # a click on a Spotlight placement
+        marketing_services.count(
+            [int(spotlight)], timezone.localdate(timezone=session.studio.market.tzinfo), "clicks"
+        )
     context = {
+        "spotlight": spotlight if spotlight.isdigit() else "",
         "session": session,
         "market": session.studio.market,
         "member": member,
@@ -120,6 +135,8 @@ def book(request, session_id: int):
     if not form.is_valid():
         messages.error(request, "That booking request was incomplete. Please try again.")
         return redirect("bookings:class", session_id=session_id)
+    campaign = form.cleaned_data["spotlight"]
+    from_spotlight = campaign is not None and selectors.spotlight_campaign_of(campaign, session_id)
     try:
         reservation = services.book(
             member,
@@ -128,12 +145,18 @@ def book(request, session_id: int):
             expected_credits=form.cleaned_data["expected_credits"],
             expected_money_cents=form.cleaned_data["expected_money_cents"],
             idempotency_key=form.cleaned_data["idempotency_key"] or None,
+            source=Source.SPOTLIGHT if from_spotlight else Source.WEB,
         )
     except BookingError as exc:
         messages.error(request, exc.message)
         if exc.code == "session_not_found":
             return redirect("bookings:search")
         return redirect("bookings:class", session_id=session_id)
+    if from_spotlight:  # reported down to marketing, which never reads reservations
+        day = timezone.localdate(
+            reservation.starts_at, timezone=reservation.session.studio.market.tzinfo
+        )
+        marketing_services.count([campaign], day, "bookings")
     if reservation.status == ReservationStatus.HELD:
         return redirect("bookings:checkout", public_id=reservation.public_id)
     session = reservation.session

@@ -196,6 +196,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "premium.tasks.record_smartspot_outcomes",
         "schedule": crontab(minute=20),
     },
+    "spotlight-counters": {
+        "task": "marketing.tasks.flush_spotlight_counters",
+        "schedule": timedelta(minutes=1),
+    },
+    "spotlight-billing": {
+        "task": "marketing.tasks.bill_spotlight",
+        "schedule": timedelta(hours=1),
+    },
     "renew-cycles": {
         "task": "members.tasks.renew_due_cycles",
         "schedule": timedelta(minutes=15),
@@ -223,6 +231,7 @@ DEMO_SEED_STEPS = [
     "members.demo.seed",
     "bookings.demo.seed",
     "premium.demo.seed",
+    "marketing.demo.seed",
 ]
 DEMO_PASSWORD = "classpass-demo"
 DEMO_LOGINS = [

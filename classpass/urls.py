@@ -11,6 +11,7 @@ partner = (
         path("<slug:studio_slug>/", include("bookings.partner_urls")),
         path("<slug:studio_slug>/", include("studios.partner_urls")),
         path("<slug:studio_slug>/", include("premium.partner_urls")),
+        path("<slug:studio_slug>/", include("marketing.partner_urls")),
     ],
     "partner",
 )

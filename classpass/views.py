@@ -1,5 +1,7 @@
 """Project-level pages: the home page and the health check."""
 
+import secrets
+
 import redis
 from django.conf import settings
 from django.db import connection
@@ -7,12 +9,29 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
+from bookings import selectors as booking_selectors
+from marketing import services as marketing_services
+from members.selectors import member_for_user
 from studios.models import Market
 
 
 def home(request):
-    markets = Market.objects.order_by("name")
-    return render(request, "home.html", {"markets": markets})
+    """Cities, and the visitor's city's Spotlight studios of the day."""
+    markets = list(Market.objects.order_by("name"))
+    member = member_for_user(request.user)
+    market = next((m for m in markets if member and m.pk == member.home_market_id), None)
+    market = market or (min(markets, key=lambda m: m.pk) if markets else None)
+    placements = []
+    if market is not None:
+        filters = booking_selectors.SearchFilters(day=booking_selectors.local_today(market))
+        matching = booking_selectors.search_sessions(market, filters)
+        placements = booking_selectors.spotlight_placements(
+            market, filters, matching, seed=secrets.randbits(32)
+        )
+        marketing_services.count([p.campaign_id for p in placements], filters.day, "impressions")
+    return render(
+        request, "home.html", {"markets": markets, "market": market, "placements": placements}
+    )
 
 
 @never_cache

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from bookings import services
 from bookings.models import Reservation, ReservationKind
+from marketing.models import SpotlightCampaign
 from members.models import Payment, PaymentKind
 from premium.models import Opportunity
 from studios.models import EarningEntry, StaffRole
@@ -218,8 +219,16 @@ def test_every_partner_url_is_a_404_for_other_studios_staff_and_members(
         expected_revenue_cents=3000,
         reason="Test.",
     )
+    campaign = SpotlightCampaign.objects.create(
+        studio=studio,
+        market=studio.market,
+        starts_on=session.starts_at.date(),
+        ends_on=session.starts_at.date(),
+        daily_fee_cents=1000,
+    )
     urls = partner_urls(
         {
+            "campaign_id": campaign.pk,
             "studio_slug": studio.slug,
             "session_id": session.pk,
             "reservation_id": reservation.pk,
@@ -244,6 +253,8 @@ def test_every_partner_url_is_a_404_for_other_studios_staff_and_members(
     reservation.refresh_from_db()
     opportunity.refresh_from_db()
     assert reservation.status == "booked" and opportunity.status == "open"
+    campaign.refresh_from_db()
+    assert campaign.status == "active"
 
 
 def test_another_studios_objects_are_404_even_for_own_staff(staff_client, studio, active_member):

@@ -1,0 +1,217 @@
+"""Spotlight writes: buying and steering campaigns, counting, billing.
+
+Counting never writes to the database on a page view: impressions, clicks and bookings are
+added to cache counters (Redis in production) and a task flushes them into SpotlightDay rows.
+"""
+
+from datetime import date, datetime, time, timedelta
+
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from studios import services as studio_services
+from studios.models import Category, EarningKind, Studio
+from studios.templatetags.money import format_money
+
+from .errors import SpotlightError
+from .models import CampaignStatus, SpotlightCampaign, SpotlightDay
+from .selectors import least_fee
+
+METRICS = ("impressions", "clicks", "bookings")
+COUNTER_TTL = 7 * 24 * 3600
+
+
+def local_today(studio: Studio) -> date:
+    return timezone.localtime(timezone.now(), studio.market.tzinfo).date()
+
+
+# --- buying and steering --------------------------------------------------------------------
+
+
+def buy(
+    studio: Studio,
+    *,
+    by,
+    starts_on: date,
+    ends_on: date,
+    daily_fee_cents: int,
+    categories: list[str],
+) -> SpotlightCampaign:
+    """Buy days of placement. Nothing is charged now; each day is charged as it begins."""
+    errors = {}
+    today = local_today(studio)
+    market = studio.market
+    unknown = set(categories) - set(Category.values)
+    if unknown:
+        errors["categories"] = f"Unknown categories: {', '.join(sorted(unknown))}."
+    if starts_on <= today:
+        errors["starts_on"] = (
+            f"Campaigns start tomorrow ({today + timedelta(days=1):%-d %b}) at the earliest."
+        )
+    if ends_on < starts_on:
+        errors["ends_on"] = "The last day must not be before the first."
+    least = least_fee(market, categories)
+    if least is None:
+        errors["daily_fee_cents"] = f"Spotlight is not on sale in {market.name} yet."
+    elif daily_fee_cents < least:
+        errors["daily_fee_cents"] = (
+            f"The daily fee must be at least {format_money(least, market.currency)} "
+            f"(the {market.name} price list)."
+        )
+    if not errors:
+        overlapping = SpotlightCampaign.objects.filter(
+            studio=studio,
+            status__in=[CampaignStatus.ACTIVE, CampaignStatus.PAUSED],
+            starts_on__lte=ends_on,
+            ends_on__gte=starts_on,
+        )
+        clash = next(
+            (c for c in overlapping if _categories_overlap(c.categories, categories)), None
+        )
+        if clash:
+            errors["starts_on"] = (
+                f"You already have a Spotlight campaign from {clash.starts_on:%-d %b} to "
+                f"{clash.ends_on:%-d %b} for these categories."
+            )
+    if errors:
+        raise SpotlightError(fields=errors)
+    return SpotlightCampaign.objects.create(
+        studio=studio,
+        market=market,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        daily_fee_cents=daily_fee_cents,
+        categories=sorted(categories),
+        created_by=by,
+    )
+
+
+def _categories_overlap(a: list[str], b: list[str]) -> bool:
+    return not a or not b or bool(set(a) & set(b))
+
+
+def _steer(
+    campaign: SpotlightCampaign, *, allowed: tuple[str, ...], to: str, verb: str
+) -> SpotlightCampaign:
+    changed = SpotlightCampaign.objects.filter(pk=campaign.pk, status__in=allowed).update(status=to)
+    if not changed:
+        raise SpotlightError(
+            f"This campaign is {campaign.get_status_display().lower()}; it cannot be {verb}."
+        )
+    campaign.status = to
+    return campaign
+
+
+def pause(campaign: SpotlightCampaign) -> SpotlightCampaign:
+    """Stop showing the campaign; days while it is paused are not charged."""
+    return _steer(
+        campaign, allowed=(CampaignStatus.ACTIVE,), to=CampaignStatus.PAUSED, verb="paused"
+    )
+
+
+def resume(campaign: SpotlightCampaign) -> SpotlightCampaign:
+    return _steer(
+        campaign, allowed=(CampaignStatus.PAUSED,), to=CampaignStatus.ACTIVE, verb="resumed"
+    )
+
+
+def end(campaign: SpotlightCampaign) -> SpotlightCampaign:
+    """End now: no future day is charged (a day already begun stays charged)."""
+    today = local_today(campaign.studio)
+    _steer(
+        campaign,
+        allowed=(CampaignStatus.ACTIVE, CampaignStatus.PAUSED),
+        to=CampaignStatus.ENDED,
+        verb="ended",
+    )
+    if campaign.ends_on > today:
+        last = max(today, campaign.starts_on)
+        SpotlightCampaign.objects.filter(pk=campaign.pk).update(ends_on=last)
+        campaign.ends_on = last
+    return campaign
+
+
+# --- counting, without a write per page view -------------------------------------------------
+
+
+def _key(campaign_id: int, day: date, metric: str) -> str:
+    return f"spotlight:{campaign_id}:{day.isoformat()}:{metric}"
+
+
+def count(campaign_ids: list[int], day: date, metric: str) -> None:
+    for campaign_id in campaign_ids:
+        key = _key(campaign_id, day, metric)
+        cache.add(key, 0, COUNTER_TTL)
+        try:
+            cache.incr(key)
+        except ValueError:  # evicted between add and incr: start again
+            cache.set(key, 1, COUNTER_TTL)
+
+
+def flush_counters(*, now: datetime | None = None) -> int:
+    """Move the cache counters of recent days into SpotlightDay rows. Safe to run twice:
+    each counter is decremented by exactly what was added to the database."""
+    now = now or timezone.now()
+    moved = 0
+    recent = SpotlightCampaign.objects.filter(
+        ends_on__gte=(now - timedelta(days=3)).date()
+    ).select_related("market")
+    for campaign in recent:
+        today = timezone.localtime(now, campaign.market.tzinfo).date()
+        day = max(campaign.starts_on, today - timedelta(days=2))
+        while day <= min(today, campaign.ends_on):
+            deltas = {m: cache.get(_key(campaign.pk, day, m), 0) for m in METRICS}
+            if any(deltas.values()):
+                with transaction.atomic():
+                    SpotlightDay.objects.get_or_create(campaign=campaign, day=day)
+                    SpotlightDay.objects.filter(campaign=campaign, day=day).update(
+                        **{m: F(m) + v for m, v in deltas.items()}
+                    )
+                for metric, value in deltas.items():
+                    if value:
+                        cache.decr(_key(campaign.pk, day, metric), value)
+                moved += sum(deltas.values())
+            day += timedelta(days=1)
+    return moved
+
+
+# --- billing ---------------------------------------------------------------------------------
+
+
+def bill_due(*, now: datetime | None = None) -> int:
+    """Charge each running campaign for the local day that has begun, once (idempotent).
+
+    The fee is a negative entry on the studio's earnings ledger, so it appears on the payout
+    statement as a Spotlight deduction.
+    """
+    now = now or timezone.now()
+    billed = 0
+    running = (
+        SpotlightCampaign.objects.filter(status=CampaignStatus.ACTIVE)
+        .filter(
+            Q(starts_on__lte=now.date() + timedelta(days=1))
+            & Q(ends_on__gte=now.date() - timedelta(days=1))
+        )
+        .select_related("studio__market")
+    )
+    for campaign in running:
+        tz = campaign.market.tzinfo
+        day = timezone.localtime(now, tz).date()
+        if not campaign.starts_on <= day <= campaign.ends_on:
+            continue
+        with transaction.atomic():
+            entry = studio_services.record_earning(
+                campaign.studio,
+                kind=EarningKind.SPOTLIGHT,
+                amount_cents=-campaign.daily_fee_cents,
+                occurred_at=studio_services.local_to_utc(day, time(0), tz),
+                reference=f"spotlight:{campaign.pk}:{day.isoformat()}",
+                description=f"Spotlight {day:%-d %b}",
+            )
+            SpotlightDay.objects.get_or_create(campaign=campaign, day=day)
+            billed += SpotlightDay.objects.filter(campaign=campaign, day=day, fee_cents=0).update(
+                fee_cents=-entry.amount_cents
+            )
+    return billed

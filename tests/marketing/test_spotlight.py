@@ -1,0 +1,287 @@
+"""Spotlight: buying, placement and its fairness, counting without writes, billing."""
+
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from bookings import selectors as booking_selectors
+from bookings.models import Reservation
+from marketing import selectors, services
+from marketing.errors import SpotlightError
+from marketing.models import SpotlightCampaign, SpotlightDay, SpotlightPrice
+from studios import selectors as studio_selectors
+from studios.models import EarningEntry, EarningKind, StaffRole
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def prices(market):
+    SpotlightPrice.objects.create(market=market, category="", daily_fee_cents=1500)
+    SpotlightPrice.objects.create(market=market, category="yoga", daily_fee_cents=1000)
+
+
+def today(studio):
+    return services.local_today(studio)
+
+
+def running(studio, fee=1500, **extra):
+    day = today(studio)
+    return SpotlightCampaign.objects.create(
+        studio=studio,
+        market=studio.market,
+        starts_on=day - timedelta(days=1),
+        ends_on=day + timedelta(days=5),
+        daily_fee_cents=fee,
+        **extra,
+    )
+
+
+def test_buying_checks_dates_fee_and_overlap(studio, prices):
+    tomorrow = today(studio) + timedelta(days=1)
+    campaign = services.buy(
+        studio,
+        by=None,
+        starts_on=tomorrow,
+        ends_on=tomorrow + timedelta(days=3),
+        daily_fee_cents=1000,
+        categories=["yoga"],
+    )
+    assert campaign.market == studio.market and campaign.categories == ["yoga"]
+    cases = [
+        ({"starts_on": today(studio)}, "tomorrow"),
+        ({"ends_on": tomorrow - timedelta(days=1)}, "must not be before"),
+        ({"daily_fee_cents": 999, "categories": ["yoga"]}, r"at least \$10\.00"),
+        ({"daily_fee_cents": 1499, "categories": []}, r"at least \$15\.00"),
+        ({"categories": []}, "already have a Spotlight campaign"),  # whole market overlaps yoga
+    ]
+    for override, message in cases:
+        args = {
+            "starts_on": tomorrow,
+            "ends_on": tomorrow + timedelta(days=2),
+            "daily_fee_cents": 2000,
+            "categories": ["yoga"],
+        }
+        args.update(override)
+        with pytest.raises(SpotlightError, match=message):
+            services.buy(studio, by=None, **args)
+    assert (
+        SpotlightCampaign.objects.count() == 1 and not EarningEntry.objects.exists()
+    )  # nothing charged
+
+
+def test_a_market_without_a_price_list_sells_nothing(studio):
+    tomorrow = today(studio) + timedelta(days=1)
+    with pytest.raises(SpotlightError, match="not on sale"):
+        services.buy(
+            studio,
+            by=None,
+            starts_on=tomorrow,
+            ends_on=tomorrow,
+            daily_fee_cents=5000,
+            categories=[],
+        )
+
+
+def test_rotation_shows_campaigns_in_proportion_to_their_fees():
+    # Five campaigns for three slots: each is shown with probability 3 * fee / total.
+    campaigns = [
+        SpotlightCampaign(pk=i + 1, daily_fee_cents=fee)
+        for i, fee in enumerate([100, 200, 300, 400, 500])
+    ]
+    runs = 6000
+    shown = Counter(c.pk for seed in range(runs) for c in selectors.rotate(campaigns, seed=seed))
+    total = sum(c.daily_fee_cents for c in campaigns)
+    for campaign in campaigns:
+        p = min(1.0, 3 * campaign.daily_fee_cents / total)
+        expected, sigma = runs * p, (runs * p * (1 - p)) ** 0.5
+        assert abs(shown[campaign.pk] - expected) <= 4 * sigma + 1, (
+            campaign.pk,
+            shown[campaign.pk],
+            expected,
+        )
+    assert all(len(selectors.rotate(campaigns, seed=s)) == 3 for s in range(50))
+    assert selectors.rotate(campaigns, seed=7) == selectors.rotate(
+        campaigns, seed=7
+    )  # deterministic per seed
+
+
+def test_one_slot_is_shared_by_fee_share():
+    campaigns = [
+        SpotlightCampaign(pk=1, daily_fee_cents=100),
+        SpotlightCampaign(pk=2, daily_fee_cents=300),
+    ]
+    runs = 4000
+    firsts = Counter(selectors.rotate(campaigns, seed=s, slots=1)[0].pk for s in range(runs))
+    assert abs(firsts[2] / runs - 0.75) < 0.03
+
+
+def test_search_shows_at_most_three_labelled_matching_bookable_placements(client, market, prices):
+    start = timezone.now() + timedelta(hours=3)
+    studios = [factories.StudioFactory(market=market) for _ in range(5)]
+    for studio in studios:
+        running(studio)
+        factories.ClassSessionFactory(studio=studio, starts_at=start)
+    full = factories.StudioFactory(market=market)
+    running(full, fee=99_999)
+    factories.ClassSessionFactory(
+        studio=full, starts_at=start, network_spots=2, network_booked=2
+    )  # no spot left
+    day = timezone.localtime(start, market.tzinfo).date()
+    page = client.get(
+        reverse("bookings:search"), {"market": market.slug, "day": day}
+    ).content.decode()
+    assert page.count("spotlight-badge") == 3 and "?spotlight=" in page
+    assert full.name not in page.split('aria-label="Spotlight"')[1].split("</ul>")[0]
+    boxing = client.get(
+        reverse("bookings:search"), {"market": market.slug, "day": day, "category": "boxing"}
+    ).content.decode()
+    assert "spotlight-badge" not in boxing  # no class matches: no placement
+
+
+def test_placements_respect_campaign_categories(market, prices):
+    start = timezone.now() + timedelta(hours=3)
+    yoga_only = factories.StudioFactory(market=market)
+    running(yoga_only, categories=["yoga"])
+    factories.ClassSessionFactory(studio=yoga_only, starts_at=start)
+    day = timezone.localtime(start, market.tzinfo).date()
+    for category, expected in (("yoga", 1), ("cycling", 0), ("", 1)):
+        filters = booking_selectors.SearchFilters(day=day, category=category)
+        matching = booking_selectors.search_sessions(market, filters)
+        assert (
+            len(booking_selectors.spotlight_placements(market, filters, matching, seed=1))
+            == expected
+        )
+
+
+def test_counting_writes_nothing_until_the_flush(client, studio, active_member, prices):
+    campaign = running(studio)
+    session = factories.ClassSessionFactory(
+        studio=studio, starts_at=timezone.now() + timedelta(hours=3)
+    )
+    day = timezone.localtime(session.starts_at, studio.market.tzinfo).date()
+    with CaptureQueriesContext(connection) as queries:
+        client.get(reverse("bookings:search"), {"market": studio.market.slug, "day": day})
+    assert not [
+        q
+        for q in queries.captured_queries
+        if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE"))
+    ]
+    client.force_login(active_member.user)
+    client.get(reverse("bookings:class", args=[session.pk]), {"spotlight": campaign.pk})
+    client.post(
+        reverse("bookings:book", args=[session.pk]),
+        {"offer": "standard", "expected_credits": 8, "spotlight": campaign.pk},
+    )
+    assert Reservation.objects.get().source == "spotlight"
+    assert not SpotlightDay.objects.exists()
+    assert services.flush_counters() == 3
+    assert services.flush_counters() == 0  # a second flush moves nothing again
+    row = SpotlightDay.objects.get(campaign=campaign)
+    assert (row.impressions, row.clicks, row.bookings) == (1, 1, 1)
+
+
+def test_a_forged_spotlight_id_is_not_credited(client, studio, active_member, prices):
+    other = running(factories.StudioFactory(market=studio.market))
+    session = factories.ClassSessionFactory(studio=studio)
+    client.force_login(active_member.user)
+    client.post(
+        reverse("bookings:book", args=[session.pk]),
+        {"offer": "standard", "expected_credits": 8, "spotlight": other.pk},
+    )
+    assert Reservation.objects.get().source == "web"
+    services.flush_counters()
+    assert not SpotlightDay.objects.filter(bookings__gt=0).exists()
+
+
+def test_billing_charges_each_running_day_once_and_it_reaches_the_statement(studio, prices):
+    campaign = running(studio, fee=1500)
+    paused = running(factories.StudioFactory(market=studio.market), status="paused")
+    assert services.bill_due() == 1
+    assert services.bill_due() == 0
+    entry = EarningEntry.objects.get(studio=studio)
+    assert (entry.kind, entry.amount_cents) == (EarningKind.SPOTLIGHT, -1500)
+    assert not EarningEntry.objects.filter(studio=paused.studio).exists()
+    year, month = studio_selectors.current_month(studio)
+    assert studio_selectors.statement(studio, year, month).spotlight_cents == -1500
+    assert SpotlightDay.objects.get(campaign=campaign).fee_cents == 1500
+
+
+def test_ending_a_campaign_stops_future_charges(studio, prices):
+    campaign = running(studio)
+    services.end(campaign)
+    campaign.refresh_from_db()
+    assert campaign.status == "ended" and campaign.ends_on == today(studio)
+    assert services.bill_due() == 0
+    with pytest.raises(SpotlightError):
+        services.pause(campaign)
+
+
+def test_owners_buy_and_steer_on_the_dashboard_others_cannot(client, studio, prices):
+    owner = factories.StaffFactory(studio=studio, role=StaffRole.OWNER).user
+    client.force_login(owner)
+    url = reverse("partner:spotlight", args=[studio.slug])
+    tomorrow = today(studio) + timedelta(days=1)
+    bad = client.post(
+        url, {"starts_on": today(studio), "ends_on": tomorrow, "daily_fee_cents": "5.00"}
+    )
+    page = bad.content.decode()
+    assert bad.status_code == 200 and "tomorrow" in page and "at least $15.00" in page
+    assert (
+        client.post(
+            url, {"starts_on": tomorrow, "ends_on": tomorrow, "daily_fee_cents": "20.00"}
+        ).status_code
+        == 302
+    )
+    campaign = SpotlightCampaign.objects.get()
+    client.post(reverse("partner:spotlight_steer", args=[studio.slug, campaign.pk, "pause"]))
+    campaign.refresh_from_db()
+    assert campaign.status == "paused"
+    assert "Impressions per day" in client.get(url).content.decode()
+    manager = factories.StaffFactory(studio=studio, role=StaffRole.MANAGER).user
+    client.force_login(manager)
+    assert client.get(url).status_code == 403
+
+
+def test_admin_refuses_a_campaign_for_a_studio_of_another_market(admin_client, studio, prices):
+    elsewhere = factories.MarketFactory()
+    response = admin_client.post(
+        reverse("admin:marketing_spotlightcampaign_add"),
+        {
+            "studio": studio.pk,
+            "market": elsewhere.pk,
+            "categories": "[]",
+            "starts_on": "2027-01-01",
+            "ends_on": "2027-01-02",
+            "daily_fee_cents": 2000,
+            "status": "active",
+            "days-TOTAL_FORMS": 0,
+            "days-INITIAL_FORMS": 0,
+        },
+    )
+    assert response.status_code == 200 and "not" in response.content.decode()
+    assert not SpotlightCampaign.objects.exists()
+
+
+def test_search_with_placements_keeps_its_query_budget(
+    client, market, active_member, prices, django_assert_max_num_queries
+):
+    start = timezone.now() + timedelta(hours=3)
+    for _ in range(4):
+        studio = factories.StudioFactory(market=market)
+        running(studio)
+        for n in range(6):
+            factories.ClassSessionFactory(studio=studio, starts_at=start + timedelta(minutes=n))
+    client.force_login(active_member.user)
+    day = timezone.localtime(start, market.tzinfo).date()
+    with django_assert_max_num_queries(8):
+        page = client.get(
+            reverse("bookings:search"), {"market": market.slug, "day": day}
+        ).content.decode()
+    assert page.count("spotlight-badge") == 3
