@@ -34,6 +34,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "knox",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "studios",
     "members",
     "bookings",
@@ -253,3 +256,50 @@ ATTENDANCE_DEFAULT_AFTER = timedelta(hours=48)
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 # Called with a class session, under its row lock, after staff change its inventory.
 SESSION_INVENTORY_HOOKS = ["bookings.services.inventory_changed_locked"]
+
+# The REST API (/api/v1/): tokens or the website's session, one JSON error shape, throttles.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "knox.auth.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PAGINATION_CLASS": "classpass.api.Pagination",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "classpass.api.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+        "classpass.api.TokenRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env("API_THROTTLE_ANON", default="60/min"),
+        "user": env("API_THROTTLE_USER", default="1200/min"),
+        "token": env("API_THROTTLE_TOKEN", default="600/min"),
+    },
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+REST_KNOX = {"TOKEN_TTL": None, "AUTH_HEADER_PREFIX": "Token", "AUTO_REFRESH": False}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "classpass API",
+    "DESCRIPTION": "Search and book classes with credits; run a studio's inventory. "
+    'Authenticate with a personal token: "Authorization: Token <token>". '
+    'Every error is {"error": {"code", "message", "fields"}}.',
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "CreditKindEnum": "members.models.CreditKind",
+        "EarningKindEnum": "studios.models.EarningKind",
+        "ReservationKindEnum": "bookings.models.ReservationKind",
+        "ReservationStatusEnum": "bookings.models.ReservationStatus",
+        "SessionStatusEnum": "studios.models.SessionStatus",
+        "SubscriptionStatusEnum": "members.models.SubscriptionStatus",
+        "OpportunityStatusEnum": "premium.models.OpportunityStatus",
+    },
+}

@@ -1,6 +1,7 @@
 """Read queries about members that pages and the API share."""
 
 from django.db.models import QuerySet
+from knox.models import AuthToken
 
 from studios.models import Market
 
@@ -25,3 +26,9 @@ def plans_for(market: Market) -> QuerySet[Plan]:
 
 def credit_history(member: Member) -> QuerySet[CreditEntry]:
     return CreditEntry.objects.filter(member=member).order_by("-created_at", "-id")
+
+
+def api_tokens(user):
+    return list(
+        AuthToken.objects.filter(user=user).order_by("-created").values("token_key", "created")
+    )

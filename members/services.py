@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from knox.models import AuthToken
 
 from studios.models import Market
 
@@ -449,3 +450,15 @@ def renew_due_cycles_for(member: Member, *, now: datetime | None = None) -> int:
     while renew(member.pk, now=now):
         renewed += 1
     return renewed
+
+
+# --- personal API tokens (hashed at rest by django-rest-knox; shown once) ---------------------
+
+
+def create_api_token(user):
+    """A new token for the API; returns (record, token). Only a digest is stored."""
+    return AuthToken.objects.create(user)
+
+
+def revoke_api_token(user, token_key: str) -> bool:
+    return AuthToken.objects.filter(user=user, token_key=token_key).delete()[0] > 0

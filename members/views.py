@@ -47,7 +47,10 @@ def account(request):
         return redirect("partner_home")  # studio staff without a member profile
     member = _member_or_404(request)
     page = Paginator(selectors.credit_history(member), 25).get_page(request.GET.get("page"))
-    return render(request, "members/account.html", {"member": member, "page": page})
+    tokens = selectors.api_tokens(request.user)
+    return render(
+        request, "members/account.html", {"member": member, "page": page, "tokens": tokens}
+    )
 
 
 @login_required
@@ -105,3 +108,21 @@ def resume(request):
 @require_POST
 def cancel(request):
     return _plan_action(request, services.cancel_plan, "Your plan is cancelled.")
+
+
+@login_required
+@require_POST
+def create_token(request):
+    _, token = services.create_api_token(request.user)
+    messages.success(request, f"Your new API token (shown only now): {token}")
+    return redirect("members:account")
+
+
+@login_required
+@require_POST
+def revoke_token(request, token_key: str):
+    if services.revoke_api_token(request.user, token_key):
+        messages.success(request, "Token revoked.")
+    else:
+        messages.error(request, "No such token.")
+    return redirect("members:account")

@@ -481,3 +481,56 @@ def update_session(
         for path in settings.SESSION_INVENTORY_HOOKS:
             import_string(path)(session)
     return session
+
+
+def create_session(
+    studio: Studio,
+    *,
+    by,
+    class_type,
+    starts_at: datetime,
+    duration_minutes: int,
+    capacity: int,
+    network_spots: int,
+    credit_price: int,
+    instructor: Instructor | None = None,
+    studio_booked: int = 0,
+) -> ClassSession:
+    """A one-off class outside any schedule (an integration adds a workshop, say)."""
+    errors = {}
+    if class_type.studio_id != studio.pk:
+        errors["class_type"] = "Pick one of this studio's class types."
+    if instructor is not None and instructor.studio_id != studio.pk:
+        errors["instructor"] = "Pick one of this studio's instructors."
+    if network_spots > capacity:
+        errors["network_spots"] = "Network spots cannot exceed the room's capacity."
+    if studio_booked > capacity:
+        errors["studio_booked"] = "The studio cannot book more people than the room holds."
+    if starts_at <= timezone.now():
+        errors["starts_at"] = "A new class must start in the future."
+    if errors:
+        raise InventoryError(fields=errors)
+    session = ClassSession.objects.create(
+        studio=studio,
+        class_type=class_type,
+        instructor=instructor,
+        starts_at=starts_at,
+        duration_minutes=duration_minutes,
+        capacity=capacity,
+        network_spots=network_spots,
+        credit_price=credit_price,
+        studio_booked=studio_booked,
+    )
+    _audit(
+        studio,
+        by=by,
+        action="class created",
+        target=f"session:{session.pk}",
+        before={},
+        after={
+            "starts_at": starts_at.isoformat(),
+            "capacity": capacity,
+            "network_spots": network_spots,
+        },
+    )
+    return session

@@ -1,0 +1,493 @@
+"""Member API of the bookings app: search, class details with offers, reservations, waitlist.
+
+Views parse and call the same selectors and services as the website; no rule is written twice.
+"""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from members.api import member_of
+from members.selectors import member_for_user
+from studios.api import ErrorSerializer, PartnerAPIView
+from studios.models import Market
+from studios.selectors import session_for_studio
+
+from . import pricing, selectors, services
+from .errors import IdempotencyConflict, SessionNotFound, WaitlistError
+from .forms import SearchForm
+from .models import Reservation, ReservationKind, Source
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses fields it does not know, so a typo is a 400, not a silent default."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = set(data) - set(self.fields)
+            if unknown:
+                raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
+        return super().to_internal_value(data)
+
+
+class SessionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    studio = serializers.CharField(source="studio.name")
+    studio_slug = serializers.CharField(source="studio.slug")
+    class_name = serializers.CharField(source="class_type.name")
+    category = serializers.CharField(source="class_type.category")
+    instructor = serializers.CharField(source="instructor.name", allow_null=True, default=None)
+    starts_at = serializers.DateTimeField()
+    duration_minutes = serializers.IntegerField()
+    credit_price = serializers.IntegerField()
+    spots_left = serializers.IntegerField(source="standard_left")
+    availability = serializers.SerializerMethodField()
+
+    def get_availability(self, session) -> str:
+        return selectors.spots_label(session)
+
+
+class OfferSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    available = serializers.BooleanField()
+    credits = serializers.IntegerField()
+    money_cents = serializers.IntegerField()
+    currency = serializers.CharField()
+    label = serializers.CharField()
+    explanation = serializers.CharField()
+    reason = serializers.CharField()
+
+
+class SessionDetailSerializer(SessionSerializer):
+    offers = OfferSerializer(many=True)
+    price_explanation = serializers.ListField(child=serializers.CharField())
+
+
+SESSION_EXAMPLE = {
+    "id": 1301,
+    "studio": "Core Studio Williamsburg",
+    "studio_slug": "new-york-007",
+    "class_name": "Mat Pilates",
+    "category": "pilates",
+    "instructor": "Gus Patel",
+    "starts_at": "2026-11-27T11:30:00Z",
+    "duration_minutes": 45,
+    "credit_price": 11,
+    "spots_left": 7,
+    "availability": "7 left",
+}
+
+
+class SessionListView(generics.ListAPIView):
+    serializer_class = SessionSerializer
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        summary="Search classes of one day in a market",
+        parameters=[
+            OpenApiParameter("market", str, description="Market slug; default: your home market."),
+            OpenApiParameter(
+                "day", str, description="YYYY-MM-DD within the booking window; default today."
+            ),
+            OpenApiParameter("time", str, enum=["morning", "afternoon", "evening"]),
+            OpenApiParameter("category", str),
+            OpenApiParameter("studio", str, description="Studio slug."),
+            OpenApiParameter("min_credits", int),
+            OpenApiParameter("max_credits", int),
+            OpenApiParameter(
+                "q", str, description="Free text: class, studio, instructor, category."
+            ),
+        ],
+        examples=[
+            OpenApiExample(
+                "One result",
+                value={"count": 1, "next": None, "previous": None, "results": [SESSION_EXAMPLE]},
+                response_only=True,
+            )
+        ],
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        markets = list(Market.objects.order_by("pk"))
+        slug = self.request.query_params.get("market")
+        member = member_for_user(self.request.user)
+        market = next((m for m in markets if m.slug == slug), None) if slug else None
+        if slug and market is None:
+            raise ValidationError({"market": [f"No market {slug!r}."]})
+        market = market or next(
+            (m for m in markets if member and m.pk == member.home_market_id), None
+        )
+        market = market or (markets[0] if markets else None)
+        if market is None:
+            return Reservation.objects.none()
+        form = SearchForm(self.request.query_params, days=selectors.booking_days(market))
+        if not form.is_valid():
+            raise ValidationError(form.errors.get_json_data())
+        return selectors.search_sessions(market, form.filters())
+
+
+class SessionDetailView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        summary="A class, with what you can book now and for what",
+        responses=SessionDetailSerializer,
+        examples=[
+            OpenApiExample(
+                "Standard spot open",
+                value={
+                    **SESSION_EXAMPLE,
+                    "offers": [
+                        {
+                            "kind": "standard",
+                            "available": True,
+                            "credits": 11,
+                            "money_cents": 0,
+                            "currency": "USD",
+                            "label": "Book for 11 credits",
+                            "explanation": "11 credits from your plan.",
+                            "reason": "",
+                        }
+                    ],
+                    "price_explanation": [
+                        "Core Studio Williamsburg is paid $16.00 per visit, and a credit is worth $1.90 in New York: 9 credits.",
+                        "+2 for demand: this slot is popular and fills up.",
+                    ],
+                },
+                response_only=True,
+            )
+        ],
+    )
+    def get(self, request, session_id: int):
+        session = selectors.session_for_page(session_id)
+        if session is None:
+            raise SessionNotFound("That class does not exist.")
+        session.offers = services.offers_for(session, member_for_user(request.user))
+        session.price_explanation = pricing.explain(session).lines
+        return Response(SessionDetailSerializer(session).data)
+
+
+class ReservationSerializer(serializers.ModelSerializer):
+    session = serializers.IntegerField(source="session_id")
+    class_name = serializers.CharField(source="session.class_type.name")
+    studio = serializers.CharField(source="session.studio.name")
+
+    class Meta:
+        model = Reservation
+        fields = [
+            "id",
+            "session",
+            "class_name",
+            "studio",
+            "starts_at",
+            "kind",
+            "premium_reason",
+            "status",
+            "credits_spent",
+            "money_paid_cents",
+            "currency",
+            "source",
+            "hold_expires_at",
+            "created_at",
+        ]
+
+
+class BookSerializer(StrictSerializer):
+    session = serializers.IntegerField(min_value=1)
+    offer = serializers.ChoiceField(
+        choices=ReservationKind.values, default=ReservationKind.STANDARD
+    )
+    expected_credits = serializers.IntegerField(min_value=0, required=False)
+
+
+RESERVATION_EXAMPLE = {
+    "id": 5012,
+    "session": 1301,
+    "class_name": "Mat Pilates",
+    "studio": "Core Studio Williamsburg",
+    "starts_at": "2026-11-27T11:30:00Z",
+    "kind": "standard",
+    "premium_reason": "",
+    "status": "booked",
+    "credits_spent": 11,
+    "money_paid_cents": 0,
+    "currency": "USD",
+    "source": "api",
+    "hold_expires_at": None,
+    "created_at": "2026-11-26T09:12:03Z",
+}
+
+
+class ReservationListView(generics.ListCreateAPIView):
+    serializer_class = ReservationSerializer
+
+    def get_queryset(self):
+        return (
+            Reservation.objects.filter(member=member_of(self.request))
+            .select_related("session__class_type", "session__studio")
+            .order_by("-starts_at", "-pk")
+        )
+
+    @extend_schema(
+        summary="My reservations, newest class first",
+        examples=[
+            OpenApiExample(
+                "One",
+                value={
+                    "count": 1,
+                    "next": None,
+                    "previous": None,
+                    "results": [RESERVATION_EXAMPLE],
+                },
+                response_only=True,
+            )
+        ],
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Book a class",
+        description="Send an Idempotency-Key header to make retries safe: the same key returns the same "
+        "reservation with the same status; the same key with another body is a 409.",
+        request=BookSerializer,
+        responses={201: ReservationSerializer},
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key", str, location=OpenApiParameter.HEADER, required=False
+            )
+        ],
+        examples=[
+            OpenApiExample(
+                "Book with credits",
+                value={"session": 1301, "offer": "standard", "expected_credits": 11},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Booked", value=RESERVATION_EXAMPLE, response_only=True, status_codes=["201"]
+            ),
+        ],
+    )
+    def post(self, request, *args, **kwargs):
+        member = member_of(request)
+        body = BookSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        key = request.headers.get("Idempotency-Key") or None
+        if key is not None and not 1 <= len(key) <= 80:
+            raise ValidationError({"Idempotency-Key": ["Between 1 and 80 characters."]})
+        reservation = services.book(
+            member,
+            data["session"],
+            offer_kind=data["offer"],
+            expected_credits=data.get("expected_credits"),
+            idempotency_key=key,
+            source=Source.API,
+        )
+        if key and reservation.kind != data["offer"]:
+            raise IdempotencyConflict("This idempotency key was already used for another request.")
+        return Response(ReservationSerializer(reservation).data, status=status.HTTP_201_CREATED)
+
+
+def _own_reservation(request, reservation_id: int) -> Reservation:
+    return get_object_or_404(Reservation, pk=reservation_id, member=member_of(request))
+
+
+class CancelView(APIView):
+    @extend_schema(
+        summary="Cancel a reservation (free inside the window; late: credits back, fee charged)",
+        request=None,
+        responses=ReservationSerializer,
+        examples=[
+            OpenApiExample(
+                "Cancelled",
+                value={**RESERVATION_EXAMPLE, "status": "cancelled"},
+                response_only=True,
+            )
+        ],
+    )
+    def post(self, request, reservation_id: int):
+        reservation = _own_reservation(request, reservation_id)
+        return Response(
+            ReservationSerializer(services.cancel(reservation.pk, member=member_of(request))).data
+        )
+
+
+class PayView(APIView):
+    @extend_schema(
+        summary="Pay for a held à-la-carte spot",
+        request=None,
+        responses=ReservationSerializer,
+        examples=[
+            OpenApiExample(
+                "Paid",
+                value={
+                    **RESERVATION_EXAMPLE,
+                    "kind": "a_la_carte",
+                    "premium_reason": "a_la_carte",
+                    "credits_spent": 0,
+                    "money_paid_cents": 2800,
+                },
+                response_only=True,
+            )
+        ],
+    )
+    def post(self, request, reservation_id: int):
+        reservation = _own_reservation(request, reservation_id)
+        return Response(
+            ReservationSerializer(services.pay_hold(reservation.pk, member=member_of(request))).data
+        )
+
+
+class WaitlistSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    session = serializers.IntegerField(source="session_id")
+    status = serializers.CharField()
+    position = serializers.IntegerField()
+
+
+class WaitlistView(APIView):
+    @extend_schema(
+        summary="Join the waitlist of a sold-out class",
+        request=None,
+        responses={201: WaitlistSerializer},
+        examples=[
+            OpenApiExample(
+                "Waiting",
+                value={"id": 77, "session": 1301, "status": "waiting", "position": 3},
+                response_only=True,
+            )
+        ],
+    )
+    def post(self, request, session_id: int):
+        entry = services.join_waitlist(member_of(request), session_id)
+        entry.position = services.waitlist_position(entry)
+        return Response(WaitlistSerializer(entry).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Leave the waitlist of a class",
+        request=None,
+        responses={204: None, 409: ErrorSerializer},
+        examples=[
+            OpenApiExample(
+                "Not waiting",
+                value={
+                    "error": {
+                        "code": "waitlist_error",
+                        "message": "You're not on this waitlist.",
+                        "fields": {},
+                    }
+                },
+                response_only=True,
+                status_codes=["409"],
+            )
+        ],
+    )
+    def delete(self, request, session_id: int):
+        member = member_of(request)
+        entry = selectors.waiting_entry(
+            member, selectors.session_for_page(session_id) or _missing()
+        )
+        if entry is None:
+            raise WaitlistError("You're not on this waitlist.")
+        services.leave_waitlist(member, entry.pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _missing():
+    raise SessionNotFound("That class does not exist.")
+
+
+# --- partner endpoints ---------------------------------------------------------------------
+
+
+class RosterRowSerializer(serializers.ModelSerializer):
+    member = serializers.CharField(source="member.user.email")
+    shown_as = serializers.SerializerMethodField()
+    visits_cycle = serializers.IntegerField()
+    visits_total = serializers.IntegerField()
+
+    class Meta:
+        model = Reservation
+        fields = [
+            "id",
+            "member",
+            "kind",
+            "shown_as",
+            "source",
+            "status",
+            "visits_cycle",
+            "visits_total",
+        ]
+
+    def get_shown_as(self, reservation) -> str:
+        return "Premium" if reservation.shows_as_premium else "Standard"
+
+
+class PartnerRosterView(PartnerAPIView):
+    permission = "roster"
+    serializer_class = RosterRowSerializer
+    pagination_class = None
+
+    @extend_schema(
+        summary="Everyone booked into a class",
+        examples=[
+            OpenApiExample(
+                "One",
+                value=[
+                    {
+                        "id": 5012,
+                        "member": "maya@example.com",
+                        "kind": "standard",
+                        "shown_as": "Standard",
+                        "source": "api",
+                        "status": "booked",
+                        "visits_cycle": 2,
+                        "visits_total": 9,
+                    }
+                ],
+                response_only=True,
+            )
+        ],
+    )
+    def get(self, request, studio_slug: str, session_id: int):
+        session = session_for_studio(self.studio, session_id)
+        if session is None:
+            raise NotFound("No such class.")
+        return Response(RosterRowSerializer(selectors.roster(self.studio, session), many=True).data)
+
+
+class PartnerMarkView(PartnerAPIView):
+    permission = "check_in"
+    serializer_class = ReservationSerializer
+    action = ""
+
+    @extend_schema(
+        request=None,
+        responses=ReservationSerializer,
+        examples=[
+            OpenApiExample(
+                "Marked", value={**RESERVATION_EXAMPLE, "status": "attended"}, response_only=True
+            )
+        ],
+    )
+    def post(self, request, studio_slug: str, reservation_id: int):
+        reservation = selectors.reservation_for_studio(self.studio, reservation_id)
+        if reservation is None:
+            raise NotFound("No such reservation.")
+        mark = services.mark_attended if self.action == "check_in" else services.mark_missed
+        return Response(ReservationSerializer(mark(reservation.pk)).data)
+
+
+class PartnerCheckInView(PartnerMarkView):
+    action = "check_in"
+
+
+class PartnerMissedView(PartnerMarkView):
+    action = "missed"

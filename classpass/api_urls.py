@@ -1,0 +1,77 @@
+"""/api/v1/: the REST API. Each app's api.py holds its views; the schema and docs are served here."""
+
+from django.urls import path
+
+# ruff: noqa: E501
+from bookings import api as bookings_api
+from members import api as members_api
+from premium import api as premium_api
+from studios import api as studios_api
+
+partner = "partner/<slug:studio_slug>/"
+
+urlpatterns = [
+    path("me/", members_api.MeView.as_view(), name="api-me"),
+    path("me/credits/", members_api.CreditsView.as_view(), name="api-credits"),
+    path("sessions/", bookings_api.SessionListView.as_view(), name="api-sessions"),
+    path(
+        "sessions/<int:session_id>/", bookings_api.SessionDetailView.as_view(), name="api-session"
+    ),
+    path(
+        "sessions/<int:session_id>/waitlist/",
+        bookings_api.WaitlistView.as_view(),
+        name="api-waitlist",
+    ),
+    path("reservations/", bookings_api.ReservationListView.as_view(), name="api-reservations"),
+    path(
+        "reservations/<int:reservation_id>/cancel/",
+        bookings_api.CancelView.as_view(),
+        name="api-cancel",
+    ),
+    path("reservations/<int:reservation_id>/pay/", bookings_api.PayView.as_view(), name="api-pay"),
+    path(
+        partner + "sessions/",
+        studios_api.PartnerSessionsView.as_view(),
+        name="api-partner-sessions",
+    ),
+    path(
+        partner + "sessions/<int:session_id>/",
+        studios_api.PartnerSessionView.as_view(),
+        name="api-partner-session",
+    ),
+    path(
+        partner + "sessions/<int:session_id>/roster/",
+        bookings_api.PartnerRosterView.as_view(),
+        name="api-partner-roster",
+    ),
+    path(
+        partner + "reservations/<int:reservation_id>/check-in/",
+        bookings_api.PartnerCheckInView.as_view(),
+        name="api-partner-check-in",
+    ),
+    path(
+        partner + "reservations/<int:reservation_id>/missed/",
+        bookings_api.PartnerMissedView.as_view(),
+        name="api-partner-missed",
+    ),
+    path(
+        partner + "earnings/",
+        studios_api.PartnerEarningsView.as_view(),
+        name="api-partner-earnings",
+    ),
+    path(
+        partner + "opportunities/",
+        premium_api.OpportunitiesView.as_view(),
+        name="api-partner-opportunities",
+    ),
+    path(
+        partner + "opportunities/<int:opportunity_id>/accept/",
+        premium_api.AcceptView.as_view(),
+        name="api-partner-accept",
+    ),
+    path(
+        partner + "opportunities/<int:opportunity_id>/dismiss/",
+        premium_api.DismissView.as_view(),
+        name="api-partner-dismiss",
+    ),
+]

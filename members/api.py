@@ -1,0 +1,113 @@
+"""Member API: who am I, my credits."""
+
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework import generics, serializers
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from . import selectors
+from .models import CreditEntry, Member
+
+
+class PlanSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    credits_per_cycle = serializers.IntegerField()
+    price_cents = serializers.IntegerField()
+    currency = serializers.CharField()
+
+
+class MeSerializer(serializers.ModelSerializer):
+    email = serializers.EmailField(source="user.email")
+    market = serializers.SlugRelatedField(source="home_market", slug_field="slug", read_only=True)
+    plan = PlanSerializer(allow_null=True)
+
+    class Meta:
+        model = Member
+        fields = [
+            "email",
+            "market",
+            "status",
+            "plan",
+            "credit_balance",
+            "cycle_started_at",
+            "next_renewal_at",
+        ]
+
+
+class CreditEntrySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CreditEntry
+        fields = ["id", "created_at", "kind", "amount", "balance_after", "note"]
+
+
+def member_of(request) -> Member:
+    member = selectors.member_for_user(request.user)
+    if member is None:
+        raise NotFound("This account has no member profile.")
+    return member
+
+
+ME_EXAMPLE = OpenApiExample(
+    "A member on the Core plan",
+    value={
+        "email": "maya@example.com",
+        "market": "new-york",
+        "status": "active",
+        "plan": {"name": "Core", "credits_per_cycle": 50, "price_cents": 8499, "currency": "USD"},
+        "credit_balance": 42,
+        "cycle_started_at": "2026-11-03T15:00:00Z",
+        "next_renewal_at": "2026-12-03T15:00:00Z",
+    },
+    response_only=True,
+)
+
+
+class MeView(APIView):
+    @extend_schema(
+        responses=MeSerializer, examples=[ME_EXAMPLE], summary="My plan and credit balance"
+    )
+    def get(self, request):
+        return Response(MeSerializer(member_of(request)).data)
+
+
+class CreditsView(generics.ListAPIView):
+    serializer_class = CreditEntrySerializer
+
+    @extend_schema(
+        summary="My credit ledger, newest first",
+        examples=[
+            OpenApiExample(
+                "Two entries",
+                value={
+                    "count": 2,
+                    "next": None,
+                    "previous": None,
+                    "results": [
+                        {
+                            "id": 12,
+                            "created_at": "2026-11-20T10:00:00Z",
+                            "kind": "booking",
+                            "amount": -8,
+                            "balance_after": 42,
+                            "note": "Vinyasa Flow at Lotus House SoHo",
+                        },
+                        {
+                            "id": 11,
+                            "created_at": "2026-11-03T15:00:00Z",
+                            "kind": "grant",
+                            "amount": 50,
+                            "balance_after": 50,
+                            "note": "Core: cycle from 2026-11-03.",
+                        },
+                    ],
+                },
+                response_only=True,
+            )
+        ],
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        return selectors.credit_history(member_of(self.request))

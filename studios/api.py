@@ -1,0 +1,252 @@
+"""Partner API of the studios app: classes (the integration sync endpoint) and earnings.
+
+Every partner endpoint derives from PartnerAPIView: the studio comes from the URL and must be
+one the token's user staffs (404 otherwise, as on the dashboard), and the role must allow it (403).
+"""
+
+from datetime import date
+
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.generics import GenericAPIView
+from rest_framework.mixins import ListModelMixin
+from rest_framework.response import Response
+
+from . import selectors, services
+from .models import ClassSession, ClassType, EarningEntry, Instructor
+from .partner import PERMISSIONS, partner_for
+
+
+class PartnerAPIView(GenericAPIView):
+    permission = "overview"
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        partner = partner_for(request.user, kwargs.get("studio_slug", ""))
+        if partner is None:
+            raise NotFound("No such studio.")
+        if partner.role not in PERMISSIONS[self.permission]:
+            raise PermissionDenied(f"Your role ({partner.role_label}) may not do this.")
+        request.partner = partner
+        self.studio = partner.studio
+
+
+class ErrorBodySerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every error of the API: {"error": {"code", "message", "fields"}}."""
+
+    error = ErrorBodySerializer()
+
+
+class StrictModelSerializer(serializers.ModelSerializer):
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = set(data) - set(self.fields)
+            if unknown:
+                raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
+        return super().to_internal_value(data)
+
+
+class PartnerSessionSerializer(StrictModelSerializer):
+    class_type = serializers.PrimaryKeyRelatedField(queryset=ClassType.objects.none())
+    instructor = serializers.PrimaryKeyRelatedField(
+        queryset=Instructor.objects.none(), allow_null=True, required=False
+    )
+
+    class Meta:
+        model = ClassSession
+        fields = [
+            "id",
+            "class_type",
+            "instructor",
+            "starts_at",
+            "duration_minutes",
+            "capacity",
+            "network_spots",
+            "studio_booked",
+            "network_booked",
+            "premium_booked",
+            "credit_price",
+            "status",
+        ]
+        read_only_fields = ["id", "network_booked", "premium_booked", "status"]
+
+    def __init__(self, *args, studio=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if studio is not None:
+            self.fields["class_type"].queryset = ClassType.objects.filter(studio=studio)
+            self.fields["instructor"].queryset = Instructor.objects.filter(studio=studio)
+
+
+class InventorySerializer(StrictModelSerializer):
+    class Meta:
+        model = ClassSession
+        fields = ["capacity", "network_spots", "studio_booked"]
+        extra_kwargs = {
+            name: {"required": False, "min_value": 0, "max_value": 1000} for name in fields
+        }
+
+
+SESSION_EXAMPLE = {
+    "id": 1301,
+    "class_type": 12,
+    "instructor": 4,
+    "starts_at": "2026-11-27T11:30:00Z",
+    "duration_minutes": 45,
+    "capacity": 20,
+    "network_spots": 8,
+    "studio_booked": 4,
+    "network_booked": 8,
+    "premium_booked": 1,
+    "credit_price": 11,
+    "status": "scheduled",
+}
+
+
+class PartnerSessionsView(ListModelMixin, PartnerAPIView):
+    permission = "schedule"
+    serializer_class = PartnerSessionSerializer
+
+    def get_queryset(self):
+        return selectors.upcoming_sessions(self.studio)
+
+    @extend_schema(
+        summary="The studio's classes of the next 14 days",
+        examples=[
+            OpenApiExample(
+                "One",
+                value={"count": 1, "next": None, "previous": None, "results": [SESSION_EXAMPLE]},
+                response_only=True,
+            )
+        ],
+    )
+    def get(self, request, studio_slug: str):
+        return self.list(request)
+
+    @extend_schema(
+        summary="Add a one-off class",
+        examples=[
+            OpenApiExample(
+                "A workshop",
+                value={
+                    "class_type": 12,
+                    "starts_at": "2026-12-05T17:00:00Z",
+                    "duration_minutes": 90,
+                    "capacity": 16,
+                    "network_spots": 6,
+                    "studio_booked": 0,
+                    "credit_price": 14,
+                },
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Created", value=SESSION_EXAMPLE, response_only=True, status_codes=["201"]
+            ),
+        ],
+        responses={201: PartnerSessionSerializer},
+    )
+    def post(self, request, studio_slug: str):
+        body = PartnerSessionSerializer(data=request.data, studio=self.studio)
+        body.is_valid(raise_exception=True)
+        session = services.create_session(self.studio, by=request.user, **body.validated_data)
+        return Response(PartnerSessionSerializer(session).data, status=status.HTTP_201_CREATED)
+
+
+class PartnerSessionView(PartnerAPIView):
+    permission = "schedule"
+    serializer_class = InventorySerializer
+
+    @extend_schema(
+        summary="Sync a class's inventory (room, network spots, the studio's own bookings)",
+        description="The endpoint a studio's booking software calls when people book at the desk. "
+        "Refused with 422 (and why) when more people would be booked than the room holds.",
+        request=InventorySerializer,
+        responses=PartnerSessionSerializer,
+        examples=[
+            OpenApiExample("Six booked at the desk", value={"studio_booked": 6}, request_only=True),
+            OpenApiExample(
+                "Saved", value={**SESSION_EXAMPLE, "studio_booked": 6}, response_only=True
+            ),
+        ],
+    )
+    def patch(self, request, studio_slug: str, session_id: int):
+        session = selectors.session_for_studio(self.studio, session_id)
+        if session is None:
+            raise NotFound("No such class.")
+        body = InventorySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        values = {
+            k: body.validated_data.get(k, getattr(session, k))
+            for k in ("capacity", "network_spots", "studio_booked")
+        }
+        saved = services.update_session(self.studio, session.pk, by=request.user, **values)
+        return Response(PartnerSessionSerializer(saved).data)
+
+
+class EarningSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = EarningEntry
+        fields = [
+            "id",
+            "occurred_at",
+            "kind",
+            "amount_cents",
+            "currency",
+            "session",
+            "reference",
+            "description",
+        ]
+
+
+class PartnerEarningsView(ListModelMixin, PartnerAPIView):
+    permission = "reports"
+    serializer_class = EarningSerializer
+
+    @extend_schema(
+        summary="Earnings ledger entries of a month",
+        parameters=[
+            OpenApiParameter("month", str, description="YYYY-MM, studio time; default this month.")
+        ],
+        examples=[
+            OpenApiExample(
+                "One",
+                value={
+                    "count": 1,
+                    "next": None,
+                    "previous": None,
+                    "results": [
+                        {
+                            "id": 9,
+                            "occurred_at": "2026-11-20T12:50:00Z",
+                            "kind": "reservation",
+                            "amount_cents": 1600,
+                            "currency": "USD",
+                            "session": 1301,
+                            "reference": "reservation:5012",
+                            "description": "Standard · Attended",
+                        }
+                    ],
+                },
+                response_only=True,
+            )
+        ],
+    )
+    def get(self, request, studio_slug: str):
+        return self.list(request)
+
+    def get_queryset(self):
+        raw = self.request.query_params.get("month")
+        year, month = selectors.current_month(self.studio)
+        if raw:
+            try:
+                year, month = (int(x) for x in raw.split("-"))
+                date(year, month, 1)
+            except ValueError:
+                raise ValidationError({"month": ["Use YYYY-MM."]}) from None
+        return selectors.earnings_in_month(self.studio, year, month)

@@ -1,0 +1,316 @@
+"""The REST API: tokens, member and partner endpoints, one error shape, throttling, the schema."""
+
+import json
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+from django.utils import timezone
+from knox.models import AuthToken
+from rest_framework.test import APIClient
+
+from bookings import services as booking_services
+from bookings.models import Reservation
+from members import services as members_services
+from premium.models import Opportunity
+from studios.models import ClassSession, StaffRole
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def token_for(user) -> str:
+    _, token = members_services.create_api_token(user)
+    return token
+
+
+def api(token: str | None = None) -> APIClient:
+    client = APIClient()
+    if token:
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    return client
+
+
+def assert_error(response, status: int, code: str | None = None):
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "fields"}
+    assert body["error"]["message"]
+    if code:
+        assert body["error"]["code"] == code, body
+    return body["error"]
+
+
+def test_create_api_token_prints_a_working_token_stored_only_as_a_digest(active_member):
+    out = StringIO()
+    call_command("create_api_token", active_member.user.email.upper(), stdout=out)
+    token = out.getvalue().strip()
+    assert api(token).get("/api/v1/me/").json()["credit_balance"] == 30
+    stored = AuthToken.objects.get(user=active_member.user)
+    assert token not in json.dumps([stored.digest, stored.token_key]) and stored.digest
+    members_services.revoke_api_token(active_member.user, stored.token_key)
+    assert_error(api(token).get("/api/v1/me/"), 401)
+
+
+def test_account_page_creates_a_token_once_and_revokes_it(client, active_member):
+    client.force_login(active_member.user)
+    page = client.post(reverse("members:create_token"), follow=True).content.decode()
+    assert "shown only now" in page
+    key = AuthToken.objects.get().token_key
+    client.post(reverse("members:revoke_token", args=[key]))
+    assert not AuthToken.objects.exists()
+
+
+def test_search_is_open_and_filters_are_validated(studio):
+    session = factories.ClassSessionFactory(
+        studio=studio, starts_at=timezone.now() + timedelta(hours=3)
+    )
+    day = timezone.localtime(session.starts_at, studio.market.tzinfo).date().isoformat()
+    body = api().get("/api/v1/sessions/", {"market": studio.market.slug, "day": day}).json()
+    assert body["count"] == 1 and body["results"][0]["class_name"] == session.class_type.name
+    assert_error(
+        api().get("/api/v1/sessions/", {"market": studio.market.slug, "day": "1999-01-01"}),
+        400,
+        "invalid",
+    )
+    assert_error(api().get("/api/v1/sessions/", {"page_size": 100000}), 400, "invalid")
+    assert_error(api().get("/api/v1/sessions/", {"market": "atlantis"}), 400, "invalid")
+
+
+def test_session_detail_lists_the_members_offers(active_member, session):
+    body = api(token_for(active_member.user)).get(f"/api/v1/sessions/{session.pk}/").json()
+    assert body["offers"][0] | {"explanation": ""} == {
+        "kind": "standard",
+        "available": True,
+        "credits": 8,
+        "money_cents": 0,
+        "currency": "USD",
+        "label": "Book for 8 credits",
+        "explanation": "",
+        "reason": "",
+    }
+    assert body["price_explanation"]
+    assert_error(api().get("/api/v1/sessions/999999/"), 404, "session_not_found")
+
+
+def test_booking_with_an_idempotency_key_returns_the_same_reservation_and_status(
+    active_member, session
+):
+    client = api(token_for(active_member.user))
+    first = client.post(
+        "/api/v1/reservations/",
+        {"session": session.pk, "offer": "standard"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="abc",
+    )
+    again = client.post(
+        "/api/v1/reservations/",
+        {"session": session.pk, "offer": "standard"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="abc",
+    )
+    assert first.status_code == again.status_code == 201
+    assert first.json()["id"] == again.json()["id"] and first.json()["source"] == "api"
+    other = factories.ClassSessionFactory(studio=session.studio)
+    conflict = client.post(
+        "/api/v1/reservations/", {"session": other.pk}, format="json", HTTP_IDEMPOTENCY_KEY="abc"
+    )
+    assert_error(conflict, 409, "idempotency_conflict")
+    assert Reservation.objects.count() == 1
+    listed = client.get("/api/v1/reservations/").json()
+    assert listed["count"] == 1
+    cancelled = client.post(f"/api/v1/reservations/{first.json()['id']}/cancel/")
+    assert cancelled.json()["status"] == "cancelled"
+    assert client.get("/api/v1/me/credits/").json()["results"][0]["kind"] == "refund"
+
+
+def test_bad_input_gets_the_json_error_and_writes_nothing(active_member, session):
+    client = api(token_for(active_member.user))
+    malformed = client.post("/api/v1/reservations/", "{not json", content_type="application/json")
+    assert_error(malformed, 400, "malformed_json")
+    assert_error(
+        client.post("/api/v1/reservations/", {"session": "abc"}, format="json"), 400, "invalid"
+    )
+    unknown = assert_error(
+        client.post("/api/v1/reservations/", {"session": session.pk, "price": 1}, format="json"),
+        400,
+    )
+    assert unknown["fields"] == {"price": ["Unknown field."]}
+    assert_error(
+        client.post(
+            "/api/v1/reservations/", {"session": session.pk, "expected_credits": 1}, format="json"
+        ),
+        409,
+        "price_changed",
+    )
+    assert_error(api().post("/api/v1/reservations/", {"session": session.pk}, format="json"), 401)
+    assert not Reservation.objects.exists()
+
+
+def test_sold_out_is_a_409_and_the_waitlist_works(active_member, studio):
+    session = factories.ClassSessionFactory(studio=studio, network_spots=1, network_booked=1)
+    client = api(token_for(active_member.user))
+    assert_error(
+        client.post("/api/v1/reservations/", {"session": session.pk}, format="json"),
+        409,
+        "sold_out",
+    )
+    joined = client.post(f"/api/v1/sessions/{session.pk}/waitlist/")
+    assert joined.status_code == 201 and joined.json()["position"] == 1
+    assert client.delete(f"/api/v1/sessions/{session.pk}/waitlist/").status_code == 204
+    assert_error(client.delete(f"/api/v1/sessions/{session.pk}/waitlist/"), 409)
+
+
+def test_a_members_reservation_is_404_for_another_member(active_member, session, market):
+    reservation = booking_services.book(active_member, session.pk)
+    other = factories.MemberFactory(home_market=market)
+    assert_error(
+        api(token_for(other.user)).post(f"/api/v1/reservations/{reservation.pk}/cancel/"), 404
+    )
+
+
+@pytest.fixture
+def owner_token(studio):
+    return token_for(factories.StaffFactory(studio=studio, role=StaffRole.OWNER).user)
+
+
+def test_partner_sessions_sync_and_refusals(studio, owner_token, active_member):
+    session = factories.ClassSessionFactory(studio=studio, capacity=20, network_spots=10)
+    booking_services.book(active_member, session.pk)
+    client = api(owner_token)
+    base = f"/api/v1/partner/{studio.slug}"
+    assert client.get(f"{base}/sessions/").json()["count"] == 1
+    synced = client.patch(f"{base}/sessions/{session.pk}/", {"studio_booked": 6}, format="json")
+    assert synced.status_code == 200 and synced.json()["studio_booked"] == 6
+    refused = assert_error(
+        client.patch(f"{base}/sessions/{session.pk}/", {"studio_booked": 20}, format="json"), 422
+    )
+    assert "studio_booked" in refused["fields"]
+    session.refresh_from_db()
+    assert session.studio_booked == 6
+    created = client.post(
+        f"{base}/sessions/",
+        {
+            "class_type": session.class_type_id,
+            "starts_at": (timezone.now() + timedelta(days=3)).isoformat(),
+            "duration_minutes": 60,
+            "capacity": 12,
+            "network_spots": 4,
+            "credit_price": 9,
+        },
+        format="json",
+    )
+    assert (
+        created.status_code == 201
+        and ClassSession.objects.filter(pk=created.json()["id"], studio=studio).exists()
+    )
+    bad = client.post(
+        f"{base}/sessions/",
+        {
+            "class_type": session.class_type_id,
+            "starts_at": "2000-01-01T00:00:00Z",
+            "duration_minutes": 60,
+            "capacity": 12,
+            "network_spots": 40,
+            "credit_price": 9,
+        },
+        format="json",
+    )
+    assert_error(bad, 422)
+
+
+def test_partner_roster_check_in_and_earnings(studio, owner_token, active_member):
+    session = factories.ClassSessionFactory(
+        studio=studio, starts_at=timezone.now() + timedelta(minutes=20)
+    )
+    reservation = booking_services.book(active_member, session.pk)
+    client = api(owner_token)
+    base = f"/api/v1/partner/{studio.slug}"
+    roster = client.get(f"{base}/sessions/{session.pk}/roster/").json()
+    assert roster[0]["member"] == active_member.user.email and roster[0]["shown_as"] == "Standard"
+    assert (
+        client.post(f"{base}/reservations/{reservation.pk}/check-in/").json()["status"]
+        == "attended"
+    )
+    assert (
+        client.get(f"{base}/earnings/").json()["results"][0]["amount_cents"]
+        == studio.payout_rate_cents
+    )
+    assert_error(client.get(f"{base}/earnings/", {"month": "nope"}), 400)
+
+
+def test_partner_opportunities_accept(studio, owner_token):
+    session = factories.ClassSessionFactory(studio=studio, capacity=20, network_spots=8)
+    opportunity = Opportunity.objects.create(
+        session=session,
+        studio=studio,
+        suggested_spots=2,
+        expected_revenue_cents=3000,
+        reason="Test.",
+    )
+    client = api(owner_token)
+    base = f"/api/v1/partner/{studio.slug}"
+    assert client.get(f"{base}/opportunities/").json()["count"] == 1
+    accepted = client.post(
+        f"{base}/opportunities/{opportunity.pk}/accept/", {"scope": "session"}, format="json"
+    )
+    assert accepted.json()["status"] == "accepted"
+    session.refresh_from_db()
+    assert session.network_spots == 10
+    assert_error(client.post(f"{base}/opportunities/{opportunity.pk}/dismiss/"), 422)
+
+
+def test_partner_endpoints_are_404_for_other_studios_and_403_for_roles(studio, active_member):
+    other_owner = token_for(factories.StaffFactory(role=StaffRole.OWNER).user)
+    front_desk = token_for(factories.StaffFactory(studio=studio, role=StaffRole.FRONT_DESK).user)
+    member = token_for(active_member.user)
+    session = factories.ClassSessionFactory(studio=studio)
+    base = f"/api/v1/partner/{studio.slug}"
+    for token in (other_owner, member):
+        for path in ("sessions/", f"sessions/{session.pk}/roster/", "earnings/", "opportunities/"):
+            assert_error(api(token).get(f"{base}/{path}"), 404)
+        assert_error(
+            api(token).patch(f"{base}/sessions/{session.pk}/", {"studio_booked": 1}, format="json"),
+            404,
+        )
+    assert_error(api(front_desk).get(f"{base}/sessions/"), 403)
+    assert api(front_desk).get(f"{base}/sessions/{session.pk}/roster/").status_code == 200
+    session.refresh_from_db()
+    assert session.studio_booked == 0
+
+
+def test_throttling_per_token_answers_429(active_member, settings):
+    from django.core.cache import cache
+    from rest_framework.settings import api_settings
+    from rest_framework.throttling import SimpleRateThrottle
+
+    rates = {**api_settings.DEFAULT_THROTTLE_RATES, "token": "3/min"}
+    original = SimpleRateThrottle.THROTTLE_RATES
+    SimpleRateThrottle.THROTTLE_RATES = rates
+    try:
+        cache.clear()
+        client = api(token_for(active_member.user))
+        statuses = [client.get("/api/v1/me/").status_code for _ in range(4)]
+        assert statuses[:3] == [200, 200, 200]
+        assert_error(client.get("/api/v1/me/"), 429, "throttled")
+    finally:
+        SimpleRateThrottle.THROTTLE_RATES = original
+
+
+def test_schema_validates_and_the_docs_use_local_assets(client):
+    from drf_spectacular.validation import validate_schema
+
+    schema = client.get("/api/schema/?format=json")
+    assert schema.status_code == 200
+    document = schema.json()
+    validate_schema(document)
+    operations = [op for path in document["paths"].values() for op in path.values()]
+    assert len(operations) >= 20
+    documented = [op for op in operations if "examples" in json.dumps(op)]
+    assert len(documented) == len(operations), [
+        op["operationId"] for op in operations if op not in documented
+    ]
+    docs = client.get("/api/docs/").content.decode()
+    assert "drf_spectacular_sidecar" in docs and "cdn" not in docs.lower()
