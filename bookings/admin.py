@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 
 from . import services
 from .errors import BookingError
-from .models import OutboxMessage, Reservation, WaitlistEntry
+from .models import OutboxMessage, Reservation, WaitlistEntry, WebhookSubscription
 
 
 @admin.register(Reservation)
@@ -74,3 +74,12 @@ class OutboxMessageAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(admin.ModelAdmin):
+    list_display = ["studio", "url", "is_active", "created_at"]
+    list_filter = ["is_active"]
+    search_fields = ["studio__name", "url"]
+    raw_id_fields = ["studio"]
+    readonly_fields = ["secret"]

@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.mixins import ListModelMixin
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,10 +18,10 @@ from studios.api import ErrorSerializer, PartnerAPIView
 from studios.models import Market
 from studios.selectors import session_for_studio
 
-from . import pricing, selectors, services
+from . import pricing, selectors, services, webhooks
 from .errors import IdempotencyConflict, SessionNotFound, WaitlistError
 from .forms import SearchForm
-from .models import Reservation, ReservationKind, Source
+from .models import Reservation, ReservationKind, Source, WebhookSubscription
 
 
 class StrictSerializer(serializers.Serializer):
@@ -491,3 +492,118 @@ class PartnerCheckInView(PartnerMarkView):
 
 class PartnerMissedView(PartnerMarkView):
     action = "missed"
+
+
+class WebhookSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookSubscription
+        fields = ["id", "url", "is_active", "created_at"]
+        read_only_fields = ["id", "is_active", "created_at"]
+
+    def validate_url(self, url: str) -> str:
+        if not url.lower().startswith(("https://", "http://")):
+            raise ValidationError("Use an http(s) URL.")
+        return url
+
+
+class WebhookCreatedSerializer(WebhookSerializer):
+    secret = serializers.CharField(
+        read_only=True, help_text="Shown once: sign-check each delivery with it."
+    )
+
+    class Meta(WebhookSerializer.Meta):
+        fields = [*WebhookSerializer.Meta.fields, "secret"]
+
+
+class PartnerWebhooksView(ListModelMixin, PartnerAPIView):
+    permission = "integrations"
+    serializer_class = WebhookSerializer
+
+    def get_queryset(self):
+        return WebhookSubscription.objects.filter(studio=self.studio, is_active=True)
+
+    @extend_schema(
+        summary="The studio's webhook subscriptions",
+        examples=[
+            OpenApiExample(
+                "One",
+                value={
+                    "count": 1,
+                    "next": None,
+                    "previous": None,
+                    "results": [
+                        {
+                            "id": 3,
+                            "url": "https://desk.example.com/hooks/classpass",
+                            "is_active": True,
+                            "created_at": "2026-11-26T09:00:00Z",
+                        }
+                    ],
+                },
+                response_only=True,
+            )
+        ],
+    )
+    def get(self, request, studio_slug: str):
+        return self.list(request)
+
+    @extend_schema(
+        summary="Subscribe a URL to reservation events",
+        description="Events: reservation.booked, .promoted, .cancelled, .late_cancelled, .session_cancelled. Each is a JSON "
+        "POST with X-Classpass-Signature: sha256=HMAC-SHA256(secret, body), retried with back-off on failure.",
+        request=WebhookSerializer,
+        responses={201: WebhookCreatedSerializer},
+        examples=[
+            OpenApiExample(
+                "Subscribe",
+                value={"url": "https://desk.example.com/hooks/classpass"},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Created",
+                value={
+                    "id": 3,
+                    "url": "https://desk.example.com/hooks/classpass",
+                    "is_active": True,
+                    "created_at": "2026-11-26T09:00:00Z",
+                    "secret": "9f2c…",
+                },
+                response_only=True,
+                status_codes=["201"],
+            ),
+        ],
+    )
+    def post(self, request, studio_slug: str):
+        body = WebhookSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        subscription = WebhookSubscription.objects.create(
+            studio=self.studio, url=body.validated_data["url"], secret=webhooks.new_secret()
+        )
+        return Response(WebhookCreatedSerializer(subscription).data, status=status.HTTP_201_CREATED)
+
+
+class PartnerWebhookView(PartnerAPIView):
+    permission = "integrations"
+    serializer_class = WebhookSerializer
+
+    @extend_schema(
+        summary="Unsubscribe",
+        request=None,
+        responses={204: None, 404: ErrorSerializer},
+        examples=[
+            OpenApiExample(
+                "Unknown",
+                value={
+                    "error": {"code": "not_found", "message": "No such subscription.", "fields": {}}
+                },
+                response_only=True,
+                status_codes=["404"],
+            )
+        ],
+    )
+    def delete(self, request, studio_slug: str, webhook_id: int):
+        if not WebhookSubscription.objects.filter(studio=self.studio, pk=webhook_id).update(
+            is_active=False
+        ):
+            raise NotFound("No such subscription.")
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -19,10 +19,18 @@ SUBJECTS = {
 
 
 def send_on_commit(reservation_id: int, event: str) -> None:
-    """Send the reservation's e-mail after the commit, through the outbox."""
+    """After the commit, through the outbox: the member's e-mail and the studio's webhooks."""
     from . import outbox
 
-    outbox.publish("bookings.emails.send_reservation_email", reservation_id, event)
+    outbox.publish("bookings.emails.reservation_event", reservation_id, event)
+
+
+def reservation_event(reservation_id: int, event: str) -> None:
+    """The outbox handler of a reservation event (one message, whatever the fan-out)."""
+    from . import webhooks
+
+    send_reservation_email(reservation_id, event)
+    webhooks.fan_out(reservation_id, event)
 
 
 def send_reservation_email(reservation_id: int, event: str) -> bool:

@@ -204,3 +204,19 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.handler}{tuple(self.args)}"
+
+
+class WebhookSubscription(models.Model):
+    """A studio's endpoint for reservation events, signed with HMAC-SHA256 of the body."""
+
+    studio = models.ForeignKey(Studio, on_delete=models.CASCADE, related_name="webhooks")
+    url = models.URLField(max_length=500)
+    secret = models.CharField(max_length=64)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.studio}: {self.url}"

@@ -74,4 +74,14 @@ urlpatterns = [
         premium_api.DismissView.as_view(),
         name="api-partner-dismiss",
     ),
+    path(
+        partner + "webhooks/",
+        bookings_api.PartnerWebhooksView.as_view(),
+        name="api-partner-webhooks",
+    ),
+    path(
+        partner + "webhooks/<int:webhook_id>/",
+        bookings_api.PartnerWebhookView.as_view(),
+        name="api-partner-webhook",
+    ),
 ]

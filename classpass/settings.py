@@ -303,3 +303,7 @@ SPECTACULAR_SETTINGS = {
         "OpportunityStatusEnum": "premium.models.OpportunityStatus",
     },
 }
+
+# Where studio webhooks may be delivered: public addresses only in production (no SSRF into
+# private networks); only this machine in development and tests.
+WEBHOOK_DELIVERY = env("WEBHOOK_DELIVERY", default="public" if PRODUCTION else "loopback")

@@ -28,6 +28,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "audit": frozenset({StaffRole.OWNER}),
     "premium": OWNER_MANAGER,
     "spotlight": frozenset({StaffRole.OWNER}),
+    "integrations": OWNER_MANAGER,
 }
 
 
