@@ -22,6 +22,7 @@ from . import pricing, selectors, services, webhooks
 from .errors import IdempotencyConflict, SessionNotFound, WaitlistError
 from .forms import SearchForm
 from .models import Reservation, ReservationKind, Source, WebhookSubscription
+from .throttles import BookingRateThrottle
 
 
 class StrictSerializer(serializers.Serializer):
@@ -227,6 +228,10 @@ RESERVATION_EXAMPLE = {
 
 class ReservationListView(generics.ListCreateAPIView):
     serializer_class = ReservationSerializer
+
+    def get_throttles(self):
+        extra = [BookingRateThrottle()] if self.request.method == "POST" else []
+        return [*super().get_throttles(), *extra]
 
     def get_queryset(self):
         return (

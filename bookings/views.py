@@ -22,6 +22,7 @@ from . import calendar, pricing, selectors, services
 from .errors import BookingError
 from .forms import BookForm, SearchForm
 from .models import ReservationStatus, Source
+from .throttles import BookingRateThrottle
 
 
 def _market_for(request, member: Member | None, markets: list[Market]) -> Market:
@@ -131,6 +132,11 @@ def _member_or_404(request) -> Member:
 @require_POST
 def book(request, session_id: int):
     member = _member_or_404(request)
+    if not BookingRateThrottle().allow_request(request, None):
+        messages.error(
+            request, "That's a lot of bookings in a minute. Please wait a moment and try again."
+        )
+        return redirect("bookings:class", session_id=session_id)
     form = BookForm(request.POST)
     if not form.is_valid():
         messages.error(request, "That booking request was incomplete. Please try again.")

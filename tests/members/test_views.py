@@ -67,7 +67,13 @@ def test_password_reset_sends_a_working_link(client, member):
         {"new_password1": "brand-new-passphrase", "new_password2": "brand-new-passphrase"},
     )
     assert response.status_code == 302
-    assert client.login(username=member.user.email, password="brand-new-passphrase")
+    logged_in = client.post(
+        reverse("members:login"),
+        {"username": member.user.email, "password": "brand-new-passphrase"},
+    )
+    assert (
+        logged_in.status_code == 302 and client.get(reverse("members:account")).status_code == 200
+    )
 
 
 @pytest.mark.django_db

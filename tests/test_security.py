@@ -1,0 +1,146 @@
+"""Hardening: CSP without inline code, login throttling, booking rate limits, escaping."""
+
+import re
+
+import pytest
+from django.urls import reverse
+from rest_framework.settings import api_settings
+from rest_framework.throttling import SimpleRateThrottle
+
+from bookings import services as booking_services
+from bookings.models import Reservation
+from studios.models import StaffRole
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def test_pages_carry_a_csp_with_a_nonce_and_no_unsafe_inline(client, studio, session):
+    for url in (
+        "/",
+        reverse("bookings:search"),
+        reverse("bookings:class", args=[session.pk]),
+        "/api/docs/",
+    ):
+        response = client.get(url)
+        policy = response["Content-Security-Policy"]
+        assert "unsafe-inline" not in policy and "default-src 'self'" in policy, url
+        found = re.search(r"'nonce-([^']+)'", policy)
+        scripts = re.findall(r"<script[^>]*>", response.content.decode())
+        inline = [tag for tag in scripts if "src=" not in tag]
+        # Inline code only with this response's nonce; files come from this origin.
+        assert all(found and f'nonce="{found.group(1)}"' in tag for tag in inline), (url, inline)
+        assert (
+            "onclick=" not in response.content.decode()
+            and "onchange=" not in response.content.decode()
+        )
+
+
+def test_security_headers_in_production_settings(client, settings):
+    response = client.get("/")
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["Referrer-Policy"] == "same-origin"
+
+
+def test_five_wrong_passwords_lock_the_account_for_this_address(client, member):
+    for _ in range(5):
+        client.post(
+            reverse("members:login"), {"username": member.user.email, "password": "wrong-password"}
+        )
+    locked = client.post(
+        reverse("members:login"),
+        {"username": member.user.email, "password": "correct-horse-battery"},
+    )
+    assert locked.status_code == 429 and "Too many attempts" in locked.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_every_form_has_a_csrf_token(client, active_member, studio, session):
+    client.force_login(active_member.user)
+    pages = [
+        reverse("members:account"),
+        reverse("members:plan"),
+        reverse("bookings:class", args=[session.pk]),
+        reverse("bookings:schedule"),
+    ]
+    for url in pages:
+        html = client.get(url).content.decode()
+        forms = re.findall(r"<form[^>]*method=\"post\"[^>]*>(.*?)</form>", html, flags=re.S)
+        assert forms, url
+        assert all("csrfmiddlewaretoken" in f for f in forms), url
+
+
+def test_a_post_without_csrf_is_refused(active_member, session):
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(active_member.user)
+    response = strict.post(
+        reverse("bookings:book", args=[session.pk]), {"offer": "standard", "expected_credits": 8}
+    )
+    assert response.status_code == 403
+    assert not Reservation.objects.exists()
+
+
+def test_booking_is_rate_limited_per_member(client, active_member, studio):
+    rates = {**api_settings.DEFAULT_THROTTLE_RATES, "booking": "2/min"}
+    original = SimpleRateThrottle.THROTTLE_RATES
+    SimpleRateThrottle.THROTTLE_RATES = rates
+    try:
+        client.force_login(active_member.user)
+        sessions = [
+            factories.ClassSessionFactory(
+                studio=factories.StudioFactory(market=studio.market), credit_price=2
+            )
+            for _ in range(3)
+        ]
+        for s in sessions:
+            client.post(
+                reverse("bookings:book", args=[s.pk]), {"offer": "standard", "expected_credits": 2}
+            )
+        assert Reservation.objects.count() == 2
+        page = client.get(reverse("bookings:class", args=[sessions[2].pk])).content.decode()
+        assert "lot of bookings in a minute" in page
+    finally:
+        SimpleRateThrottle.THROTTLE_RATES = original
+
+
+PAYLOAD = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+def test_user_entered_text_is_escaped_everywhere(client, market, plan, active_member):
+    studio = factories.StudioFactory(
+        market=market, name=PAYLOAD, description=PAYLOAD, address=PAYLOAD
+    )
+    class_type = factories.ClassTypeFactory(studio=studio, name=PAYLOAD, description=PAYLOAD)
+    instructor = factories.InstructorFactory(studio=studio, name=PAYLOAD)
+    session = factories.ClassSessionFactory(
+        studio=studio, class_type=class_type, instructor=instructor
+    )
+    active_member.user.first_name = PAYLOAD
+    active_member.user.save()
+    booking_services.book(active_member, session.pk)
+    owner = factories.StaffFactory(studio=studio, role=StaffRole.OWNER).user
+    day = session.starts_at.astimezone(market.tzinfo).date()
+    client.force_login(active_member.user)
+    member_pages = [
+        reverse("bookings:search") + f"?market={market.slug}&day={day}&q={PAYLOAD}",
+        reverse("bookings:class", args=[session.pk]),
+        reverse("bookings:studio", args=[studio.slug]),
+        reverse("bookings:schedule"),
+    ]
+    client.force_login(owner)
+    partner_pages = [
+        reverse("partner:roster", args=[studio.slug, session.pk]),
+        reverse("partner:overview", args=[studio.slug]),
+        reverse("partner:schedule", args=[studio.slug]),
+    ]
+    for url in member_pages + partner_pages:
+        if url in member_pages:
+            client.force_login(active_member.user)
+        else:
+            client.force_login(owner)
+        html = client.get(url).content.decode()
+        assert "<script>alert" not in html and "<img src=x" not in html, url
+        assert "&lt;script&gt;" in html, url
