@@ -1,0 +1,95 @@
+"""Whole journeys in Debian's Chromium: a member from sign-up to cancel, an owner at work.
+
+Each step saves a screenshot to artifacts/screenshots/ (git-ignored).
+"""
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from bookings import services as booking_services
+from bookings.models import Reservation
+from members.models import Member
+from studios.models import StaffRole
+from tests import factories
+from tests.browser import chromium, log_in, needs_chromium, shot
+
+pytestmark = [pytest.mark.browser, needs_chromium, pytest.mark.django_db(transaction=True)]
+
+
+def test_a_member_signs_up_picks_a_plan_searches_books_and_cancels(
+    live_server, market, plan, studio
+):
+    session = factories.ClassSessionFactory(
+        studio=studio, starts_at=timezone.now() + timedelta(days=2)
+    )
+    day = timezone.localtime(session.starts_at, market.tzinfo).date().isoformat()
+    with chromium(width=1200, height=900) as page:
+        page.goto(f"{live_server.url}/signup/")
+        page.fill("input[name=email]", "new.member@example.com")
+        page.fill("input[name=password]", "a-long-and-good-passphrase")
+        page.select_option("select[name=market]", str(market.pk))
+        shot(page, "member-01-signup")
+        page.click("form button[type=submit]")
+        page.wait_for_url("**/me/plan/")
+        page.check(f"input[name=plan][value='{plan.pk}']")
+        shot(page, "member-02-plan")
+        page.click("form button[type=submit]")
+        page.wait_for_url("**/me/")
+        assert "30" in page.inner_text(".big-number")
+        page.goto(
+            f"{live_server.url}/classes/?market={market.slug}&day={day}&q={session.class_type.name}"
+        )
+        shot(page, "member-03-search")
+        page.click(f"text={session.class_type.name}")
+        page.wait_for_url(f"**/classes/{session.pk}/")
+        shot(page, "member-04-class")
+        page.click("text=Book for 8 credits")
+        page.wait_for_url("**/me/schedule/")
+        assert "You're booked" in page.content() or "booked into" in page.content()
+        shot(page, "member-05-booked")
+        page.click("form button.danger")
+        page.wait_for_load_state("networkidle")
+        assert "Your credits are back" in page.content()
+        shot(page, "member-06-cancelled")
+    member = Member.objects.get(user__email="new.member@example.com")
+    assert member.credit_balance == 30
+    assert Reservation.objects.get(member=member).status == "cancelled"
+
+
+def test_an_owner_edits_a_class_checks_a_member_in_and_downloads_a_statement(
+    live_server, studio, active_member
+):
+    owner = factories.StaffFactory(studio=studio, role=StaffRole.OWNER).user
+    session = factories.ClassSessionFactory(
+        studio=studio, starts_at=timezone.now() + timedelta(minutes=30)
+    )
+    reservation = booking_services.book(active_member, session.pk)
+    with chromium(width=1200, height=900) as page:
+        log_in(page, live_server.url, owner.email, "correct-horse-battery")
+        page.goto(f"{live_server.url}/partner/{studio.slug}/classes/{session.pk}/")
+        shot(page, "owner-01-roster")
+        page.click("text=Edit class")
+        page.fill("input[name=capacity]", "24")
+        page.fill("input[name=network_spots]", "12")
+        shot(page, "owner-02-edit")
+        page.click("text=Save this class")
+        page.wait_for_url(f"**/classes/{session.pk}/")
+        assert "Class saved" in page.content()
+        page.click("text=Check in")
+        page.wait_for_load_state("networkidle")
+        assert "checked in" in page.content()
+        shot(page, "owner-03-checked-in")
+        page.goto(f"{live_server.url}/partner/{studio.slug}/earnings/")
+        shot(page, "owner-04-earnings")
+        with page.expect_download() as download:
+            page.click("text=Download CSV")
+        path = download.value.path()
+        content = Path(path).read_text(encoding="utf-8")
+    session.refresh_from_db()
+    reservation.refresh_from_db()
+    assert (session.capacity, session.network_spots) == (24, 12)
+    assert reservation.status == "attended"
+    assert "Total payable" in content and f"{studio.payout_rate_cents / 100:.2f}" in content
