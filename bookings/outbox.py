@@ -63,7 +63,7 @@ def kick() -> None:
     try:
         from .tasks import relay_outbox
 
-        relay_outbox.delay()
+        relay_outbox.apply_async(retry=False)  # never stall a request retrying a dead broker
     except Exception:  # the broker is down: the rows wait for the next beat tick
         log.warning("Could not kick the outbox relay; beat will pick the messages up")
 

@@ -336,3 +336,7 @@ SPECTACULAR_SETTINGS = {
 # Where studio webhooks may be delivered: public addresses only in production (no SSRF into
 # private networks); only this machine in development and tests.
 WEBHOOK_DELIVERY = env("WEBHOOK_DELIVERY", default="public" if PRODUCTION else "loopback")
+
+# Nightly scans: studios per chunk, and an optional pause after each chunk task (seconds).
+SCAN_CHUNK_STUDIOS = env.int("SCAN_CHUNK_STUDIOS", default=200)
+SCAN_CHUNK_PAUSE = env.float("SCAN_CHUNK_PAUSE", default=0.0)

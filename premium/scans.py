@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -19,8 +20,6 @@ from studios.models import Market, Studio
 
 from . import opportunities, smartspot
 from .models import ScanChunk, ScanKind, ScanRun
-
-CHUNK_STUDIOS = 200
 
 
 @dataclass
@@ -36,10 +35,11 @@ def start(
     *,
     market: Market | None = None,
     now: datetime | None = None,
-    chunk_studios: int = CHUNK_STUDIOS,
+    chunk_studios: int | None = None,
 ) -> ScanRun:
     """Create a run and its chunks, or return the unfinished run of this kind (resume)."""
     now = now or timezone.now()
+    chunk_studios = chunk_studios or settings.SCAN_CHUNK_STUDIOS
     unfinished = ScanRun.objects.filter(kind=kind, finished_at__isnull=True).first()
     if unfinished is not None:
         return unfinished
@@ -121,7 +121,7 @@ def run_inline(
     dry_run: bool = False,
     pause: float = 0.0,
     progress: Callable[[ChunkResult | None], None] | None = None,
-    chunk_studios: int = CHUNK_STUDIOS,
+    chunk_studios: int | None = None,
 ) -> tuple[ScanRun | None, list[ChunkResult]]:
     """Run (or resume) a scan in this process: for the management commands and tests.
 

@@ -1,6 +1,9 @@
 """Celery tasks of the premium app: the nightly scans as groups of chunk tasks."""
 
+import time
+
 from celery import group, shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from . import scans, smartspot
@@ -11,6 +14,8 @@ from .models import ScanKind, ScanRun
 def run_scan_chunk(chunk_id: int) -> dict | None:
     """One chunk; a killed worker's chunk is redelivered and redone from scratch."""
     result = scans.run_chunk(chunk_id)
+    if settings.SCAN_CHUNK_PAUSE:
+        time.sleep(settings.SCAN_CHUNK_PAUSE)  # spread a night's scan to spare the database
     run_id = ScanRun.objects.filter(chunks__pk=chunk_id).values_list("pk", flat=True).first()
     if run_id:
         scans.finish_if_done(run_id)

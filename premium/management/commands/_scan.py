@@ -22,7 +22,7 @@ class ScanCommand(BaseCommand):
             "--pause", type=float, default=0.0, help="Seconds to wait between chunks (load)."
         )
         parser.add_argument(
-            "--chunk-studios", type=int, default=scans.CHUNK_STUDIOS, help="Studios per chunk."
+            "--chunk-studios", type=int, default=None, help="Studios per chunk (default: settings)."
         )
 
     def handle(
@@ -31,7 +31,7 @@ class ScanCommand(BaseCommand):
         market=None,
         dry_run=False,
         pause=0.0,
-        chunk_studios=scans.CHUNK_STUDIOS,
+        chunk_studios=None,
         **options,
     ):
         chosen = None
@@ -40,7 +40,7 @@ class ScanCommand(BaseCommand):
             if chosen is None:
                 slugs = ", ".join(Market.objects.order_by("slug").values_list("slug", flat=True))
                 raise CommandError(f"No market {market!r}. Markets: {slugs}.")
-        if chunk_studios < 1:
+        if chunk_studios is not None and chunk_studios < 1:
             raise CommandError("--chunk-studios must be at least 1.")
         bar = tqdm(
             desc=f"{self.noun} chunks", unit="chunk", disable=not sys.stderr.isatty() or dry_run
