@@ -39,4 +39,6 @@ clean:
 
 bench: venv
 	$(PY) bench/booking.py
+	$(PY) bench/http_booking.py
 	$(PY) bench/scans.py
+	$(PY) bench/load.py

@@ -12,7 +12,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from members.api import member_of
+from members.api import member_of, member_ref_of
 from members.selectors import member_for_user
 from studios.api import ErrorSerializer, PartnerAPIView
 from studios.models import Market
@@ -281,7 +281,7 @@ class ReservationListView(generics.ListCreateAPIView):
         ],
     )
     def post(self, request, *args, **kwargs):
-        member = member_of(request)
+        member = member_ref_of(request)
         body = BookSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data

@@ -48,6 +48,15 @@ def member_of(request) -> Member:
     return member
 
 
+def member_ref_of(request) -> Member:
+    """Only the member's key (one indexed lookup, no joins): services that lock the row
+    read what they need themselves."""
+    pk = selectors.member_id_for_user(request.user)
+    if pk is None:
+        raise NotFound("This account has no member profile.")
+    return Member(pk=pk, user_id=request.user.pk)
+
+
 ME_EXAMPLE = OpenApiExample(
     "A member on the Core plan",
     value={

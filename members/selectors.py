@@ -16,6 +16,12 @@ def member_for_user(user) -> Member | None:
     )
 
 
+def member_id_for_user(user) -> int | None:
+    if not user.is_authenticated:
+        return None
+    return Member.objects.filter(user=user).values_list("pk", flat=True).first()
+
+
 def plans_for(market: Market) -> QuerySet[Plan]:
     return (
         Plan.objects.filter(market=market, is_active=True)

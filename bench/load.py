@@ -1,0 +1,154 @@
+"""A bounded load test over HTTP: members search, book and cancel while staff check people in.
+
+    python bench/load.py [--seconds 20] [--clients 32] [--server gunicorn]
+
+Seeds the benchmark database (as bench/booking.py does), starts the application server on
+127.0.0.1, and runs a scripted mix for a fixed time: 50 % searches, 25 % bookings, 15 %
+cancellations of earlier bookings, 10 % check-ins of classes starting within the hour. Every
+request goes to loopback only. At the end it prints the counts by status and checks the
+invariants: no class over its room, counters equal live reservations, every balance equal to its
+ledger, and no 5xx.
+"""
+
+import argparse
+import asyncio
+import random
+import time
+from collections import Counter
+from datetime import timedelta
+
+import http_booking as hb
+import httpx
+from booking import check_invariants, recreate_database, setup_world
+from django.db import connection
+from django.utils import timezone
+
+
+def soon_world(world: dict) -> dict:
+    """Classes starting within the hour, each with a booking, and a staff token per studio."""
+    from django.contrib.auth import get_user_model
+    from knox.models import AuthToken
+
+    from bookings import services
+    from members.models import Member
+    from studios.models import ClassSession, StaffMembership, StaffRole, Studio
+
+    studios = list(Studio.objects.filter(slug__startswith="bench-")[:10])
+    soon, reservations, staff = [], [], {}
+    members = list(Member.objects.filter(pk__in=world["members"][:200]))
+    for i, studio in enumerate(studios):
+        user = get_user_model().objects.create(username=f"staff{i}@x", email=f"staff{i}@x")
+        StaffMembership.objects.create(user=user, studio=studio, role=StaffRole.FRONT_DESK)
+        staff[studio.slug] = AuthToken.objects.create(user)[1]
+        session = ClassSession.objects.create(
+            studio=studio,
+            class_type=studio.class_types.first(),
+            starts_at=timezone.now() + timedelta(minutes=30),
+            duration_minutes=45,
+            capacity=30,
+            network_spots=20,
+            credit_price=1,
+        )
+        for member in members[i * 15 : (i + 1) * 15]:
+            reservations.append((studio.slug, services.book(member, session.pk).pk))
+        soon.append(session.pk)
+    return {"staff": staff, "checkins": reservations}
+
+
+async def run(args, world, tokens, extra) -> Counter:
+    rng = random.Random(7)
+    statuses: Counter = Counter()
+    booked: list[tuple[int, int]] = []  # (member, reservation) to cancel later
+    day = timezone.localdate() + timedelta(days=2)
+    deadline = time.monotonic() + args.seconds
+    limits = httpx.Limits(max_connections=args.clients, max_keepalive_connections=args.clients)
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{hb.PORT}", limits=limits, timeout=30
+    ) as client:
+
+        async def one(kind: str):
+            if kind == "search":
+                member = rng.choice(world["members"])
+                r = await client.get(
+                    "/api/v1/sessions/",
+                    params={"market": "bench", "day": day.isoformat()},
+                    headers={"Authorization": f"Token {tokens[member]}"},
+                )
+            elif kind == "book":
+                member, session = rng.choice(world["members"]), rng.choice(world["low"])
+                r = await client.post(
+                    "/api/v1/reservations/",
+                    json={"session": session},
+                    headers={"Authorization": f"Token {tokens[member]}"},
+                )
+                if r.status_code == 201:
+                    booked.append((member, r.json()["id"]))
+            elif kind == "cancel" and booked:
+                member, reservation = booked.pop(rng.randrange(len(booked)))
+                r = await client.post(
+                    f"/api/v1/reservations/{reservation}/cancel/",
+                    headers={"Authorization": f"Token {tokens[member]}"},
+                )
+            elif kind == "checkin" and extra["checkins"]:
+                slug, reservation = extra["checkins"].pop()
+                r = await client.post(
+                    f"/api/v1/partner/{slug}/reservations/{reservation}/check-in/",
+                    headers={"Authorization": f"Token {extra['staff'][slug]}"},
+                )
+            else:
+                return
+            statuses[(kind, r.status_code)] += 1
+
+        async def worker():
+            while time.monotonic() < deadline:
+                roll = rng.random()
+                kind = (
+                    "search"
+                    if roll < 0.5
+                    else "book"
+                    if roll < 0.75
+                    else "cancel"
+                    if roll < 0.9
+                    else "checkin"
+                )
+                await one(kind)
+
+        await asyncio.gather(*(worker() for _ in range(args.clients)))
+    return statuses
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--server", default="gunicorn")
+    args = parser.parse_args()
+    recreate_database()
+    connection.close()
+    world = setup_world(4000)
+
+    tokens = hb.tokens_for(world["members"])
+    extra = soon_world(world)
+    connection.close()
+    server = hb.start_server(args.server)
+    try:
+        started = time.monotonic()
+        statuses = asyncio.run(run(args, world, tokens, extra))
+        elapsed = time.monotonic() - started
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    total = sum(statuses.values())
+    print(
+        f"{total} requests in {elapsed:.1f} s ({total / elapsed:.0f} req/s), {args.clients} clients, {args.server}"
+    )
+    for (kind, code), n in sorted(statuses.items()):
+        print(f"  {kind:<8} {code}  {n}")
+    errors = sum(n for (_, code), n in statuses.items() if code >= 500)
+    print(f"5xx: {errors}; {check_invariants()}")
+
+
+if __name__ == "__main__":
+    main()
