@@ -41,4 +41,5 @@ bench: venv
 	$(PY) bench/booking.py
 	$(PY) bench/http_booking.py
 	$(PY) bench/scans.py
+	$(PY) bench/pages.py
 	$(PY) bench/load.py
