@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from members.api import member_of, member_ref_of
 from members.selectors import member_for_user
-from studios.api import ErrorSerializer, PartnerAPIView
+from studios.api import ErrorSerializer, PartnerAPIView, RejectUnknownFields
 from studios.models import Market
 from studios.selectors import session_for_studio
 
@@ -25,15 +25,8 @@ from .models import Reservation, ReservationKind, Source, WebhookSubscription
 from .throttles import BookingRateThrottle
 
 
-class StrictSerializer(serializers.Serializer):
-    """Refuses fields it does not know, so a typo is a 400, not a silent default."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = set(data) - set(self.fields)
-            if unknown:
-                raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
-        return super().to_internal_value(data)
+class StrictSerializer(RejectUnknownFields, serializers.Serializer):
+    pass
 
 
 class SessionSerializer(serializers.Serializer):

@@ -64,6 +64,21 @@ def lock_session(session_id: int) -> ClassSession:
     return session
 
 
+def _lock_reservation(reservation_id: int, *, member: Member | None):
+    """Lock a reservation's session, then its member, then the row itself (the engine's order).
+
+    With `member`, someone else's reservation is "not found".
+    """
+    found = (
+        Reservation.objects.filter(pk=reservation_id).values_list("session_id", "member_id").first()
+    )
+    if found is None or (member is not None and found[1] != member.pk):
+        raise SessionNotFound("That reservation does not exist.")
+    session = lock_session(found[0])
+    locked_member = members_services.lock_member(found[1])
+    return session, locked_member, Reservation.objects.select_for_update().get(pk=reservation_id)
+
+
 def booking_opens_at(session: ClassSession) -> datetime:
     """Booking opens N days ahead at the market's opening time, studio-local."""
     market = session.studio.market
@@ -297,17 +312,6 @@ def pay_hold(
     raise failed  # after the commit: the released spot and the failed payment stay recorded
 
 
-def _lock_reservation(reservation_id: int, *, member: Member | None):
-    found = (
-        Reservation.objects.filter(pk=reservation_id).values_list("session_id", "member_id").first()
-    )
-    if found is None or (member is not None and found[1] != member.pk):
-        raise SessionNotFound("That reservation does not exist.")
-    session = lock_session(found[0])
-    locked_member = members_services.lock_member(found[1])
-    return session, locked_member, Reservation.objects.select_for_update().get(pk=reservation_id)
-
-
 def _release_hold_locked(session: ClassSession, reservation: Reservation, now: datetime) -> None:
     _release_locked(session, reservation.counter)
     reservation.status = ReservationStatus.EXPIRED
@@ -370,16 +374,7 @@ def cancel(
     """
     now = now or timezone.now()
     with transaction.atomic(durable=True):
-        found = (
-            Reservation.objects.filter(pk=reservation_id)
-            .values_list("session_id", "member_id")
-            .first()
-        )
-        if found is None or (member is not None and found[1] != member.pk):
-            raise SessionNotFound("That reservation does not exist.")
-        session = lock_session(found[0])
-        locked_member = members_services.lock_member(found[1])
-        reservation = Reservation.objects.select_for_update().get(pk=reservation_id)
+        session, locked_member, reservation = _lock_reservation(reservation_id, member=member)
         if reservation.status == ReservationStatus.HELD:  # an unpaid hold: just let it go
             _release_hold_locked(session, reservation, now)
             reservation.status = ReservationStatus.CANCELLED
@@ -612,16 +607,7 @@ def mark_missed(reservation_id: int, *, now: datetime | None = None) -> Reservat
 def _mark(reservation_id: int, status: str, *, now: datetime) -> Reservation:
     """Staff mark attendance. A no-show gets credits back and pays the fee; the studio earns."""
     with transaction.atomic(durable=True):
-        found = (
-            Reservation.objects.filter(pk=reservation_id)
-            .values_list("session_id", "member_id")
-            .first()
-        )
-        if found is None:
-            raise SessionNotFound("That reservation does not exist.")
-        session = lock_session(found[0])
-        member = members_services.lock_member(found[1])
-        reservation = Reservation.objects.select_for_update().get(pk=reservation_id)
+        session, member, reservation = _lock_reservation(reservation_id, member=None)
         if reservation.status != ReservationStatus.BOOKED:
             raise NotCancellable(
                 f"This reservation is already {reservation.get_status_display().lower()}."
@@ -649,16 +635,7 @@ def undo_mark(reservation_id: int, *, now: datetime | None = None) -> Reservatio
     """
     now = now or timezone.now()
     with transaction.atomic(durable=True):
-        found = (
-            Reservation.objects.filter(pk=reservation_id)
-            .values_list("session_id", "member_id")
-            .first()
-        )
-        if found is None:
-            raise SessionNotFound("That reservation does not exist.")
-        session = lock_session(found[0])
-        member = members_services.lock_member(found[1])
-        reservation = Reservation.objects.select_for_update().get(pk=reservation_id)
+        session, member, reservation = _lock_reservation(reservation_id, member=None)
         if reservation.status not in (ReservationStatus.ATTENDED, ReservationStatus.MISSED):
             raise NotCancellable("Only a check-in or a no-show mark can be undone.")
         tz = session.studio.market.tzinfo

@@ -44,13 +44,19 @@ class ErrorSerializer(serializers.Serializer):
     error = ErrorBodySerializer()
 
 
-class StrictModelSerializer(serializers.ModelSerializer):
+class RejectUnknownFields:
+    """A serializer mixin: a field it does not know is a 400, not a silently ignored typo."""
+
     def to_internal_value(self, data):
         if isinstance(data, dict):
             unknown = set(data) - set(self.fields)
             if unknown:
                 raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
         return super().to_internal_value(data)
+
+
+class StrictModelSerializer(RejectUnknownFields, serializers.ModelSerializer):
+    pass
 
 
 class PartnerSessionSerializer(StrictModelSerializer):
