@@ -288,7 +288,7 @@ SESSION_INVENTORY_HOOKS = ["bookings.services.inventory_changed_locked"]
 # The REST API (/api/v1/): tokens or the website's session, one JSON error shape, throttles.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "knox.auth.TokenAuthentication",
+        "members.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -314,3 +314,9 @@ def test_schema_validates_and_the_docs_use_local_assets(client):
     ]
     docs = client.get("/api/docs/").content.decode()
     assert "drf_spectacular_sidecar" in docs and "cdn" not in docs.lower()
+
+
+def test_an_expired_token_is_refused(active_member):
+    record, token = members_services.create_api_token(active_member.user)
+    AuthToken.objects.filter(pk=record.pk).update(expiry=timezone.now() - timedelta(seconds=1))
+    assert_error(api(token).get("/api/v1/me/"), 401)
