@@ -40,33 +40,17 @@ def add_months(moment: datetime, months: int) -> datetime:
     return moment.replace(year=year, month=month, day=day)
 
 
-def cycle_bounds(member: Member, moment: datetime) -> tuple[datetime, datetime] | None:
-    """The [start, end) of the member's billing cycle that contains `moment`, if it is known.
-
-    Classes are booked up to a week ahead, so `moment` may fall in the cycle after this one.
-    """
-    if member.cycle_started_at is None or member.next_renewal_at is None:
-        return None
-    if moment < member.next_renewal_at:
-        return member.cycle_started_at, member.next_renewal_at
-    return member.next_renewal_at, add_months(member.cycle_anchor, member.cycle_number + 2)
-
-
-def lock_member(
-    member_id: int, *, skip_locked: bool = False, related: bool = True, **annotations
-) -> Member | None:
+def lock_member(member_id: int, *, skip_locked: bool = False) -> Member | None:
     """Fetch a member row FOR UPDATE. Call inside a transaction.
 
     With skip_locked, return None instead of waiting when another transaction holds the row.
-    `annotations` are computed in the same statement (the booking engine reads its context
-    there); related=False leaves out the user and plans for a leaner row.
     """
-    queryset = Member.objects.select_for_update(of=("self",), skip_locked=skip_locked)
-    if related:
-        queryset = queryset.select_related("user", "plan", "next_plan", "home_market")
-    if annotations:
-        queryset = queryset.annotate(**annotations)
-    member = queryset.filter(pk=member_id).first()
+    member = (
+        Member.objects.select_for_update(of=("self",), skip_locked=skip_locked)
+        .select_related("user", "plan", "next_plan", "home_market")
+        .filter(pk=member_id)
+        .first()
+    )
     if member is None and not skip_locked:
         raise Member.DoesNotExist(f"No member {member_id}.")
     return member
