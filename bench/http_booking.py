@@ -28,6 +28,8 @@ import booking
 from django.db import connection
 
 PORT = 8321
+WORKERS = os.environ.get("BENCH_WORKERS", "2")  # processes of the application server
+THREADS = os.environ.get("BENCH_THREADS", "8")  # threads of each
 
 
 def tokens_for(member_ids: list[int]) -> dict[int, str]:
@@ -65,9 +67,9 @@ def start_server(kind: str) -> subprocess.Popen:
             "-k",
             "gthread",
             "--workers",
-            "2",
+            WORKERS,
             "--threads",
-            "8",
+            THREADS,
             "-b",
             f"127.0.0.1:{PORT}",
             "--log-level",
@@ -84,9 +86,9 @@ def start_server(kind: str) -> subprocess.Popen:
             "--port",
             str(PORT),
             "--workers",
-            "2",
+            WORKERS,
             "--blocking-threads",
-            "8",
+            THREADS,
             "--log-level",
             "warning",
         ]
