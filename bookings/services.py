@@ -502,6 +502,11 @@ def cancel_session(session_id: int, *, now: datetime | None = None) -> int:
 # --- the waitlist --------------------------------------------------------------------------
 
 
+def waitlist_open(session: ClassSession) -> bool:
+    """A class has a waitlist when it offers network spots and none is left."""
+    return session.network_spots > 0 and session.standard_left == 0
+
+
 def join_waitlist(member: Member, session_id: int, *, now: datetime | None = None) -> WaitlistEntry:
     """Wait for a network spot of a sold-out class. Joining twice returns the same entry."""
     now = now or timezone.now()
@@ -520,7 +525,7 @@ def join_waitlist(member: Member, session_id: int, *, now: datetime | None = Non
             session=session, member=member, status__in=LIVE_STATUSES
         ).exists():
             raise WaitlistError("You're already booked into this class.")
-        if session.network_spots == 0 or session.standard_left > 0:
+        if not waitlist_open(session):
             raise WaitlistError("This class has spots: book it instead.")
         return WaitlistEntry.objects.create(session=session, member=member)
 
