@@ -38,6 +38,7 @@ clean:
 	rm -rf $(VENV) db.sqlite3 .pytest_cache
 
 bench: venv
+	$(PY) -m pip install --quiet ".[dev,bench]"
 	$(PY) bench/booking.py
 	$(PY) bench/http_booking.py
 	$(PY) bench/scans.py
