@@ -85,6 +85,16 @@ DATABASES = {
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False  # services own their transactions
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+# Server-side parameters and prepared statements on PostgreSQL: each statement of the booking
+# path is planned once per connection instead of on every request (planning cost more than
+# running them; docs/performance.md). Behind a transaction-mode pooler that cannot keep prepared
+# statements, set DATABASE_PREPARED_STATEMENTS=0.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool(
+    "DATABASE_PREPARED_STATEMENTS", default=True
+):
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        server_side_binding=True, prepare_threshold=2
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL and a busy timeout let the dev server and an eager task share the file.
     DATABASES["default"].setdefault("OPTIONS", {}).update(

@@ -132,3 +132,44 @@ def test_make_refuses_a_python_older_than_3_12(tmp_path):
     )
     assert done.returncode != 0
     assert "needs Python 3.12 or newer" in done.stdout
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_postgresql_statements_are_prepared_once_per_connection(django_user_model):
+    from django.db import connection
+
+    for _ in range(3):
+        django_user_model.objects.filter(username="nobody@example.com").first()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any("auth_user" in sql and "$1" in sql for sql in prepared), prepared
+
+
+def test_prepared_statements_can_be_turned_off_for_a_pooler():
+    import subprocess
+    import sys
+
+    script = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.DATABASES['default'].get('OPTIONS', {}))"
+    )
+    env = {
+        "DATABASE_URL": "postgres://u@127.0.0.1:5432/x",
+        "DJANGO_SETTINGS_MODULE": "classpass.settings",
+        "PATH": "/usr/bin:/bin",
+    }
+
+    def options(**extra) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-c", script],
+            env={**env, **extra},
+            cwd=settings.BASE_DIR,
+            capture_output=True,
+            text=True,
+        )
+
+    on, off = options(), options(DATABASE_PREPARED_STATEMENTS="0")
+    assert "'server_side_binding': True" in on.stdout, on.stderr
+    assert "server_side_binding" not in off.stdout and off.returncode == 0, off.stderr
