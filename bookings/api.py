@@ -22,7 +22,6 @@ from . import pricing, selectors, services, webhooks
 from .errors import IdempotencyConflict, SessionNotFound, WaitlistError
 from .forms import SearchForm
 from .models import Reservation, ReservationKind, Source, WebhookSubscription
-from .throttles import BookingRateThrottle
 
 
 class StrictSerializer(RejectUnknownFields, serializers.Serializer):
@@ -222,9 +221,10 @@ RESERVATION_EXAMPLE = {
 class ReservationListView(generics.ListCreateAPIView):
     serializer_class = ReservationSerializer
 
-    def get_throttles(self):
-        extra = [BookingRateThrottle()] if self.request.method == "POST" else []
-        return [*super().get_throttles(), *extra]
+    @property
+    def throttle_scope(self) -> str | None:
+        """Booking has its own limit per member (REST_FRAMEWORK DEFAULT_THROTTLE_RATES)."""
+        return "booking" if self.request.method == "POST" else None
 
     def get_queryset(self):
         return (

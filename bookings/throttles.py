@@ -1,9 +1,133 @@
-"""A member's bookings per minute are limited, on the website and the API alike."""
+"""Rate limits of the API and of booking: every limit that applies to a request, counted in
+one cache round trip.
 
-from rest_framework.throttling import UserRateThrottle
+Each limit is a scope (a rate in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], such as "60/min")
+and an identity (a user, a token, an address). It is counted with a sliding window counter:
+the current fixed window's count plus the previous window's, weighted by how much of it still
+overlaps the last period. That needs two small integers per identity, where DRF's own
+throttles keep a list of every request's timestamp and read and write it with two cache calls
+per scope: six Redis round trips for a booking, which checks three limits. Here the booking's
+three limits cost one (docs/performance.md). A refused request is not counted.
+"""
+
+import time
+from contextlib import suppress
+
+from django.core.cache import caches
+from django.core.exceptions import ImproperlyConfigured
+from rest_framework.settings import api_settings
+from rest_framework.throttling import BaseThrottle
+
+PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
-class BookingRateThrottle(UserRateThrottle):
-    """settings.REST_FRAMEWORK DEFAULT_THROTTLE_RATES["booking"]; keyed by the user."""
+def parse_rate(rate: str) -> tuple[int, int]:
+    """ "30/min" -> (30, 60): requests allowed, and the period in seconds."""
+    try:
+        count, period = rate.split("/")
+        return int(count), PERIODS[period[0]]
+    except (ValueError, KeyError, IndexError):
+        raise ImproperlyConfigured(f"A rate looks like 30/min, not {rate!r}.") from None
 
-    scope = "booking"
+
+def hit(limits: list[tuple[str, str]], *, now: float | None = None) -> float | None:
+    """Count one request against each (scope, identity). None when every limit allows it;
+    otherwise the seconds to wait, and the request is not counted against any of them."""
+    rates = api_settings.DEFAULT_THROTTLE_RATES
+    now = time.time() if now is None else now
+    checks = []
+    for scope, ident in limits:
+        if rates.get(scope) is None:
+            continue  # a scope without a rate is not limited
+        allowed, period = parse_rate(rates[scope])
+        window = int(now // period)
+        key = f"ratelimit:{scope}:{ident}"
+        checks.append(
+            (allowed, period, now / period - window, f"{key}:{window}", f"{key}:{window - 1}")
+        )
+    if not checks:
+        return None
+    cache = caches["default"]
+    counts = count_hits(
+        cache, [(current, previous, 2 * period) for _, period, _, current, previous in checks]
+    )
+    wait = None
+    for (allowed, period, into, _, _), (current, previous) in zip(checks, counts, strict=True):
+        if previous * (1 - into) + current <= allowed:
+            continue
+        left = period * (1 - into)  # until this window ends
+        if previous and current <= allowed:  # the previous window's weight fades sooner
+            left = min(left, (previous * (1 - into) + current - allowed) * period / previous)
+        wait = max(wait or 0.0, left)
+    if wait is not None:
+        uncount_hits(cache, [(current, 2 * period) for _, period, _, current, _ in checks])
+    return wait
+
+
+def request_limits(request, scope: str | None = None) -> list[tuple[str, str]]:
+    """The limits of an API request: the user's and the token's, or the address's when
+    anonymous, plus `scope` (a view's own limit) for the same person."""
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        ident = str(user.pk)
+        limits = [("user", ident)]
+        token_key = getattr(getattr(request, "auth", None), "token_key", None)
+        if token_key:
+            limits.append(("token", token_key))
+    else:
+        ident = BaseThrottle().get_ident(request)
+        limits = [("anon", ident)]
+    if scope:
+        limits.append((scope, ident))
+    return limits
+
+
+class RequestRateThrottle(BaseThrottle):
+    """The API's one throttle class: all of a request's limits at once. A view adds a limit of
+    its own with a `throttle_scope` attribute (a scope of DEFAULT_THROTTLE_RATES)."""
+
+    def allow_request(self, request, view) -> bool:
+        self._wait = hit(request_limits(request, getattr(view, "throttle_scope", None)))
+        return self._wait is None
+
+    def wait(self) -> float | None:
+        return self._wait
+
+
+def booking_wait(user) -> float | None:
+    """The website's booking limit (the API's booking view has it as its throttle_scope)."""
+    return hit([("booking", str(user.pk))])
+
+
+def count_hits(cache, keys: list[tuple[str, str, int]]) -> list[tuple[int, int]]:
+    """For each (current, previous, ttl): add one to `current` (kept `ttl` seconds) and read
+    `previous`. One pipelined round trip on Redis; plain cache calls on any other backend."""
+    if hasattr(cache, "pipeline"):
+        pipe = cache.pipeline()
+        for current, previous, ttl in keys:
+            key = cache.make_and_validate_key(current)
+            pipe.incr(key)
+            pipe.expire(key, ttl)
+            pipe.get(cache.make_and_validate_key(previous))
+        replies = pipe.execute()
+        return [(int(replies[i]), int(replies[i + 2] or 0)) for i in range(0, len(replies), 3)]
+    counts = []
+    for current, previous, ttl in keys:
+        cache.add(current, 0, ttl)
+        counts.append((cache.incr(current), int(cache.get(previous) or 0)))
+    return counts
+
+
+def uncount_hits(cache, keys: list[tuple[str, int]]) -> None:
+    """Take back one hit of each (key, ttl): a refused request does not count."""
+    if hasattr(cache, "pipeline"):
+        pipe = cache.pipeline()
+        for key, ttl in keys:
+            key = cache.make_and_validate_key(key)
+            pipe.decr(key)
+            pipe.expire(key, ttl)
+        pipe.execute()
+        return
+    for key, _ in keys:
+        with suppress(ValueError):  # expired meanwhile: nothing to take back
+            cache.decr(key)

@@ -22,7 +22,7 @@ from . import calendar, pricing, selectors, services
 from .errors import BookingError
 from .forms import BookForm, SearchForm
 from .models import ReservationStatus, Source
-from .throttles import BookingRateThrottle
+from .throttles import booking_wait
 
 
 def _market_for(request, member: Member | None, markets: list[Market]) -> Market:
@@ -135,7 +135,7 @@ def _member_or_404(request) -> Member:
 @require_POST
 def book(request, session_id: int):
     member = _member_or_404(request)
-    if not BookingRateThrottle().allow_request(request, None):
+    if booking_wait(request.user) is not None:
         messages.error(
             request, "That's a lot of bookings in a minute. Please wait a moment and try again."
         )

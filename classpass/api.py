@@ -9,7 +9,6 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from bookings.errors import BookingError
@@ -82,14 +81,3 @@ class Pagination(PageNumberPagination):
                 {"page_size": [f"A whole number from 1 to {self.max_page_size}."]}
             )
         return int(raw)
-
-
-class TokenRateThrottle(SimpleRateThrottle):
-    """Each personal token has its own budget, beside the user's."""
-
-    scope = "token"
-
-    def get_cache_key(self, request, view):
-        token = getattr(request, "auth", None)
-        key = getattr(token, "token_key", None)
-        return None if key is None else self.cache_format % {"scope": self.scope, "ident": key}

@@ -305,11 +305,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "classpass.api.Pagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "classpass.api.exception_handler",
-    "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
-        "classpass.api.TokenRateThrottle",
-    ],
+    # One class checks the user's, the token's (or the address's) and the view's own limit
+    # in one Redis round trip (bookings/throttles.py).
+    "DEFAULT_THROTTLE_CLASSES": ["bookings.throttles.RequestRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env("API_THROTTLE_ANON", default="60/min"),
         "user": env("API_THROTTLE_USER", default="1200/min"),

@@ -281,22 +281,50 @@ def test_partner_endpoints_are_404_for_other_studios_and_403_for_roles(studio, a
     assert session.studio_booked == 0
 
 
-def test_throttling_per_token_answers_429(active_member, settings):
-    from django.core.cache import cache
-    from rest_framework.settings import api_settings
-    from rest_framework.throttling import SimpleRateThrottle
+def with_rates(settings, **rates):
+    """Override some of the API's rates for one test (DRF reloads its settings)."""
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], **rates},
+    }
 
-    rates = {**api_settings.DEFAULT_THROTTLE_RATES, "token": "3/min"}
-    original = SimpleRateThrottle.THROTTLE_RATES
-    SimpleRateThrottle.THROTTLE_RATES = rates
-    try:
-        cache.clear()
-        client = api(token_for(active_member.user))
-        statuses = [client.get("/api/v1/me/").status_code for _ in range(4)]
-        assert statuses[:3] == [200, 200, 200]
-        assert_error(client.get("/api/v1/me/"), 429, "throttled")
-    finally:
-        SimpleRateThrottle.THROTTLE_RATES = original
+
+def test_throttling_per_token_answers_429_with_retry_after(active_member, settings):
+    with_rates(settings, token="3/min")
+    client = api(token_for(active_member.user))
+    statuses = [client.get("/api/v1/me/").status_code for _ in range(3)]
+    assert statuses == [200, 200, 200]
+    refused = client.get("/api/v1/me/")
+    assert_error(refused, 429, "throttled")
+    assert 0 < int(refused["Retry-After"]) <= 60
+    # Another token of the same user has its own budget; the user's is far from used.
+    assert api(token_for(active_member.user)).get("/api/v1/me/").status_code == 200
+
+
+def test_throttling_per_user_spans_tokens_and_anonymous_per_address(active_member, settings):
+    with_rates(settings, user="2/min", anon="1/min")
+    user = active_member.user
+    assert api(token_for(user)).get("/api/v1/me/").status_code == 200
+    assert api(token_for(user)).get("/api/v1/me/").status_code == 200
+    assert_error(api(token_for(user)).get("/api/v1/me/"), 429, "throttled")
+    assert api().get("/api/v1/sessions/").status_code == 200
+    assert_error(api().get("/api/v1/sessions/"), 429, "throttled")
+
+
+def test_booking_over_the_api_has_its_own_limit(active_member, studio, settings):
+    with_rates(settings, booking="1/min")
+    client = api(token_for(active_member.user))
+    first, second = (factories.ClassSessionFactory(studio=studio, credit_price=1) for _ in range(2))
+    assert (
+        client.post("/api/v1/reservations/", {"session": first.pk}, format="json").status_code
+        == 201
+    )
+    assert_error(
+        client.post("/api/v1/reservations/", {"session": second.pk}, format="json"),
+        429,
+        "throttled",
+    )
+    assert client.get("/api/v1/reservations/").status_code == 200  # reading is not booking
 
 
 def test_schema_validates_and_the_docs_use_local_assets(client):

@@ -4,8 +4,6 @@ import re
 
 import pytest
 from django.urls import reverse
-from rest_framework.settings import api_settings
-from rest_framework.throttling import SimpleRateThrottle
 
 from bookings import services as booking_services
 from bookings.models import Reservation
@@ -83,27 +81,28 @@ def test_a_post_without_csrf_is_refused(active_member, session):
     assert not Reservation.objects.exists()
 
 
-def test_booking_is_rate_limited_per_member(client, active_member, studio):
-    rates = {**api_settings.DEFAULT_THROTTLE_RATES, "booking": "2/min"}
-    original = SimpleRateThrottle.THROTTLE_RATES
-    SimpleRateThrottle.THROTTLE_RATES = rates
-    try:
-        client.force_login(active_member.user)
-        sessions = [
-            factories.ClassSessionFactory(
-                studio=factories.StudioFactory(market=studio.market), credit_price=2
-            )
-            for _ in range(3)
-        ]
-        for s in sessions:
-            client.post(
-                reverse("bookings:book", args=[s.pk]), {"offer": "standard", "expected_credits": 2}
-            )
-        assert Reservation.objects.count() == 2
-        page = client.get(reverse("bookings:class", args=[sessions[2].pk])).content.decode()
-        assert "lot of bookings in a minute" in page
-    finally:
-        SimpleRateThrottle.THROTTLE_RATES = original
+def test_booking_is_rate_limited_per_member(client, active_member, studio, settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "booking": "2/min",
+        },
+    }
+    client.force_login(active_member.user)
+    sessions = [
+        factories.ClassSessionFactory(
+            studio=factories.StudioFactory(market=studio.market), credit_price=2
+        )
+        for _ in range(3)
+    ]
+    for s in sessions:
+        client.post(
+            reverse("bookings:book", args=[s.pk]), {"offer": "standard", "expected_credits": 2}
+        )
+    assert Reservation.objects.count() == 2
+    page = client.get(reverse("bookings:class", args=[sessions[2].pk])).content.decode()
+    assert "lot of bookings in a minute" in page
 
 
 PAYLOAD = '<script>alert("x")</script><img src=x onerror=alert(1)>'
