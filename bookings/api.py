@@ -21,7 +21,14 @@ from studios.selectors import session_for_studio
 from . import pricing, selectors, services, webhooks
 from .errors import IdempotencyConflict, SessionNotFound, WaitlistError
 from .forms import SearchForm
-from .models import Reservation, ReservationKind, Source, WebhookSubscription
+from .models import (
+    PremiumReason,
+    Reservation,
+    ReservationKind,
+    ReservationStatus,
+    Source,
+    WebhookSubscription,
+)
 
 
 class StrictSerializer(RejectUnknownFields, serializers.Serializer):
@@ -167,29 +174,29 @@ class SessionDetailView(APIView):
         return Response(SessionDetailSerializer(session).data)
 
 
-class ReservationSerializer(serializers.ModelSerializer):
-    session = serializers.IntegerField(source="session_id")
-    class_name = serializers.CharField(source="session.class_type.name")
-    studio = serializers.CharField(source="session.studio.name")
-
-    class Meta:
-        model = Reservation
-        fields = [
-            "id",
-            "session",
-            "class_name",
-            "studio",
-            "starts_at",
-            "kind",
-            "premium_reason",
-            "status",
-            "credits_spent",
-            "money_paid_cents",
-            "currency",
-            "source",
-            "hold_expires_at",
-            "created_at",
-        ]
+# Declared field by field rather than as a ModelSerializer: it is built on every booking, and
+# building fields from the model's metadata cost more than the rest of the response.
+class ReservationSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    session = serializers.IntegerField(source="session_id", read_only=True)
+    class_name = serializers.CharField(source="session.class_type.name", read_only=True)
+    studio = serializers.CharField(source="session.studio.name", read_only=True)
+    starts_at = serializers.DateTimeField(read_only=True)
+    kind = serializers.ChoiceField(choices=ReservationKind.choices, read_only=True)
+    premium_reason = serializers.ChoiceField(
+        choices=PremiumReason.choices, allow_blank=True, read_only=True
+    )
+    status = serializers.ChoiceField(choices=ReservationStatus.choices, read_only=True)
+    credits_spent = serializers.IntegerField(read_only=True)
+    money_paid_cents = serializers.IntegerField(read_only=True)
+    currency = serializers.CharField(read_only=True)
+    source = serializers.ChoiceField(choices=Source.choices, read_only=True)
+    hold_expires_at = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text=Reservation._meta.get_field("hold_expires_at").help_text,
+    )
+    created_at = serializers.DateTimeField(read_only=True)
 
 
 class BookSerializer(StrictSerializer):

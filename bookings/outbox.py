@@ -19,6 +19,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from studios.db import insert
+
 from .models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -46,7 +48,7 @@ def publish(handler: str, *args) -> None:
     """Record `handler(*args)` to run after the current transaction commits."""
     if getattr(_silenced, "on", False):
         return
-    OutboxMessage.objects.create(handler=handler, args=list(args), available_at=timezone.now())
+    insert(OutboxMessage(handler=handler, args=list(args), available_at=timezone.now()))
     transaction.on_commit(kick)
 
 

@@ -16,6 +16,7 @@ from members import services as members_services
 from members.errors import PaymentFailed
 from members.models import CreditKind, Member, Payment, PaymentKind, SubscriptionStatus
 from studios import services as studios_services
+from studios.db import insert
 from studios.models import ClassSession, EarningEntry, EarningKind, SessionStatus
 
 from . import emails, outbox, sql
@@ -228,22 +229,24 @@ def book_locked(
     _occupy_locked(session, offer.counter)
     # An offer paid in money holds the spot while the payment completes (pay_hold).
     held = offer.money_cents > 0
-    reservation = Reservation.objects.create(
-        status=ReservationStatus.HELD if held else ReservationStatus.BOOKED,
-        hold_expires_at=now + settings.BOOKING_HOLD if held else None,
-        member=member,
-        session=session,
-        studio_id=session.studio_id,
-        starts_at=session.starts_at,
-        kind=offer.kind,
-        premium_reason=offer.premium_reason,
-        counter=offer.counter,
-        credits_spent=offer.credits,
-        money_paid_cents=offer.money_cents,
-        currency=offer.currency,
-        studio_payout_cents=offer.studio_payout_cents,
-        source=source,
-        idempotency_key=idempotency_key,
+    reservation = insert(
+        Reservation(
+            status=ReservationStatus.HELD if held else ReservationStatus.BOOKED,
+            hold_expires_at=now + settings.BOOKING_HOLD if held else None,
+            member=member,
+            session=session,
+            studio_id=session.studio_id,
+            starts_at=session.starts_at,
+            kind=offer.kind,
+            premium_reason=offer.premium_reason,
+            counter=offer.counter,
+            credits_spent=offer.credits,
+            money_paid_cents=offer.money_cents,
+            currency=offer.currency,
+            studio_payout_cents=offer.studio_payout_cents,
+            source=source,
+            idempotency_key=idempotency_key,
+        )
     )
     if offer.credits:
         members_services.post_credits_locked(
@@ -335,20 +338,12 @@ def expire_holds(*, now: datetime | None = None) -> int:
 
 def _occupy_locked(session: ClassSession, counter: str) -> None:
     """Take one spot of the room on `counter`; the WHERE clause re-checks the room."""
-    room = Q(capacity__gt=F("studio_booked") + F("network_booked") + F("premium_booked"))
+    if not sql.occupy(session.pk, counter):  # unreachable while the lock is held: a guard
+        raise NotBookable("This class just sold out.")
     if counter == Counter.NETWORK:
-        room &= Q(network_booked__lt=F("network_spots"))
-        changed = ClassSession.objects.filter(room, pk=session.pk).update(
-            network_booked=F("network_booked") + 1
-        )
         session.network_booked += 1
     else:
-        changed = ClassSession.objects.filter(room, pk=session.pk).update(
-            premium_booked=F("premium_booked") + 1
-        )
         session.premium_booked += 1
-    if changed != 1:  # unreachable while the lock is held; a guard, not a code path
-        raise NotBookable("This class just sold out.")
 
 
 def _release_locked(session: ClassSession, counter: str) -> None:

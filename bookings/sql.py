@@ -1,4 +1,5 @@
-"""The engine's two locked reads, written as SQL once (docs/locking.md, docs/performance.md).
+"""The engine's two locked reads and its spot claim, written as SQL once (docs/locking.md,
+docs/performance.md).
 
 Compiling these ORM queries (three joins, FOR UPDATE, three correlated subqueries) cost more
 than running them: about 4 ms of Python per booking. Here the SQL is built once per process
@@ -10,44 +11,28 @@ from datetime import datetime
 from functools import cache
 
 from django.db import connection
-from django.db.models import Model
 
 from members.models import Member
+from studios.db import RowShape
 from studios.models import ClassSession, ClassType, Market, Studio
 
-from .models import LIVE_STATUSES, Reservation, ReservationKind, WaitlistEntry, WaitlistStatus
-
-
-class _Shape:
-    """One model's columns in a SELECT, and how to turn them back into an instance."""
-
-    def __init__(self, model: type[Model], alias: str):
-        self.model = model
-        self.fields = list(model._meta.concrete_fields)
-        self.attnames = [f.attname for f in self.fields]
-        self.sql = ", ".join(f'{alias}."{f.column}"' for f in self.fields)
-        self.cols = [f.get_col(alias) for f in self.fields]
-        self.converters = [
-            (i, col, connection.ops.get_db_converters(col) + f.get_db_converters(connection))
-            for i, (f, col) in enumerate(zip(self.fields, self.cols, strict=True))
-        ]
-        self.converters = [c for c in self.converters if c[2]]  # most columns need none
-
-    def build(self, row: tuple, offset: int) -> Model:
-        values = list(row[offset : offset + len(self.fields)])
-        for i, col, converters in self.converters:
-            for convert in converters:
-                values[i] = convert(values[i], col, connection)
-        return self.model.from_db(connection.alias, self.attnames, values)
+from .models import (
+    LIVE_STATUSES,
+    Counter,
+    Reservation,
+    ReservationKind,
+    WaitlistEntry,
+    WaitlistStatus,
+)
 
 
 @cache
-def _session_query(lock: bool) -> tuple[str, list[_Shape]]:
+def _session_query(lock: bool) -> tuple[str, list[RowShape]]:
     shapes = [
-        _Shape(ClassSession, "s"),
-        _Shape(Studio, "st"),
-        _Shape(Market, "m"),
-        _Shape(ClassType, "ct"),
+        RowShape(ClassSession, "s"),
+        RowShape(Studio, "st"),
+        RowShape(Market, "m"),
+        RowShape(ClassType, "ct"),
     ]
     sql = (
         f"SELECT {', '.join(s.sql for s in shapes)} "
@@ -84,8 +69,8 @@ def fetch_session(session_id: int, *, lock: bool) -> ClassSession | None:
 
 
 @cache
-def _member_query(lock: bool) -> tuple[str, _Shape]:
-    shape = _Shape(Member, "mb")
+def _member_query(lock: bool) -> tuple[str, RowShape]:
+    shape = RowShape(Member, "mb")
     live = ", ".join(f"'{status}'" for status in LIVE_STATUSES)
     r, w = Reservation._meta.db_table, WaitlistEntry._meta.db_table
     # The class falls in the current cycle when it starts before the renewal, else in the next
@@ -131,3 +116,27 @@ def fetch_member_context(session: ClassSession, member_id: int, *, lock: bool) -
         bool(waiting),
     )
     return member
+
+
+@cache
+def _occupy_query(counter: str) -> str:
+    def col(name: str) -> str:
+        return connection.ops.quote_name(ClassSession._meta.get_field(name).column)
+
+    taken = col("network_booked" if counter == Counter.NETWORK else "premium_booked")
+    booked = " + ".join(col(name) for name in ("studio_booked", "network_booked", "premium_booked"))
+    room = f"{col('capacity')} > {booked}"
+    sql = (
+        f"UPDATE {connection.ops.quote_name(ClassSession._meta.db_table)} "
+        f"SET {taken} = {taken} + 1 WHERE {col('id')} = %s AND {room}"
+    )
+    if counter == Counter.NETWORK:
+        sql += f" AND {col('network_booked')} < {col('network_spots')}"
+    return sql
+
+
+def occupy(session_id: int, counter: str) -> bool:
+    """Take one spot on `counter` if the room (and, on the network, the allocation) has one."""
+    with connection.cursor() as cursor:
+        cursor.execute(_occupy_query(counter), [session_id])
+        return cursor.rowcount == 1

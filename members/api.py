@@ -49,9 +49,15 @@ def member_of(request) -> Member:
 
 
 def member_ref_of(request) -> Member:
-    """Only the member's key (one indexed lookup, no joins): services that lock the row
-    read what they need themselves."""
-    pk = selectors.member_id_for_user(request.user)
+    """Only the member's key: services that lock the row read what they need themselves.
+    Token authentication already read the profile with the user; otherwise one indexed lookup."""
+    user = request.user
+    if type(user).member.is_cached(user):
+        member = getattr(user, "member", None)
+        if member is None:
+            raise NotFound("This account has no member profile.")
+        return member
+    pk = selectors.member_id_for_user(user)
     if pk is None:
         raise NotFound("This account has no member profile.")
     return Member(pk=pk, user_id=request.user.pk)

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from knox.models import AuthToken
 
+from studios.db import insert, save_fields
 from studios.models import Market
 
 from .errors import EmailTaken, InvalidPlanState, NotEnoughCredits, PaymentFailed, PlanNotAvailable
@@ -101,17 +102,19 @@ def post_credits_locked(
         raise NotEnoughCredits(
             f"That needs {-amount} credits, but the balance is {member.credit_balance}."
         )
-    entry = CreditEntry.objects.create(
-        member=member,
-        kind=kind,
-        amount=amount,
-        balance_after=new_balance,
-        reference=reference,
-        note=note,
-        created_by=by,
+    entry = insert(
+        CreditEntry(
+            member=member,
+            kind=kind,
+            amount=amount,
+            balance_after=new_balance,
+            reference=reference,
+            note=note,
+            created_by=by,
+        )
     )
-    Member.objects.filter(pk=member.pk).update(credit_balance=new_balance)
     member.credit_balance = new_balance
+    save_fields(member, "credit_balance")
     return entry
 
 

@@ -1,0 +1,99 @@
+"""The statements compiled once per process (studios/db.py, members/auth.py) write and read
+exactly what the ORM would."""
+
+import pytest
+from django.forms.models import model_to_dict
+from knox.models import AuthToken
+from rest_framework.exceptions import AuthenticationFailed
+
+from bookings.models import OutboxMessage, Reservation
+from members.auth import TokenAuthentication
+from members.models import CreditEntry, CreditKind
+from studios.db import insert, save_fields
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def stored(obj) -> dict:
+    """The row's editable columns as read back, without the primary key."""
+    row = type(obj).objects.get(pk=obj.pk)
+    fields = [f.name for f in type(obj)._meta.concrete_fields]
+    return {
+        k: v for k, v in model_to_dict(row, fields=fields).items() if k not in {"id", "public_id"}
+    }
+
+
+def test_insert_writes_the_row_the_orm_writes(active_member, session):
+    def reservation():
+        return Reservation(
+            member=active_member,
+            session=session,
+            studio_id=session.studio_id,
+            starts_at=session.starts_at,
+            credits_spent=session.credit_price,
+            currency="USD",
+            studio_payout_cents=1500,
+            idempotency_key=None,
+        )
+
+    by_orm = reservation()
+    by_orm.save()
+    by_orm.status = "cancelled"  # another row may be live for the same member and class
+    by_orm.save()
+    fast = insert(reservation())
+    assert fast.pk and fast.pk != by_orm.pk and not fast._state.adding
+    assert fast.public_id and fast.public_id != by_orm.public_id  # callable defaults run
+    assert fast.created_at is not None  # auto_now_add is applied
+    assert stored(fast) == {**stored(by_orm), "status": "booked"}
+    assert Reservation.objects.get(pk=fast.pk).created_at == fast.created_at
+
+    message = insert(
+        OutboxMessage(handler="h", args=[fast.pk, "booked"], available_at=fast.created_at)
+    )
+    assert OutboxMessage.objects.get(pk=message.pk).args == [fast.pk, "booked"]  # JSON
+
+
+def test_save_fields_updates_only_the_named_columns(active_member):
+    entry = insert(
+        CreditEntry(
+            member=active_member, kind=CreditKind.ADJUSTMENT, amount=5, balance_after=5, note="x"
+        )
+    )
+    assert CreditEntry.objects.get(pk=entry.pk).note == "x"
+    active_member.credit_balance = 77
+    active_member.status = "changed in memory only"
+    save_fields(active_member, "credit_balance")
+    active_member.refresh_from_db()
+    assert active_member.credit_balance == 77 and active_member.status != "changed in memory only"
+
+
+def test_token_lookup_reads_the_user_and_member_in_one_query(
+    active_member, django_assert_num_queries
+):
+    _, token = AuthToken.objects.create(active_member.user)
+    with django_assert_num_queries(1):
+        user, auth = TokenAuthentication().authenticate_credentials(token.encode())
+        assert user == active_member.user and auth.user_id == user.pk
+        assert (
+            user.member == active_member
+            and user.member.credit_balance == active_member.credit_balance
+        )
+        assert user.member.user is user
+
+
+def test_token_lookup_of_staff_without_a_member_profile_and_of_bad_tokens(
+    studio, django_assert_num_queries
+):
+    staff = factories.StaffFactory(studio=studio).user
+    _, token = AuthToken.objects.create(staff)
+    with django_assert_num_queries(1):
+        user, _ = TokenAuthentication().authenticate_credentials(token.encode())
+        assert user == staff and getattr(user, "member", None) is None
+    for bad in (token[:-1] + ("0" if token[-1] != "0" else "1"), "short", ""):
+        with pytest.raises(AuthenticationFailed):
+            TokenAuthentication().authenticate_credentials(bad.encode())
+    staff.is_active = False
+    staff.save()
+    with pytest.raises(AuthenticationFailed):
+        TokenAuthentication().authenticate_credentials(token.encode())
