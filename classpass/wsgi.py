@@ -1,8 +1,18 @@
-"""WSGI entry point (gunicorn classpass.wsgi)."""
+"""WSGI entry point (gunicorn classpass.wsgi; granian classpass.wsgi:application)."""
 
 import os
 
+from django.apps import apps
 from django.core.wsgi import get_wsgi_application
+from django.urls import get_resolver
+
+from classpass.celery import app as celery_app
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "classpass.settings")
 application = get_wsgi_application()
+
+# Load what the first requests would otherwise load under load: the URLconf with every view,
+# serializer and form it imports, and the Celery tasks. Without this each new worker's first
+# requests queued behind the import lock for hundreds of milliseconds (docs/performance.md).
+get_resolver().url_patterns  # noqa: B018
+celery_app.loader.autodiscover_tasks([config.name for config in apps.get_app_configs()])

@@ -173,3 +173,22 @@ def test_prepared_statements_can_be_turned_off_for_a_pooler():
     on, off = options(), options(DATABASE_PREPARED_STATEMENTS="0")
     assert "'server_side_binding': True" in on.stdout, on.stderr
     assert "server_side_binding" not in off.stdout and off.returncode == 0, off.stderr
+
+
+def test_the_wsgi_application_loads_views_and_tasks_before_the_first_request():
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, classpass.wsgi; "
+        "print(all(m in sys.modules for m in ('bookings.api', 'bookings.views', "
+        "'members.api', 'bookings.tasks', 'premium.tasks')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env={"PATH": "/usr/bin:/bin", "DATABASE_URL": "sqlite:///:memory:"},
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+    )
+    assert done.stdout.strip() == "True", done.stderr
