@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from members.api import member_of, member_ref_of
 from members.selectors import member_for_user
-from studios.api import ErrorSerializer, PartnerAPIView, RejectUnknownFields
+from studios.api import ErrorSerializer, FlatOutputSerializer, PartnerAPIView, RejectUnknownFields
 from studios.models import Market
 from studios.selectors import session_for_studio
 
@@ -174,9 +174,9 @@ class SessionDetailView(APIView):
         return Response(SessionDetailSerializer(session).data)
 
 
-# Declared field by field rather than as a ModelSerializer: it is built on every booking, and
-# building fields from the model's metadata cost more than the rest of the response.
-class ReservationSerializer(serializers.Serializer):
+# Declared field by field, and flat, rather than as a ModelSerializer: it is built for every
+# booking, and building fields from the model's metadata cost more than the rest of the response.
+class ReservationSerializer(FlatOutputSerializer):
     id = serializers.IntegerField(read_only=True)
     session = serializers.IntegerField(source="session_id", read_only=True)
     class_name = serializers.CharField(source="session.class_type.name", read_only=True)

@@ -9,6 +9,7 @@ from datetime import date
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.fields import get_attribute
 from rest_framework.generics import GenericAPIView
 from rest_framework.mixins import ListModelMixin
 from rest_framework.response import Response
@@ -57,6 +58,35 @@ class RejectUnknownFields:
 
 class StrictModelSerializer(RejectUnknownFields, serializers.ModelSerializer):
     pass
+
+
+class FlatOutputSerializer(serializers.Serializer):
+    """An output-only serializer of plain declared fields (no nesting, no method fields).
+
+    DRF deep-copies and binds every declared field for each serializer instance, which cost
+    more than the rest of a booking's response (docs/performance.md). Here the representation
+    reads the attributes through each field's source and formats them with the class's own
+    field objects, which hold no per-request state. tests/test_compiled_sql.py holds the output
+    equal to DRF's own; `fields` (for the OpenAPI schema) is untouched.
+    """
+
+    @classmethod
+    def _plan(cls) -> list:
+        plan = cls.__dict__.get("_flat_plan")
+        if plan is None:
+            plan = [
+                (name, field, (field.source or name).split("."))
+                for name, field in cls._declared_fields.items()
+            ]
+            cls._flat_plan = plan
+        return plan
+
+    def to_representation(self, instance) -> dict:
+        out = {}
+        for name, field, attrs in self._plan():
+            value = get_attribute(instance, attrs)
+            out[name] = None if value is None else field.to_representation(value)
+        return out
 
 
 class PartnerSessionSerializer(StrictModelSerializer):

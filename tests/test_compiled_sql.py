@@ -97,3 +97,36 @@ def test_token_lookup_of_staff_without_a_member_profile_and_of_bad_tokens(
     staff.save()
     with pytest.raises(AuthenticationFailed):
         TokenAuthentication().authenticate_credentials(token.encode())
+
+
+def test_flat_reservation_output_equals_drfs_own(active_member, session, studio):
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from rest_framework import serializers
+
+    from bookings import services
+    from bookings.api import ReservationSerializer
+
+    booked = services.book(active_member, session.pk)
+    held = Reservation.objects.create(
+        member=active_member,
+        session=factories.ClassSessionFactory(studio=studio),
+        studio=studio,
+        starts_at=session.starts_at,
+        kind="a_la_carte",
+        premium_reason="a_la_carte",
+        counter="premium",
+        money_paid_cents=2500,
+        currency="USD",
+        studio_payout_cents=2000,
+        status="held",
+        hold_expires_at=timezone.now() + timedelta(minutes=10),
+        idempotency_key="k",
+    )
+    rows = Reservation.objects.select_related("session__class_type", "session__studio")
+    for reservation in [booked, *rows.filter(pk__in=[booked.pk, held.pk])]:
+        serializer = ReservationSerializer(reservation)
+        assert serializer.data == serializers.Serializer.to_representation(serializer, reservation)
+    assert ReservationSerializer(held).data["hold_expires_at"].endswith("Z")
+    assert ReservationSerializer(booked).data["hold_expires_at"] is None
