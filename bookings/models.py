@@ -59,8 +59,14 @@ class Counter(models.TextChoices):
 
 
 class Reservation(models.Model):
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="reservations")
-    session = models.ForeignKey(ClassSession, on_delete=models.PROTECT, related_name="reservations")
+    # member and session have no index of their own: the composite indexes below lead with
+    # them, and every booking writes each index (docs/performance.md).
+    member = models.ForeignKey(
+        Member, on_delete=models.PROTECT, related_name="reservations", db_index=False
+    )
+    session = models.ForeignKey(
+        ClassSession, on_delete=models.PROTECT, related_name="reservations", db_index=False
+    )
     # Copies of the session's studio and start, so that the monthly-limit count is one index scan.
     studio = models.ForeignKey(Studio, on_delete=models.PROTECT, related_name="reservations")
     starts_at = models.DateTimeField()

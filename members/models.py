@@ -116,7 +116,10 @@ class CreditKind(models.TextChoices):
 class CreditEntry(models.Model):
     """Append-only credit ledger. Invariant: member.credit_balance == sum(amount)."""
 
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="credit_entries")
+    # No index of its own: credit_member_created and the unique reference both lead with it.
+    member = models.ForeignKey(
+        Member, on_delete=models.PROTECT, related_name="credit_entries", db_index=False
+    )
     kind = models.CharField(max_length=16, choices=CreditKind.choices)
     amount = models.IntegerField(help_text="Signed credits.")
     balance_after = models.IntegerField()
