@@ -1,5 +1,6 @@
 """WSGI entry point (gunicorn classpass.wsgi; granian classpass.wsgi:application)."""
 
+import gc
 import os
 
 from django.apps import apps
@@ -16,3 +17,6 @@ application = get_wsgi_application()
 # requests queued behind the import lock for hundreds of milliseconds (docs/performance.md).
 get_resolver().url_patterns  # noqa: B018
 celery_app.loader.autodiscover_tasks([config.name for config in apps.get_app_configs()])
+# Everything loaded so far lives as long as the process: move it out of the cyclic garbage
+# collector's generations, so that its full collections no longer walk it during requests.
+gc.freeze()
