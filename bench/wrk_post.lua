@@ -1,5 +1,6 @@
--- wrk script: POST JSON bodies from a file of "<path> <token|-> <body>" lines, each thread
--- taking its own stride through them (so two threads never send the same booking).
+-- wrk script: requests from a file of "<path> <token|-> <body|->" lines (a body of "-" makes
+-- a GET), each thread taking its own stride through them (so two threads never send the same
+-- booking).
 local threads = {}
 local counter = 0
 
@@ -25,6 +26,9 @@ function request()
   local headers = { ["Content-Type"] = "application/json" }
   if op[2] ~= "-" then
     headers["Authorization"] = "Token " .. op[2]
+  end
+  if op[3] == "-" then
+    return wrk.format("GET", op[1], headers)
   end
   return wrk.format("POST", op[1], headers, op[3])
 end
