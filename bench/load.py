@@ -1,6 +1,6 @@
 """A bounded load test over HTTP: members search, book and cancel while staff check people in.
 
-    python bench/load.py [--seconds 20] [--clients 32] [--server gunicorn]
+    python bench/load.py [--seconds 20] [--clients 32] [--server granian]
 
 Seeds the benchmark database (as bench/booking.py does), starts the application server on
 127.0.0.1, and runs a scripted mix for a fixed time: 50 % searches, 25 % bookings, 15 %
@@ -123,7 +123,7 @@ def main():
     )
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--clients", type=int, default=32)
-    parser.add_argument("--server", default="gunicorn")
+    parser.add_argument("--server", default="granian", choices=["granian", "gunicorn"])
     args = parser.parse_args()
     recreate_database()
     connection.close()

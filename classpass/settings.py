@@ -58,7 +58,7 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
 
-if PRODUCTION:  # gunicorn serves the collected, hashed static files itself
+if PRODUCTION:  # the application server serves the collected, hashed static files itself
     MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
 
 ROOT_URLCONF = env("ROOT_URLCONF", default="classpass.urls")  # benchmarks add a baseline view

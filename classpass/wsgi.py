@@ -1,4 +1,4 @@
-"""WSGI entry point (gunicorn classpass.wsgi; granian classpass.wsgi:application)."""
+"""WSGI entry point: granian --interface wsgi classpass.wsgi:application (README)."""
 
 import gc
 import os
