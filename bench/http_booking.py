@@ -149,6 +149,24 @@ async def fire(
         return time.perf_counter() - started, latencies, statuses, last_ok[0]
 
 
+def settle(timeout: float = 10) -> None:
+    """Wait for the requests wrk left in flight when it stopped: until no other session of
+    the benchmark database is inside a statement or a transaction. Counting or clearing the
+    bookings before that would read (or leave) a half-finished round."""
+    deadline = time.monotonic() + timeout
+    quiet = 0
+    while quiet < 3 and time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND state IS DISTINCT FROM 'idle'"
+            )
+            busy = cursor.fetchone()[0]
+        quiet = quiet + 1 if busy == 0 else 0
+        time.sleep(0.05)
+    connection.close()
+
+
 def wrk(jobs: list[tuple[str, dict, dict]], clients: int, seconds: float) -> dict:
     """Drive the server with wrk (a C load generator): the client costs little CPU on this
     2-core machine, so the figures are the server's. Returns rate of 2xx, p50, p99."""
@@ -181,6 +199,7 @@ def wrk(jobs: list[tuple[str, dict, dict]], clients: int, seconds: float) -> dic
         text=True,
         check=True,
     ).stdout
+    settle()
     total = int(re.search(r"(\d+) requests in", out).group(1))
     elapsed = float(re.search(r"requests in ([\d.]+)s", out).group(1))
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)

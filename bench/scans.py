@@ -55,7 +55,7 @@ def seed(sessions: int) -> None:
             "INSERT INTO studios_studio (market_id, name, slug, address, description, categories, monthly_visit_limit,"
             " cancellation_window_hours, booking_cutoff_minutes, payout_rate_cents, is_active, created_at)"
             " SELECT (SELECT id FROM studios_market ORDER BY id OFFSET mod(s, 4) LIMIT 1), 'Studio ' || s, 'bench-' || s,"
-            " '', '', '[\"yoga\"]', 3, 12, 5, 1500, true, now() FROM generate_series(1, %s) s",
+            " '', '', '[\"yoga\"]', 3, 12, 5, 1500, true, now() FROM generate_series(1, %s::int) s",
             [studios],
         )
         cur.execute(
@@ -66,7 +66,7 @@ def seed(sessions: int) -> None:
             "INSERT INTO studios_schedule (studio_id, class_type_id, weekdays, local_start_time, duration_minutes,"
             " capacity, network_spots, credit_price, starts_on, created_at)"
             " SELECT ct.studio_id, ct.id, '[0,1,2,3,4,5,6]', make_time(6 + k * 3, 0, 0), 45, 20, 8, 8,"
-            " current_date - 60, now() FROM studios_classtype ct, generate_series(0, %s) k"
+            " current_date - 60, now() FROM studios_classtype ct, generate_series(0, %s::int) k"
             " ORDER BY ct.id, k LIMIT %s",
             [SLOTS_PER_STUDIO - 1, slots],
         )
@@ -82,7 +82,7 @@ def seed(sessions: int) -> None:
             "       WHEN d < 0 AND mod(sc.id, 5) = 0 THEN 8"  # a fifth of the slots always sell out
             "       ELSE floor(random() * 8)::int END, 0, 8, 'scheduled',"
             "  now(), now()"
-            " FROM studios_schedule sc, generate_series(%s, %s) d",
+            " FROM studios_schedule sc, generate_series(%s::int, %s::int) d",
             [-DAYS_BEFORE, DAYS_AHEAD - 1],
         )
         cur.execute("ANALYZE")
