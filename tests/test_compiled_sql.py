@@ -130,3 +130,20 @@ def test_flat_reservation_output_equals_drfs_own(active_member, session, studio)
         assert serializer.data == serializers.Serializer.to_representation(serializer, reservation)
     assert ReservationSerializer(held).data["hold_expires_at"].endswith("Z")
     assert ReservationSerializer(booked).data["hold_expires_at"] is None
+
+
+def test_insert_refuses_a_model_with_save_receivers(active_member):
+    from django.db.models.signals import post_save
+
+    def receiver(**kwargs):
+        pass
+
+    post_save.connect(receiver, sender=CreditEntry)
+    try:
+        with pytest.raises(TypeError, match="signal receivers"):
+            insert(CreditEntry(member=active_member, kind=CreditKind.ADJUSTMENT, amount=1))
+        with pytest.raises(TypeError, match="signal receivers"):
+            save_fields(CreditEntry.objects.first() or CreditEntry(pk=1), "note")
+    finally:
+        post_save.disconnect(receiver, sender=CreditEntry)
+    assert not CreditEntry.objects.filter(kind=CreditKind.ADJUSTMENT, amount=1).exists()
