@@ -153,9 +153,16 @@ def plan_ops(world: dict, scenario: str, ops: int) -> list[tuple[int, int]]:
         sessions = world["low"]
         # Booking k: member k % M into class (k * 7) % 2000: unique pairs, little contention.
         return [(members[k % len(members)], sessions[(k * 7) % len(sessions)]) for k in range(ops)]
+    # Booking k goes to hot class k % 5. Every member books each hot class once, and a member's
+    # five bookings lie a fifth of the run apart: the contention is on the classes, as in a
+    # rush for popular classes, not on one member booking five classes in the same instant.
     per_hot = ops // HOT_CLASSES
+    spread = max(per_hot // HOT_CLASSES, 1)
     return [
-        (members[k // HOT_CLASSES % per_hot], world["hot"][k % HOT_CLASSES])
+        (
+            members[(k // HOT_CLASSES + (k % HOT_CLASSES) * spread) % per_hot],
+            world["hot"][k % HOT_CLASSES],
+        )
         for k in range(per_hot * HOT_CLASSES)
     ]
 
