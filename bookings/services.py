@@ -16,7 +16,7 @@ from members import services as members_services
 from members.errors import PaymentFailed
 from members.models import CreditKind, Member, Payment, PaymentKind, SubscriptionStatus
 from studios import services as studios_services
-from studios.db import batch, insert
+from studios.db import insert
 from studios.models import ClassSession, EarningEntry, EarningKind, SessionStatus
 
 from . import emails, outbox, sql
@@ -226,40 +226,11 @@ def book_locked(
         )
     if expected_money_cents is not None and expected_money_cents != offer.money_cents:
         raise PriceChanged("The price of this class changed. Please confirm again.")
-    reservation_id = _occupy_locked(session, offer.counter)
+    _occupy_locked(session, offer.counter)
     # An offer paid in money holds the spot while the payment completes (pay_hold).
     held = offer.money_cents > 0
-    with batch():  # the writes go to PostgreSQL together (docs/performance.md)
-        return _write_booking_locked(
-            session,
-            member,
-            offer,
-            reservation_id=reservation_id,
-            held=held,
-            waiting=ctx.waiting,
-            source=source,
-            idempotency_key=idempotency_key,
-            now=now,
-        )
-
-
-def _write_booking_locked(
-    session: ClassSession,
-    member: Member,
-    offer: Offer,
-    *,
-    reservation_id: int | None,
-    held: bool,
-    waiting: bool,
-    source: str,
-    idempotency_key: str | None,
-    now: datetime,
-) -> Reservation:
-    """The reservation, the ledger entry and balance, the waitlist promotion and the outbox
-    row of a booking whose checks have passed and whose spot is taken."""
     reservation = insert(
         Reservation(
-            id=reservation_id,
             status=ReservationStatus.HELD if held else ReservationStatus.BOOKED,
             hold_expires_at=now + settings.BOOKING_HOLD if held else None,
             member=member,
@@ -285,7 +256,7 @@ def _write_booking_locked(
             reference=f"reservation:{reservation.pk}",
             note=f"{session.class_type.name} at {session.studio.name}",
         )
-    if waiting:
+    if ctx.waiting:
         WaitlistEntry.objects.filter(
             session=session, member=member, status=WaitlistStatus.WAITING
         ).update(status=WaitlistStatus.PROMOTED, reservation=reservation, updated_at=now)
@@ -365,17 +336,14 @@ def expire_holds(*, now: datetime | None = None) -> int:
     return expired
 
 
-def _occupy_locked(session: ClassSession, counter: str) -> int | None:
-    """Take one spot of the room on `counter`; the WHERE clause re-checks the room. Returns the
-    id for the new reservation where the database hands one out with the claim."""
-    taken, reservation_id = sql.occupy(session.pk, counter)
-    if not taken:  # unreachable while the lock is held: a guard
+def _occupy_locked(session: ClassSession, counter: str) -> None:
+    """Take one spot of the room on `counter`; the WHERE clause re-checks the room."""
+    if not sql.occupy(session.pk, counter):  # unreachable while the lock is held: a guard
         raise NotBookable("This class just sold out.")
     if counter == Counter.NETWORK:
         session.network_booked += 1
     else:
         session.premium_booked += 1
-    return reservation_id
 
 
 def _release_locked(session: ClassSession, counter: str) -> None:

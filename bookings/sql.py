@@ -132,19 +132,11 @@ def _occupy_query(counter: str) -> str:
     )
     if counter == Counter.NETWORK:
         sql += f" AND {col('network_booked')} < {col('network_spots')}"
-    if connection.vendor == "postgresql":
-        # The new reservation's id comes back with the claim, so that its insert and the writes
-        # that name it need not wait for an answer (studios.db.batch).
-        table, pk = Reservation._meta.db_table, Reservation._meta.pk.column
-        sql += f" RETURNING nextval(pg_get_serial_sequence('{table}', '{pk}'))"
     return sql
 
 
-def occupy(session_id: int, counter: str) -> tuple[bool, int | None]:
-    """Take one spot on `counter` if the room (and, on the network, the allocation) has one.
-    Returns whether it was taken and, on PostgreSQL, the id for the reservation that holds it."""
+def occupy(session_id: int, counter: str) -> bool:
+    """Take one spot on `counter` if the room (and, on the network, the allocation) has one."""
     with connection.cursor() as cursor:
         cursor.execute(_occupy_query(counter), [session_id])
-        if cursor.rowcount != 1:
-            return False, None
-        return True, cursor.fetchone()[0] if connection.vendor == "postgresql" else None
+        return cursor.rowcount == 1

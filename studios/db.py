@@ -9,7 +9,6 @@ receivers for them (tests/test_compiled_sql.py reads the rows back and compares 
 ORM's).
 """
 
-from contextlib import contextmanager, nullcontext
 from functools import cache
 
 from django.db import connection
@@ -41,16 +40,16 @@ class RowShape:
 
 
 @cache
-def _insert_query(model: type[Model], with_pk: bool) -> tuple[str, list, bool]:
+def _insert_query(model: type[Model]) -> tuple[str, list, bool]:
     meta = model._meta
     pk = meta.pk
-    fields = [f for f in meta.concrete_fields if with_pk or not (f is pk and f.db_returning)]
+    fields = [f for f in meta.concrete_fields if not (f is pk and f.db_returning)]
     quote = connection.ops.quote_name
     sql = (
         f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
         f"VALUES ({', '.join(['%s'] * len(fields))})"
     )
-    returning = not with_pk and connection.features.can_return_columns_from_insert
+    returning = connection.features.can_return_columns_from_insert
     if returning:
         sql += f" RETURNING {quote(pk.column)}"
     return sql, fields, returning
@@ -62,38 +61,18 @@ def _no_receivers(model: type[Model]) -> None:
             raise TypeError(f"{model.__name__} has save signal receivers: use .save() instead.")
 
 
-def insert[M: Model](obj: M, *, returning: bool = True) -> M:
-    """INSERT `obj` (a new instance) and set its primary key, as obj.save() would. An instance
-    whose primary key is already set is inserted with it. With returning=False nothing is read
-    back and the primary key stays unset, so that the insert can wait in a batch()."""
+def insert[M: Model](obj: M) -> M:
+    """INSERT `obj` (a new instance) and set its primary key, as obj.save() would."""
     _no_receivers(type(obj))
-    with_pk = obj.pk is not None
-    sql, fields, reads_pk = _insert_query(type(obj), with_pk)
+    sql, fields, returning = _insert_query(type(obj))
     values = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
-        if not with_pk and returning:
-            obj.pk = cursor.fetchone()[0] if reads_pk else cursor.lastrowid
+        pk = cursor.fetchone()[0] if returning else cursor.lastrowid
+    obj.pk = pk
     obj._state.adding = False
     obj._state.db = connection.alias
     return obj
-
-
-def batch():
-    """Send the statements run inside to PostgreSQL together (psycopg's pipeline mode): one
-    that reads a result (RETURNING, a count) waits for those before it, the rest go with the
-    next such read or at the end. Errors surface by the end of the block as Django's own. On
-    other databases, statements run one by one as usual."""
-    if connection.vendor != "postgresql":
-        return nullcontext()
-    return _pipeline()
-
-
-@contextmanager
-def _pipeline():
-    connection.ensure_connection()
-    with connection.wrap_database_errors, connection.connection.pipeline():
-        yield
 
 
 @cache

@@ -147,34 +147,3 @@ def test_insert_refuses_a_model_with_save_receivers(active_member):
     finally:
         post_save.disconnect(receiver, sender=CreditEntry)
     assert not CreditEntry.objects.filter(kind=CreditKind.ADJUSTMENT, amount=1).exists()
-
-
-def test_a_batch_writes_everything_or_raises_djangos_error(active_member):
-    from django.db import IntegrityError, transaction
-
-    from studios.db import batch
-
-    def entry(pk=None, reference=None):
-        return CreditEntry(
-            pk=pk,
-            member=active_member,
-            kind=CreditKind.ADJUSTMENT,
-            amount=1,
-            balance_after=1,
-            reference=reference,
-        )
-
-    with transaction.atomic(), batch():
-        quiet = insert(entry(reference="a"), returning=False)
-        read = insert(entry(reference="b"))
-        insert(entry(pk=read.pk + 1000, reference="c"))
-    assert quiet.pk is None and read.pk is not None
-    assert set(
-        CreditEntry.objects.filter(reference__in=["a", "b", "c"]).values_list(
-            "reference", flat=True
-        )
-    ) == {"a", "b", "c"}
-    with pytest.raises(IntegrityError), transaction.atomic(), batch():
-        insert(entry(reference="d"), returning=False)
-        insert(entry(reference="d"), returning=False)  # the same reference twice
-    assert not CreditEntry.objects.filter(reference="d").exists()
