@@ -8,17 +8,23 @@ overlaps the last period. That needs two small integers per identity, where DRF'
 throttles keep a list of every request's timestamp and read and write it with two cache calls
 per scope: six Redis round trips for a booking, which checks three limits. Here the booking's
 three limits cost one (docs/performance.md). A refused request is not counted.
+
+When the cache cannot be reached, requests are let through unlimited (and a warning logged):
+an outage of Redis must not stop members from booking.
 """
 
+import logging
 import time
 from contextlib import suppress
 
 from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
+from redis.exceptions import RedisError
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
 PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+log = logging.getLogger(__name__)
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
@@ -48,9 +54,13 @@ def hit(limits: list[tuple[str, str]], *, now: float | None = None) -> float | N
     if not checks:
         return None
     cache = caches["default"]
-    counts = count_hits(
-        cache, [(current, previous, 2 * period) for _, period, _, current, previous in checks]
-    )
+    try:
+        counts = count_hits(
+            cache, [(current, previous, 2 * period) for _, period, _, current, previous in checks]
+        )
+    except (RedisError, OSError):
+        log.warning("Rate limits not checked: the cache is unreachable", exc_info=True)
+        return None
     wait = None
     for (allowed, period, into, _, _), (current, previous) in zip(checks, counts, strict=True):
         if previous * (1 - into) + current <= allowed:
@@ -60,7 +70,8 @@ def hit(limits: list[tuple[str, str]], *, now: float | None = None) -> float | N
             left = min(left, (previous * (1 - into) + current - allowed) * period / previous)
         wait = max(wait or 0.0, left)
     if wait is not None:
-        uncount_hits(cache, [(current, 2 * period) for _, period, _, current, _ in checks])
+        with suppress(RedisError, OSError):  # not taken back: it expires with its window
+            uncount_hits(cache, [(current, 2 * period) for _, period, _, current, _ in checks])
     return wait
 
 

@@ -7,6 +7,7 @@ from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
 
 from bookings.throttles import hit, parse_rate
+from tests import factories
 
 BACKENDS = ["locmem"] + (["redis"] if os.environ.get("REDIS_URL") else [])
 
@@ -66,3 +67,40 @@ def test_a_malformed_rate_is_a_configuration_error():
     for bad in ("30", "x/min", "30/fortnight", "/min"):
         with pytest.raises(ImproperlyConfigured):
             parse_rate(bad)
+
+
+def test_an_unreachable_cache_lets_requests_through_unlimited(settings, active_member, caplog):
+    import socket
+
+    from rest_framework.test import APIClient
+
+    from members import services as members_services
+
+    with socket.socket() as s:  # a port where nothing listens
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    working = settings.CACHES
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "classpass.cache.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{port}/0",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"booking": "1/min", "user": "1/min", "token": "1/min"},
+    }
+    client = APIClient()
+    client.credentials(
+        HTTP_AUTHORIZATION=f"Token {members_services.create_api_token(active_member.user)[1]}"
+    )
+    studio = factories.StudioFactory(market=active_member.home_market)
+    sessions = [factories.ClassSessionFactory(studio=studio, credit_price=1) for _ in range(2)]
+    try:
+        for session in sessions:
+            response = client.post("/api/v1/reservations/", {"session": session.pk}, format="json")
+            assert response.status_code == 201, response.content
+    finally:
+        settings.CACHES = working  # the shared fixtures clear the cache afterwards
+    assert "Rate limits not checked" in caplog.text
