@@ -99,43 +99,27 @@ def load(market_id: int, studio_ids: list[int], *, now: datetime) -> History:
         "late": Count("pk", filter=Q(status=ReservationStatus.LATE_CANCELLED)),
         "missed": Count("pk", filter=Q(status=ReservationStatus.MISSED)),
     }
-    per_schedule = {
-        row["session__schedule_id"]: row
-        for row in gone.filter(studio_id__in=studio_ids)
-        .values("session__schedule_id")
-        .annotate(**marks)
-        .order_by()
-    }
+    no_marks = {"late": 0, "missed": 0}
+
+    def marks_by(qs, key: str) -> dict:
+        """Late cancellations and no-shows per value of `key`."""
+        return {row[key]: row for row in qs.values(key).annotate(**marks).order_by()}
+
+    def stats_of(row: dict, extra: dict) -> Stats:
+        # A no-show leaves an empty spot that the counters still count as booked.
+        left = row["left"] + extra["missed"]
+        return Stats(row["n"], left, row["spots"], row["booked"], extra["late"], extra["missed"])
+
+    per_schedule = marks_by(gone.filter(studio_id__in=studio_ids), "session__schedule_id")
     for row in session_rows(past.filter(studio_id__in=studio_ids), ["schedule_id", "studio_id"]):
-        extra = per_schedule.get(row["schedule_id"], {"late": 0, "missed": 0})
-        stats = Stats(
-            row["n"],
-            row["left"] + extra["missed"],
-            row["spots"],
-            row["booked"],
-            extra["late"],
-            extra["missed"],
-        )
+        stats = stats_of(row, per_schedule.get(row["schedule_id"], no_marks))
         if row["schedule_id"]:
             history.by_schedule[row["schedule_id"]].add(stats)
         history.by_studio[row["studio_id"]].add(stats)
-    per_category = {
-        row["session__class_type__category"]: row
-        for row in gone.filter(studio__market_id=market_id)
-        .values("session__class_type__category")
-        .annotate(**marks)
-        .order_by()
-    }
+    per_category = marks_by(
+        gone.filter(studio__market_id=market_id), "session__class_type__category"
+    )
     for row in session_rows(past.filter(studio__market_id=market_id), ["class_type__category"]):
-        extra = per_category.get(row["class_type__category"], {"late": 0, "missed": 0})
-        history.by_category[row["class_type__category"]].add(
-            Stats(
-                row["n"],
-                row["left"] + extra["missed"],
-                row["spots"],
-                row["booked"],
-                extra["late"],
-                extra["missed"],
-            )
-        )
+        category = row["class_type__category"]
+        history.by_category[category].add(stats_of(row, per_category.get(category, no_marks)))
     return history
