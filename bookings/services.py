@@ -124,7 +124,7 @@ def booking_context(session: ClassSession, member: Member | None, now: datetime)
     """What offers depend on, read without locks (for pages). One query."""
     if member is None:
         return BookingContext(session=session, member=None, now=now)
-    return _context(session, sql.fetch_member_context(session, member.pk, lock=False), now)
+    return _context(session, sql.fetch_member_context(session, member.pk), now)
 
 
 def offers_for(
@@ -161,10 +161,8 @@ def book(
             return replay
     try:
         with transaction.atomic(durable=True):
-            session = lock_session(session_id)
-            locked = sql.fetch_member_context(session, member.pk, lock=True)
-            if locked is None:
-                raise NoActivePlan("This account has no member profile.")
+            session = _lock_session_and_member(session_id, member.pk)
+            locked = sql.fetch_member_context(session, member.pk)  # read under the lock
             reservation = book_locked(
                 session,
                 locked,
@@ -183,6 +181,18 @@ def book(
         raise AlreadyBooked("You're already booked into this class.") from None
     member.credit_balance = locked.credit_balance
     return reservation
+
+
+def _lock_session_and_member(session_id, member_id: int) -> ClassSession:
+    """Lock the class session, then the member, in one statement (docs/locking.md)."""
+    try:
+        session = sql.fetch_session(int(session_id), lock=True, member_id=member_id)
+    except (ValueError, TypeError, OverflowError):
+        raise SessionNotFound("That class does not exist.") from None
+    if session is None:  # which row is missing?
+        lock_session(session_id)
+        raise NoActivePlan("This account has no member profile.")
+    return session
 
 
 def _replay(member: Member, key: str, session_id) -> Reservation | None:
@@ -206,11 +216,11 @@ def book_locked(
     """Check the chosen offer and write the booking. Hold the session and member locks.
 
     Every check comes before the first write, so a refusal leaves nothing behind. `member`
-    carries the context when the caller locked it with sql.fetch_member_context.
+    carries the context when the caller read it with sql.fetch_member_context after locking.
     """
     check_bookable(session, now)
     if not hasattr(member, "cycle_visits"):
-        member = sql.fetch_member_context(session, member.pk, lock=True)
+        member = sql.fetch_member_context(session, member.pk)
     ctx = _context(session, member, now)
     if ctx.already_booked:
         raise AlreadyBooked("You're already booked into this class.")

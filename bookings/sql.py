@@ -27,7 +27,7 @@ from .models import (
 
 
 @cache
-def _session_query(lock: bool) -> tuple[str, list[RowShape]]:
+def _session_query(lock: bool, member: bool = False) -> tuple[str, list[RowShape]]:
     shapes = [
         RowShape(ClassSession, "s"),
         RowShape(Studio, "st"),
@@ -40,18 +40,29 @@ def _session_query(lock: bool) -> tuple[str, list[RowShape]]:
         f"JOIN {Studio._meta.db_table} st ON st.id = s.studio_id "
         f"JOIN {Market._meta.db_table} m ON m.id = st.market_id "
         f"JOIN {ClassType._meta.db_table} ct ON ct.id = s.class_type_id "
-        "WHERE s.id = %s"
     )
+    if member:
+        sql += f"JOIN {Member._meta.db_table} mb ON mb.id = %s "
+    sql += "WHERE s.id = %s"
     if lock and connection.features.has_select_for_update_of:
-        sql += " FOR UPDATE OF s"
+        # PostgreSQL locks the rows in the order of this list: the session, then the member.
+        sql += " FOR UPDATE OF s, mb" if member else " FOR UPDATE OF s"
     return sql, shapes
 
 
-def fetch_session(session_id: int, *, lock: bool) -> ClassSession | None:
-    """The session with its studio, market and class type; FOR UPDATE OF the session row."""
-    sql, (session_shape, studio_shape, market_shape, type_shape) = _session_query(lock)
+def fetch_session(
+    session_id: int, *, lock: bool, member_id: int | None = None
+) -> ClassSession | None:
+    """The session with its studio, market and class type; FOR UPDATE OF the session row.
+
+    With `member_id`, the same statement also locks that member's row, after the session's
+    (docs/locking.md), and finds nothing when either row is missing.
+    """
+    sql, (session_shape, studio_shape, market_shape, type_shape) = _session_query(
+        lock, member_id is not None
+    )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [session_id])
+        cursor.execute(sql, [session_id] if member_id is None else [member_id, session_id])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -69,7 +80,7 @@ def fetch_session(session_id: int, *, lock: bool) -> ClassSession | None:
 
 
 @cache
-def _member_query(lock: bool) -> tuple[str, RowShape]:
+def _member_query() -> tuple[str, RowShape]:
     shape = RowShape(Member, "mb")
     live = ", ".join(f"'{status}'" for status in LIVE_STATUSES)
     r, w = Reservation._meta.db_table, WaitlistEntry._meta.db_table
@@ -88,14 +99,18 @@ def _member_query(lock: bool) -> tuple[str, RowShape]:
         f"  AND w.status = '{WaitlistStatus.WAITING}') "
         f"FROM {Member._meta.db_table} mb WHERE mb.id = %(member)s"
     )
-    if lock and connection.features.has_select_for_update_of:
-        sql += " FOR UPDATE OF mb"
     return sql, shape
 
 
-def fetch_member_context(session: ClassSession, member_id: int, *, lock: bool) -> Member | None:
-    """The member row (FOR UPDATE when `lock`) with cycle_visits, booked_here, waiting_here."""
-    sql, shape = _member_query(lock)
+def fetch_member_context(session: ClassSession, member_id: int) -> Member | None:
+    """The member row with cycle_visits, booked_here and waiting_here.
+
+    No lock is taken here. To decide a booking, lock the member row in an earlier statement:
+    a statement that waits for a row lock still reads other rows as of its start, so counting
+    in the locking statement would miss the visit that the transaction ahead of it committed
+    (tests/bookings/test_concurrency.py).
+    """
+    sql, shape = _member_query()
     start: datetime = session.starts_at
     params = {
         "studio": session.studio_id,

@@ -197,3 +197,65 @@ def test_mirror_image_cancellations_with_promotions_do_not_deadlock(market, plan
         assert Reservation.objects.filter(member=b, session=s1, status="booked").exists()
         assert Reservation.objects.filter(member=a, session=s2, status="booked").exists()
     assert_invariants()
+
+
+def test_one_member_racing_into_every_class_of_a_studio_stays_within_its_monthly_limit(
+    market, plan
+):
+    """The limit is counted under the member's lock: a booking that waited for that lock must
+    see the visit the transaction ahead of it committed."""
+    studio = factories.StudioFactory(market=market, monthly_visit_limit=2)
+    (member,) = subscribed_members(1, market, plan)
+    sessions = [factories.ClassSessionFactory(studio=studio, credit_price=1) for _ in range(12)]
+
+    results = run_in_threads(
+        12, lambda i: services.book(Member.objects.get(pk=member.pk), sessions[i].pk)
+    )
+
+    booked = [r for r in results if isinstance(r, Reservation)]
+    assert len(booked) == 2, results
+    assert all(isinstance(r, Reservation | BookingError) for r in results), results
+    assert_invariants()
+
+
+def test_booking_holds_the_session_before_it_waits_for_the_member(market, plan, studio):
+    """One statement locks both rows (bookings/sql.py): the session first, as docs/locking.md
+    orders, so it cannot deadlock with a cancellation holding the session."""
+    import threading
+    import time
+
+    import psycopg
+    from django.db import connection
+
+    (member,) = subscribed_members(1, market, plan)
+    session = factories.ClassSessionFactory(studio=studio)
+    settings = connection.settings_dict
+    dsn = f"host={settings['HOST']} port={settings['PORT'] or 5432} user={settings['USER']} "
+    dsn += f"dbname={settings['NAME']}"
+    with psycopg.connect(dsn) as holder, psycopg.connect(dsn, autocommit=True) as probe:
+        holder.execute(
+            f"SELECT 1 FROM {Member._meta.db_table} WHERE id = %s FOR UPDATE", [member.pk]
+        )
+        result = []
+        booker = threading.Thread(
+            target=lambda: (result.append(services.book(member, session.pk)), connection.close())
+        )
+        booker.start()
+        for _ in range(200):  # until the booking waits for the member's lock
+            waiting = probe.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND datname = current_database()"
+            ).fetchone()[0]
+            if waiting:
+                break
+            time.sleep(0.05)
+        assert waiting == 1
+        with pytest.raises(psycopg.errors.LockNotAvailable), probe.transaction():
+            probe.execute(
+                f"SELECT 1 FROM {ClassSession._meta.db_table} WHERE id = %s FOR UPDATE NOWAIT",
+                [session.pk],
+            )
+        holder.rollback()
+        booker.join(timeout=30)
+    assert isinstance(result[0], Reservation)
+    assert_invariants()
