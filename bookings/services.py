@@ -16,7 +16,7 @@ from members import services as members_services
 from members.errors import PaymentFailed
 from members.models import CreditKind, Member, Payment, PaymentKind, SubscriptionStatus
 from studios import services as studios_services
-from studios.db import insert
+from studios.db import batched, insert
 from studios.models import ClassSession, EarningEntry, EarningKind, SessionStatus
 
 from . import emails, outbox, sql
@@ -236,42 +236,45 @@ def book_locked(
         )
     if expected_money_cents is not None and expected_money_cents != offer.money_cents:
         raise PriceChanged("The price of this class changed. Please confirm again.")
-    _occupy_locked(session, offer.counter)
+    reservation_id = _occupy_locked(session, offer.counter)
     # An offer paid in money holds the spot while the payment completes (pay_hold).
     held = offer.money_cents > 0
-    reservation = insert(
-        Reservation(
-            status=ReservationStatus.HELD if held else ReservationStatus.BOOKED,
-            hold_expires_at=now + settings.BOOKING_HOLD if held else None,
-            member=member,
-            session=session,
-            studio_id=session.studio_id,
-            starts_at=session.starts_at,
-            kind=offer.kind,
-            premium_reason=offer.premium_reason,
-            counter=offer.counter,
-            credits_spent=offer.credits,
-            money_paid_cents=offer.money_cents,
-            currency=offer.currency,
-            studio_payout_cents=offer.studio_payout_cents,
-            source=source,
-            idempotency_key=idempotency_key,
+    with batched():  # the reservation, its ledger entry, the balance and the outbox row
+        reservation = insert(
+            Reservation(
+                pk=reservation_id,
+                status=ReservationStatus.HELD if held else ReservationStatus.BOOKED,
+                hold_expires_at=now + settings.BOOKING_HOLD if held else None,
+                member=member,
+                session=session,
+                studio_id=session.studio_id,
+                starts_at=session.starts_at,
+                kind=offer.kind,
+                premium_reason=offer.premium_reason,
+                counter=offer.counter,
+                credits_spent=offer.credits,
+                money_paid_cents=offer.money_cents,
+                currency=offer.currency,
+                studio_payout_cents=offer.studio_payout_cents,
+                source=source,
+                idempotency_key=idempotency_key,
+            )
         )
-    )
-    if offer.credits:
-        members_services.post_credits_locked(
-            member,
-            kind=CreditKind.BOOKING,
-            amount=-offer.credits,
-            reference=f"reservation:{reservation.pk}",
-            note=f"{session.class_type.name} at {session.studio.name}",
-        )
+        if offer.credits:
+            members_services.post_credits_locked(
+                member,
+                kind=CreditKind.BOOKING,
+                amount=-offer.credits,
+                reference=f"reservation:{reservation.pk}",
+                note=f"{session.class_type.name} at {session.studio.name}",
+            )
+        if not held:
+            event = "promoted" if source == Source.WAITLIST else "booked"
+            emails.send_on_commit(reservation.pk, event)
     if ctx.waiting:
         WaitlistEntry.objects.filter(
             session=session, member=member, status=WaitlistStatus.WAITING
         ).update(status=WaitlistStatus.PROMOTED, reservation=reservation, updated_at=now)
-    if not held:
-        emails.send_on_commit(reservation.pk, "promoted" if source == Source.WAITLIST else "booked")
     return reservation
 
 
@@ -346,14 +349,19 @@ def expire_holds(*, now: datetime | None = None) -> int:
     return expired
 
 
-def _occupy_locked(session: ClassSession, counter: str) -> None:
-    """Take one spot of the room on `counter`; the WHERE clause re-checks the room."""
-    if not sql.occupy(session.pk, counter):  # unreachable while the lock is held: a guard
+def _occupy_locked(session: ClassSession, counter: str) -> int | None:
+    """Take one spot of the room on `counter`; the WHERE clause re-checks the room.
+
+    Returns the id reserved for the reservation where the database has sequences.
+    """
+    taken, reservation_id = sql.occupy(session.pk, counter)
+    if not taken:  # unreachable while the lock is held: a guard
         raise NotBookable("This class just sold out.")
     if counter == Counter.NETWORK:
         session.network_booked += 1
     else:
         session.premium_booked += 1
+    return reservation_id
 
 
 def _release_locked(session: ClassSession, counter: str) -> None:

@@ -13,7 +13,7 @@ from functools import cache
 from django.db import connection
 
 from members.models import Member
-from studios.db import RowShape
+from studios.db import RowShape, next_id_sql
 from studios.models import ClassSession, ClassType, Market, Studio
 
 from .models import (
@@ -147,11 +147,20 @@ def _occupy_query(counter: str) -> str:
     )
     if counter == Counter.NETWORK:
         sql += f" AND {col('network_booked')} < {col('network_spots')}"
+    if next_id := next_id_sql(Reservation):
+        sql += f" RETURNING {next_id}"
     return sql
 
 
-def occupy(session_id: int, counter: str) -> bool:
-    """Take one spot on `counter` if the room (and, on the network, the allocation) has one."""
+def occupy(session_id: int, counter: str) -> tuple[bool, int | None]:
+    """Take one spot on `counter` if the room (and, on the network, the allocation) has one.
+
+    Returns whether it did and, on PostgreSQL, an id for the reservation taken from its
+    sequence in the same statement, so that the booking's rows can go in one batch.
+    """
     with connection.cursor() as cursor:
         cursor.execute(_occupy_query(counter), [session_id])
-        return cursor.rowcount == 1
+        if cursor.rowcount != 1:
+            return False, None
+        row = cursor.fetchone() if cursor.description else None
+        return True, row[0] if row else None

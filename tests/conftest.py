@@ -11,12 +11,10 @@ from tests import factories
 def pytest_collection_modifyitems(config, items):
     if connection.vendor == "postgresql":
         return
-    skip = pytest.mark.skip(
-        reason="needs PostgreSQL row locks and concurrency; set DATABASE_URL to run it"
-    )
     for item in items:
-        if "postgres" in item.keywords:
-            item.add_marker(skip)
+        if marker := item.get_closest_marker("postgres"):
+            why = marker.kwargs.get("reason", "PostgreSQL row locks and concurrency")
+            item.add_marker(pytest.mark.skip(reason=f"needs {why}; set DATABASE_URL to run it"))
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -9,7 +9,7 @@ from rest_framework.exceptions import AuthenticationFailed
 from bookings.models import OutboxMessage, Reservation
 from members.auth import TokenAuthentication
 from members.models import CreditEntry, CreditKind
-from studios.db import insert, save_fields
+from studios.db import batched, insert, next_id_sql, save_fields
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -147,3 +147,82 @@ def test_insert_refuses_a_model_with_save_receivers(active_member):
     finally:
         post_save.disconnect(receiver, sender=CreditEntry)
     assert not CreditEntry.objects.filter(kind=CreditKind.ADJUSTMENT, amount=1).exists()
+
+
+@pytest.mark.postgres(reason="PostgreSQL's writes in WITH")
+def test_a_batch_sends_its_writes_as_one_statement_that_writes_what_the_orm_writes(
+    active_member, session, django_assert_num_queries
+):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {next_id_sql(Reservation)}")
+        reserved = cursor.fetchone()[0]
+    reservation = Reservation(
+        pk=reserved,
+        member=active_member,
+        session=session,
+        studio_id=session.studio_id,
+        starts_at=session.starts_at,
+        credits_spent=session.credit_price,
+        currency="USD",
+        studio_payout_cents=1500,
+    )
+    entry = CreditEntry(
+        member=active_member,
+        kind=CreditKind.BOOKING,
+        amount=-3,
+        balance_after=active_member.credit_balance - 3,
+        reference=f"reservation:{reserved}",
+        note="batched",
+    )
+    active_member.credit_balance -= 3
+    with django_assert_num_queries(1), batched():
+        insert(reservation)
+        insert(entry)
+        save_fields(active_member, "credit_balance")
+        assert entry.pk is None  # nothing is sent before the batch ends
+    assert reservation.pk == reserved and entry.pk is not None
+    assert Reservation.objects.get(pk=reserved).public_id == reservation.public_id
+    by_orm = CreditEntry.objects.create(
+        member=active_member,
+        kind=CreditKind.BOOKING,
+        amount=-3,
+        balance_after=entry.balance_after,
+        reference=f"reservation:{reserved}x",
+        note="batched",
+    )
+    assert stored(entry) == {**stored(by_orm), "reference": f"reservation:{reserved}"}
+    active_member.refresh_from_db()
+    assert active_member.credit_balance == entry.balance_after
+
+
+@pytest.mark.postgres(reason="PostgreSQL's writes in WITH")
+def test_a_batch_that_fails_sends_nothing_and_refuses_a_second_update_of_a_row(active_member):
+    before = CreditEntry.objects.count()
+    with pytest.raises(RuntimeError), batched():
+        insert(CreditEntry(member=active_member, kind=CreditKind.ADJUSTMENT, amount=1))
+        raise RuntimeError("stop")
+    assert CreditEntry.objects.count() == before
+    with pytest.raises(ValueError, match="updated twice"), batched():
+        save_fields(active_member, "credit_balance")
+        save_fields(active_member, "credit_balance")
+
+
+def test_a_booking_writes_its_rows_in_one_statement_on_postgresql(active_member, session):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from bookings import services
+
+    with CaptureQueriesContext(connection) as queries:
+        reservation = services.book(active_member, session.pk)
+    writes = [q["sql"] for q in queries if q["sql"].lstrip().startswith(("INSERT", "WITH"))]
+    if connection.vendor == "postgresql":  # reservation, ledger entry, balance, outbox row
+        assert len(writes) == 1 and writes[0].count(" AS (") == 4, writes
+    else:
+        assert len(writes) == 3, writes  # one by one, where there is no batching
+    entry = CreditEntry.objects.get(reference=f"reservation:{reservation.pk}")
+    active_member.refresh_from_db()
+    assert active_member.credit_balance == entry.balance_after
+    assert OutboxMessage.objects.filter(args=[reservation.pk, "booked"]).exists()
