@@ -182,7 +182,8 @@ def test_the_wsgi_application_loads_views_and_tasks_before_the_first_request():
     script = (
         "import sys, classpass.wsgi; "
         "print(all(m in sys.modules for m in ('bookings.api', 'bookings.views', "
-        "'members.api', 'bookings.tasks', 'premium.tasks')))"
+        "'members.api', 'bookings.tasks', 'premium.tasks')) "
+        "and classpass.wsgi.celery_app.finalized)"
     )
     done = subprocess.run(
         [sys.executable, "-c", script],
