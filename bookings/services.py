@@ -16,7 +16,7 @@ from members import services as members_services
 from members.errors import PaymentFailed
 from members.models import CreditKind, Member, Payment, PaymentKind, SubscriptionStatus
 from studios import services as studios_services
-from studios.db import batched, insert
+from studios.db import batched, insert, take_id
 from studios.models import ClassSession, EarningEntry, EarningKind, SessionStatus
 
 from . import emails, outbox, sql
@@ -161,11 +161,12 @@ def book(
             return replay
     try:
         with transaction.atomic(durable=True):
-            session = _lock_session_and_member(session_id, member.pk)
+            session, reservation_id = _lock_session_and_member(session_id, member.pk)
             locked = sql.fetch_member_context(session, member.pk)  # read under the lock
             reservation = book_locked(
                 session,
                 locked,
+                reservation_id=reservation_id,
                 offer_kind=offer_kind,
                 source=source,
                 idempotency_key=idempotency_key,
@@ -183,16 +184,17 @@ def book(
     return reservation
 
 
-def _lock_session_and_member(session_id, member_id: int) -> ClassSession:
-    """Lock the class session, then the member, in one statement (docs/locking.md)."""
+def _lock_session_and_member(session_id, member_id: int) -> tuple[ClassSession, int | None]:
+    """Lock the class session, then the member, in one statement (docs/locking.md); also
+    returns an id taken for the reservation where the database has sequences."""
     try:
-        session = sql.fetch_session(int(session_id), lock=True, member_id=member_id)
+        locked = sql.lock_for_booking(int(session_id), member_id)
     except (ValueError, TypeError, OverflowError):
         raise SessionNotFound("That class does not exist.") from None
-    if session is None:  # which row is missing?
+    if locked is None:  # which row is missing?
         lock_session(session_id)
         raise NoActivePlan("This account has no member profile.")
-    return session
+    return locked
 
 
 def _replay(member: Member, key: str, session_id) -> Reservation | None:
@@ -211,12 +213,17 @@ def book_locked(
     idempotency_key: str | None = None,
     expected_credits: int | None = None,
     expected_money_cents: int | None = None,
+    reservation_id: int | None = None,
     now: datetime,
 ) -> Reservation:
     """Check the chosen offer and write the booking. Hold the session and member locks.
 
     Every check comes before the first write, so a refusal leaves nothing behind. `member`
-    carries the context when the caller read it with sql.fetch_member_context after locking.
+    carries the context when the caller read it with sql.fetch_member_context after locking;
+    `reservation_id` an id the caller took for the reservation (else one is taken here).
+    The spot, the reservation, its ledger entry, the balance and the outbox row are written
+    in one statement on PostgreSQL (studios.db.batched), so the ledger entry and the outbox
+    row need the reservation's id before it is written.
     """
     check_bookable(session, now)
     if not hasattr(member, "cycle_visits"):
@@ -236,13 +243,13 @@ def book_locked(
         )
     if expected_money_cents is not None and expected_money_cents != offer.money_cents:
         raise PriceChanged("The price of this class changed. Please confirm again.")
-    reservation_id = _occupy_locked(session, offer.counter)
     # An offer paid in money holds the spot while the payment completes (pay_hold).
     held = offer.money_cents > 0
-    with batched():  # the reservation, its ledger entry, the balance and the outbox row
+    with batched():
+        _occupy_locked(session, offer.counter)
         reservation = insert(
             Reservation(
-                pk=reservation_id,
+                pk=reservation_id or take_id(Reservation),
                 status=ReservationStatus.HELD if held else ReservationStatus.BOOKED,
                 hold_expires_at=now + settings.BOOKING_HOLD if held else None,
                 member=member,
@@ -349,19 +356,14 @@ def expire_holds(*, now: datetime | None = None) -> int:
     return expired
 
 
-def _occupy_locked(session: ClassSession, counter: str) -> int | None:
-    """Take one spot of the room on `counter`; the WHERE clause re-checks the room.
-
-    Returns the id reserved for the reservation where the database has sequences.
-    """
-    taken, reservation_id = sql.occupy(session.pk, counter)
-    if not taken:  # unreachable while the lock is held: a guard
-        raise NotBookable("This class just sold out.")
+def _occupy_locked(session: ClassSession, counter: str) -> None:
+    """Take one spot of the room on `counter`; the WHERE clause re-checks the room."""
+    # Unreachable while the lock is held: a guard, raised when the batch is sent.
+    sql.occupy(session.pk, counter, NotBookable("This class just sold out."))
     if counter == Counter.NETWORK:
         session.network_booked += 1
     else:
         session.premium_booked += 1
-    return reservation_id
 
 
 def _release_locked(session: ClassSession, counter: str) -> None:

@@ -13,7 +13,7 @@ from functools import cache
 from django.db import connection
 
 from members.models import Member
-from studios.db import RowShape, next_id_sql
+from studios.db import RowShape, next_id_sql, update_one
 from studios.models import ClassSession, ClassType, Market, Studio
 
 from .models import (
@@ -34,8 +34,11 @@ def _session_query(lock: bool, member: bool = False) -> tuple[str, list[RowShape
         RowShape(Market, "m"),
         RowShape(ClassType, "ct"),
     ]
+    columns = ", ".join(s.sql for s in shapes)
+    if member:  # and an id for the reservation, so that its rows can go in one batch
+        columns += f", {next_id_sql(Reservation) or 'NULL'}"
     sql = (
-        f"SELECT {', '.join(s.sql for s in shapes)} "
+        f"SELECT {columns} "
         f"FROM {ClassSession._meta.db_table} s "
         f"JOIN {Studio._meta.db_table} st ON st.id = s.studio_id "
         f"JOIN {Market._meta.db_table} m ON m.id = st.market_id "
@@ -50,22 +53,8 @@ def _session_query(lock: bool, member: bool = False) -> tuple[str, list[RowShape
     return sql, shapes
 
 
-def fetch_session(
-    session_id: int, *, lock: bool, member_id: int | None = None
-) -> ClassSession | None:
-    """The session with its studio, market and class type; FOR UPDATE OF the session row.
-
-    With `member_id`, the same statement also locks that member's row, after the session's
-    (docs/locking.md), and finds nothing when either row is missing.
-    """
-    sql, (session_shape, studio_shape, market_shape, type_shape) = _session_query(
-        lock, member_id is not None
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [session_id] if member_id is None else [member_id, session_id])
-        row = cursor.fetchone()
-    if row is None:
-        return None
+def _build_session(row: tuple, shapes: list[RowShape]) -> ClassSession:
+    session_shape, studio_shape, market_shape, type_shape = shapes
     offset = 0
     session = session_shape.build(row, offset)
     offset += len(session_shape.fields)
@@ -77,6 +66,26 @@ def fetch_session(
     session.studio = studio
     session.class_type = type_shape.build(row, offset)
     return session
+
+
+def fetch_session(session_id: int, *, lock: bool) -> ClassSession | None:
+    """The session with its studio, market and class type; FOR UPDATE OF the session row."""
+    sql, shapes = _session_query(lock)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [session_id])
+        row = cursor.fetchone()
+    return None if row is None else _build_session(row, shapes)
+
+
+def lock_for_booking(session_id: int, member_id: int) -> tuple[ClassSession, int | None] | None:
+    """Lock the session (with its studio, market and class type), then the member, in one
+    statement (docs/locking.md); None when either row is missing. Also returns an id taken
+    for the reservation on PostgreSQL (a refused booking leaves a gap in the sequence)."""
+    sql, shapes = _session_query(True, True)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [member_id, session_id])
+        row = cursor.fetchone()
+    return None if row is None else (_build_session(row, shapes), row[-1])
 
 
 @cache
@@ -147,20 +156,10 @@ def _occupy_query(counter: str) -> str:
     )
     if counter == Counter.NETWORK:
         sql += f" AND {col('network_booked')} < {col('network_spots')}"
-    if next_id := next_id_sql(Reservation):
-        sql += f" RETURNING {next_id}"
     return sql
 
 
-def occupy(session_id: int, counter: str) -> tuple[bool, int | None]:
-    """Take one spot on `counter` if the room (and, on the network, the allocation) has one.
-
-    Returns whether it did and, on PostgreSQL, an id for the reservation taken from its
-    sequence in the same statement, so that the booking's rows can go in one batch.
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(_occupy_query(counter), [session_id])
-        if cursor.rowcount != 1:
-            return False, None
-        row = cursor.fetchone() if cursor.description else None
-        return True, row[0] if row else None
+def occupy(session_id: int, counter: str, refusal: Exception) -> None:
+    """Take one spot on `counter` if the room (and, on the network, the allocation) has one;
+    raise `refusal` if not (inside studios.db.batched(), when the batch is sent)."""
+    update_one(_occupy_query(counter), [session_id], refusal)

@@ -122,20 +122,48 @@ def next_id_sql(model: type[Model]) -> str | None:
     return f"nextval('{sequence}'::regclass)"
 
 
+def take_id(model: type[Model]) -> int | None:
+    """The next primary key of `model`, taken now (PostgreSQL); None elsewhere."""
+    if (sql := next_id_sql(model)) is None:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {sql}")
+        return cursor.fetchone()[0]
+
+
+def update_one(sql: str, params: list, refusal: Exception) -> None:
+    """Run an UPDATE that must change one row, and raise `refusal` when it changes none.
+
+    Inside batched() it runs with the batch, and `refusal` is raised when the batch is sent;
+    the caller's transaction (or savepoint) must then roll the batch's other writes back.
+    """
+    if (batch := _batch_of_connection()) is not None:
+        batch.add(f"{sql} RETURNING 1", params, refusal=refusal)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        changed = cursor.rowcount
+    if changed != 1:
+        raise refusal
+
+
 class _Batch:
     def __init__(self):
         self.statements: list[str] = []
         self.params: list = []
         self.returning: list[tuple[int, Model]] = []  # (statement, row) for RETURNING pk
+        self.refusals: list[tuple[int, Exception]] = []  # (statement, raised if no row)
         self.updated: set[tuple] = set()
 
-    def add(self, sql: str, params: list, *, returns: Model | None = None, updates=None) -> None:
+    def add(self, sql: str, params: list, *, returns=None, updates=None, refusal=None) -> None:
         if updates is not None:
             if updates in self.updated:  # one statement cannot change a row twice
                 raise ValueError(f"{updates[0].__name__} {updates[1]} is updated twice.")
             self.updated.add(updates)
         if returns is not None:
             self.returning.append((len(self.statements), returns))
+        if refusal is not None:
+            self.refusals.append((len(self.statements), refusal))
         self.statements.append(sql)
         self.params.extend(params)
 
@@ -143,13 +171,17 @@ class _Batch:
         if not self.statements:
             return
         parts = ", ".join(f"w{i} AS ({sql})" for i, sql in enumerate(self.statements))
-        pks = ", ".join(f"(SELECT * FROM w{i})" for i, _ in self.returning) or "NULL"
+        results = [f"(SELECT * FROM w{i})" for i, _ in self.returning]
+        results += [f"(SELECT count(*) FROM w{i})" for i, _ in self.refusals]
         with connection.cursor() as cursor:
-            cursor.execute(f"WITH {parts} SELECT {pks}", self.params)
+            cursor.execute(f"WITH {parts} SELECT {', '.join(results) or 'NULL'}", self.params)
             row = cursor.fetchone()
-        if self.returning:
-            for (_, obj), pk in zip(self.returning, row, strict=True):
-                obj.pk = pk
+        pks, changes = row[: len(self.returning)], row[len(self.returning) :][: len(self.refusals)]
+        for (_, refusal), changed in zip(self.refusals, changes, strict=True):
+            if changed != 1:
+                raise refusal
+        for (_, obj), pk in zip(self.returning, pks, strict=True):
+            obj.pk = pk
 
 
 _local = threading.local()
@@ -161,12 +193,12 @@ def _batch_of_connection() -> _Batch | None:
 
 @contextmanager
 def batched():
-    """Send the insert() and save_fields() calls made inside as one statement at the end.
+    """Send the insert(), save_fields() and update_one() calls made inside as one statement.
 
     On PostgreSQL the writes go as one WITH query: one round trip and one statement for the
     server to run instead of one per row (docs/performance.md). Its parts run on one snapshot
     and cannot see each other's rows, so none may depend on another (take a row's primary key
-    ahead with next_id_sql) and none may update the same row twice. Elsewhere, and when
+    ahead with next_id_sql or take_id) and none may update the same row twice. Elsewhere, and when
     nested, the writes go one by one as usual. Use inside a transaction and open no savepoint
     inside; on an error nothing of the batch is sent.
     """

@@ -209,20 +209,54 @@ def test_a_batch_that_fails_sends_nothing_and_refuses_a_second_update_of_a_row(a
         save_fields(active_member, "credit_balance")
 
 
-def test_a_booking_writes_its_rows_in_one_statement_on_postgresql(active_member, session):
+def test_a_booking_is_three_statements_on_postgresql(active_member, session, studio):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     from bookings import services
 
+    services.book(active_member, factories.ClassSessionFactory(studio=studio).pk)  # warm
     with CaptureQueriesContext(connection) as queries:
         reservation = services.book(active_member, session.pk)
-    writes = [q["sql"] for q in queries if q["sql"].lstrip().startswith(("INSERT", "WITH"))]
-    if connection.vendor == "postgresql":  # reservation, ledger entry, balance, outbox row
-        assert len(writes) == 1 and writes[0].count(" AS (") == 4, writes
-    else:
-        assert len(writes) == 3, writes  # one by one, where there is no batching
+    statements = [
+        q["sql"].lstrip()
+        for q in queries
+        if "SAVEPOINT" not in q["sql"]  # the test's own
+    ]
+    if connection.vendor == "postgresql":
+        # lock the session and the member; read under the locks; then the spot, the
+        # reservation, the ledger entry, the balance and the outbox row in one statement
+        assert len(statements) == 3, statements
+        assert statements[0].endswith("FOR UPDATE OF s, mb")
+        assert statements[2].startswith("WITH") and statements[2].count(" AS (") == 5
+    else:  # one by one where there is no batching
+        assert sum(s.startswith("INSERT") for s in statements) == 3, statements
     entry = CreditEntry.objects.get(reference=f"reservation:{reservation.pk}")
     active_member.refresh_from_db()
     assert active_member.credit_balance == entry.balance_after
     assert OutboxMessage.objects.filter(args=[reservation.pk, "booked"]).exists()
+    session.refresh_from_db()
+    assert session.network_booked == 1
+
+
+def test_update_one_raises_its_refusal_and_the_transaction_keeps_nothing(active_member, session):
+    from django.db import transaction
+
+    from studios.db import update_one
+    from studios.models import ClassSession
+
+    table = ClassSession._meta.db_table
+    touch = f'UPDATE "{table}" SET "capacity" = "capacity" + 0 WHERE "id" = %s'
+    before = CreditEntry.objects.count()
+    with pytest.raises(LookupError, match="gone"), transaction.atomic(), batched():
+        insert(
+            CreditEntry(member=active_member, kind=CreditKind.ADJUSTMENT, amount=1, balance_after=1)
+        )
+        update_one(touch, [session.pk + 1000], LookupError("gone"))  # no such row
+    assert CreditEntry.objects.count() == before
+    with transaction.atomic(), batched():
+        update_one(touch, [session.pk], LookupError("gone"))  # one row: no refusal
+        entry = insert(
+            CreditEntry(member=active_member, kind=CreditKind.ADJUSTMENT, amount=1, balance_after=1)
+        )
+    assert CreditEntry.objects.filter(pk=entry.pk).exists()
