@@ -1,5 +1,5 @@
-"""The engine's two locked reads and its spot claim, written as SQL once (docs/locking.md,
-docs/performance.md).
+"""The engine's locking read, its read under the locks and its spot claim, written as SQL once
+(docs/locking.md, docs/performance.md).
 
 Compiling these ORM queries (three joins, FOR UPDATE, three correlated subqueries) cost more
 than running them: about 4 ms of Python per booking. Here the SQL is built once per process
