@@ -9,7 +9,7 @@ from rest_framework.exceptions import AuthenticationFailed
 from bookings.models import OutboxMessage, Reservation
 from members.auth import TokenAuthentication
 from members.models import CreditEntry, CreditKind
-from studios.db import batched, insert, next_id_sql, save_fields
+from studios.db import batched, insert, save_fields, take_id
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -24,18 +24,22 @@ def stored(obj) -> dict:
     }
 
 
+def new_reservation(member, session, **fields) -> Reservation:
+    return Reservation(
+        member=member,
+        session=session,
+        studio_id=session.studio_id,
+        starts_at=session.starts_at,
+        credits_spent=session.credit_price,
+        currency="USD",
+        studio_payout_cents=1500,
+        **fields,
+    )
+
+
 def test_insert_writes_the_row_the_orm_writes(active_member, session):
     def reservation():
-        return Reservation(
-            member=active_member,
-            session=session,
-            studio_id=session.studio_id,
-            starts_at=session.starts_at,
-            credits_spent=session.credit_price,
-            currency="USD",
-            studio_payout_cents=1500,
-            idempotency_key=None,
-        )
+        return new_reservation(active_member, session, idempotency_key=None)
 
     by_orm = reservation()
     by_orm.save()
@@ -153,21 +157,8 @@ def test_insert_refuses_a_model_with_save_receivers(active_member):
 def test_a_batch_sends_its_writes_as_one_statement_that_writes_what_the_orm_writes(
     active_member, session, django_assert_num_queries
 ):
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {next_id_sql(Reservation)}")
-        reserved = cursor.fetchone()[0]
-    reservation = Reservation(
-        pk=reserved,
-        member=active_member,
-        session=session,
-        studio_id=session.studio_id,
-        starts_at=session.starts_at,
-        credits_spent=session.credit_price,
-        currency="USD",
-        studio_payout_cents=1500,
-    )
+    reserved = take_id(Reservation)
+    reservation = new_reservation(active_member, session, pk=reserved)
     entry = CreditEntry(
         member=active_member,
         kind=CreditKind.BOOKING,
