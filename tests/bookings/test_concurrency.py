@@ -229,9 +229,10 @@ def test_booking_holds_the_session_before_it_waits_for_the_member(market, plan, 
 
     (member,) = subscribed_members(1, market, plan)
     session = factories.ClassSessionFactory(studio=studio)
-    settings = connection.settings_dict
-    dsn = f"host={settings['HOST']} port={settings['PORT'] or 5432} user={settings['USER']} "
-    dsn += f"dbname={settings['NAME']}"
+    params = connection.get_connection_params()
+    dsn = psycopg.conninfo.make_conninfo(
+        **{k: params[k] for k in ("dbname", "user", "password", "host", "port") if params.get(k)}
+    )
     with psycopg.connect(dsn) as holder, psycopg.connect(dsn, autocommit=True) as probe:
         holder.execute(
             f"SELECT 1 FROM {Member._meta.db_table} WHERE id = %s FOR UPDATE", [member.pk]
