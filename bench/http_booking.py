@@ -40,6 +40,7 @@ PORT = 8321
 WORKERS = os.environ.get("BENCH_WORKERS", "2")  # processes of the application server
 THREADS = os.environ.get("BENCH_THREADS", "2")  # threads of each
 SELL_OUT_SPOTS = 200  # per hot class: 1,000 in all
+SELL_OUT_SECONDS = 10  # wrk's window for a sell-out; a slow machine needed more than 5
 
 
 def tokens_for(member_ids: list[int]) -> dict[int, str]:
@@ -241,7 +242,7 @@ def sell_out(world: dict, tokens: dict[int, str], args) -> tuple[float | None, i
     connection.close()
     started = time.time()
     if args.client == "wrk":
-        ok = wrk(jobs, args.clients, min(args.seconds, 5))["ok"]
+        ok = wrk(jobs, args.clients, SELL_OUT_SECONDS)["ok"]
     else:
         _, _, statuses, _ = asyncio.run(fire(jobs, args.clients))
         ok = sum(200 <= code < 300 for code in statuses)
@@ -344,10 +345,14 @@ def report(results, sell_outs, args) -> None:
         rounds = sell_outs[kind]
         sold = [count for _, count, _ in rounds]
         times = [seconds if seconds is not None else float("inf") for seconds, _, _ in rounds]
-        each = ", ".join(f"{t:.2f}" for t in times)
+
+        def shown(t: float) -> str:
+            return f"{t:.2f} s" if t != float("inf") else f"not sold out in {SELL_OUT_SECONDS} s"
+
+        each = ", ".join(shown(t) for t in times)
         print(
             f"{kind} sell-out: {min(sold)}-{max(sold)} of {spots} spots sold; last sale after "
-            f"{statistics.median(times):.2f} s (median; rounds: {each})   (target: under 2 s)"
+            f"{shown(statistics.median(times))} (median; rounds: {each})   (target: under 2 s)"
         )
 
 
