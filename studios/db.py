@@ -119,6 +119,8 @@ def next_id_sql(model: type[Model]) -> str | None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [meta.db_table, meta.pk.column])
         sequence = cursor.fetchone()[0]
+    if sequence is None:  # a booking's batch needs its keys ahead: say so, write nothing
+        raise LookupError(f"{meta.db_table}.{meta.pk.column} is not filled from a sequence.")
     return f"nextval('{sequence}'::regclass)"
 
 
