@@ -522,6 +522,11 @@ def waitlist_open(session: ClassSession) -> bool:
     return session.network_spots > 0 and session.standard_left == 0
 
 
+def may_join_waitlist(member: Member | None, session: ClassSession) -> bool:
+    """Whether to offer the waitlist on a class page (join_waitlist re-checks under the lock)."""
+    return bool(member and member.has_active_plan and waitlist_open(session))
+
+
 def join_waitlist(member: Member, session_id: int, *, now: datetime | None = None) -> WaitlistEntry:
     """Wait for a network spot of a sold-out class. Joining twice returns the same entry."""
     now = now or timezone.now()

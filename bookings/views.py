@@ -108,9 +108,7 @@ def class_detail(request, session_id: int):
         services.check_bookable(session, timezone.now())
     except BookingError as exc:
         context["not_bookable"] = exc.message
-    context["can_wait"] = bool(
-        member and member.has_active_plan and services.waitlist_open(session)
-    )
+    context["can_wait"] = services.may_join_waitlist(member, session)
     return render(request, "bookings/class_detail.html", context)
 
 
