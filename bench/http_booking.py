@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 import httpx
-from harness import ROOT, percentile
+from harness import ROOT, analyze, percentile
 
 os.environ.setdefault("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/classpass_bench")
 import booking
@@ -275,6 +275,7 @@ def main():
     hot_capacity = args.ops // booking.HOT_CLASSES
     print(f"seeded; creating {len(world['members'])} tokens", flush=True)
     tokens = tokens_for(world["members"])
+    analyze()
     results = []  # (server, run, 2xx/s, p50 ms, p99 ms, 2xx, all), one per round
     sell_outs = {}  # server -> [(seconds or None, sold, 2xx), ...]
     for kind in args.servers.split(","):

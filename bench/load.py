@@ -22,6 +22,7 @@ import httpx
 from booking import check_invariants, recreate_database, setup_world
 from django.db import connection
 from django.utils import timezone
+from harness import analyze
 
 
 def soon_world(world: dict) -> dict:
@@ -131,6 +132,7 @@ def main():
 
     tokens = hb.tokens_for(world["members"])
     extra = soon_world(world)
+    analyze()
     connection.close()
     server = hb.start_server(args.server)
     try:

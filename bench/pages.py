@@ -14,7 +14,7 @@ import os
 import random
 import time
 
-from harness import DEFAULT_URL, configure, percentile, recreate_database
+from harness import DEFAULT_URL, analyze, configure, percentile, recreate_database
 
 os.environ["BENCH_DATABASE_URL"] = os.environ.get(
     "BENCH_PAGES_DATABASE_URL", DEFAULT_URL.rsplit("/", 1)[0] + "/classpass_bench_pages"
@@ -130,6 +130,7 @@ def main():
             f"{year_of_history(studio)} past reservations added at {studio.slug} (a year)",
             flush=True,
         )
+    analyze()
     market = studio.market
     member = Member.objects.get(user__username="member@classpass.local")
     upcoming = (
