@@ -40,6 +40,7 @@ PORT = 8321
 WORKERS = os.environ.get("BENCH_WORKERS", "2")  # processes of the application server
 THREADS = os.environ.get("BENCH_THREADS", "2")  # threads of each
 SELL_OUT_SPOTS = 200  # per hot class: 1,000 in all
+NAN = float("nan")
 SELL_OUT_SECONDS = 10  # wrk's window for a sell-out; a slow machine needed more than 5
 
 
@@ -168,6 +169,25 @@ def settle(timeout: float = 10) -> None:
     connection.close()
 
 
+def cpu_seconds() -> dict[str, float]:
+    """CPU time used so far by the application server's processes, PostgreSQL's and Redis's,
+    read from /proc (Linux); empty elsewhere."""
+    programs = {"granian": "server", "gunicorn": "server", "redis-server": "redis"}
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    used: dict[str, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # the process ended
+            continue
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        who = "postgres" if name.startswith("postgres") else programs.get(name)
+        if who:
+            fields = text[text.rindex(")") + 2 :].split()
+            used[who] = used.get(who, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return used
+
+
 def wrk(jobs: list[tuple[str, dict, dict]], clients: int, seconds: float) -> dict:
     """Drive the server with wrk (a C load generator): the client costs little CPU on this
     2-core machine, so the figures are the server's. Returns rate of 2xx, p50, p99."""
@@ -179,6 +199,7 @@ def wrk(jobs: list[tuple[str, dict, dict]], clients: int, seconds: float) -> dic
             token = headers.get("Authorization", "Token -").split(" ", 1)[1]
             f.write(f"{url} {token} {'-' if body is None else json.dumps(body)}\n")
     threads = 1  # one wrk thread drives 32 connections at these rates; the rest is the server's
+    before = cpu_seconds()
     out = subprocess.run(
         [
             "wrk",
@@ -201,6 +222,7 @@ def wrk(jobs: list[tuple[str, dict, dict]], clients: int, seconds: float) -> dic
         check=True,
     ).stdout
     settle()
+    after = cpu_seconds()
     total = int(re.search(r"(\d+) requests in", out).group(1))
     elapsed = float(re.search(r"requests in ([\d.]+)s", out).group(1))
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -210,7 +232,19 @@ def wrk(jobs: list[tuple[str, dict, dict]], clients: int, seconds: float) -> dic
         value, unit = re.search(rf"{label}%\s+([\d.]+)(us|ms|s)", out).groups()
         return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
 
-    return {"rate": ok / elapsed, "p50": ms("50"), "p99": ms("99"), "ok": ok, "total": total}
+    cpu = {
+        who: (after[who] - before.get(who, 0.0)) * 1000 / max(ok, 1)
+        for who in ("server", "postgres", "redis")
+        if who in after
+    }
+    return {
+        "rate": ok / elapsed,
+        "p50": ms("50"),
+        "p99": ms("99"),
+        "ok": ok,
+        "total": total,
+        "cpu": cpu,
+    }
 
 
 def warm_up(tokens: dict[int, str], args) -> None:
@@ -276,7 +310,9 @@ def main():
     print(f"seeded; creating {len(world['members'])} tokens", flush=True)
     tokens = tokens_for(world["members"])
     analyze()
-    results = []  # (server, run, 2xx/s, p50 ms, p99 ms, 2xx, all), one per round
+    # (server, run, 2xx/s, p50 ms, p99 ms, 2xx, all, CPU ms per 2xx of the server, of
+    # PostgreSQL and of Redis), one per round
+    results = []
     sell_outs = {}  # server -> [(seconds or None, sold, 2xx), ...]
     for kind in args.servers.split(","):
         for scenario in ("low", "hot", "sell-out"):
@@ -313,30 +349,36 @@ def run_scenario(kind, scenario, world, tokens, args, results) -> None:
     for name, jobs in runs.items():
         if args.client == "wrk":
             r = wrk(jobs, args.clients, args.seconds)
-            results.append((kind, name, r["rate"], r["p50"], r["p99"], r["ok"], r["total"]))
+            cpu = [r["cpu"].get(who, NAN) for who in ("server", "postgres", "redis")]
+            results.append((kind, name, r["rate"], r["p50"], r["p99"], r["ok"], r["total"], *cpu))
         else:
             wall, lat, st, _ = asyncio.run(fire(jobs, args.clients))
             ok = sum(200 <= code < 300 for code in st)
             p50, p99 = percentile(lat, 50) * 1000, percentile(lat, 99) * 1000
-            results.append((kind, name, ok / wall, p50, p99, ok, len(st)))
+            results.append((kind, name, ok / wall, p50, p99, ok, len(st), NAN, NAN, NAN))
 
 
 def report(results, sell_outs, args) -> None:
     print()
     print(
         f"{'server':<10}{'run':<16}{'2xx/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'2xx':>7}{'all':>7}"
+        f"{'app cpu':>9}{'pg cpu':>9}{'rd cpu':>9}"
         f"   (medians of {args.rounds} rounds; {args.client}, {args.clients} connections, "
-        f"{WORKERS} workers x {THREADS} threads)"
+        f"{WORKERS} workers x {THREADS} threads; cpu: ms of CPU per 2xx response used by the "
+        "application server, PostgreSQL and Redis, read from /proc)"
     )
     rates = {}
     runs = dict.fromkeys((kind, name) for kind, name, *_ in results)
     for kind, name in runs:
         rounds = [r[2:] for r in results if r[:2] == (kind, name)]
-        rate, p50, p99, ok, total = (
+        rate, p50, p99, ok, total, server, postgres, redis = (
             statistics.median(column) for column in zip(*rounds, strict=True)
         )
         rates[(kind, name)] = rate
-        print(f"{kind:<10}{name:<16}{rate:>8.0f}{p50:>9.1f}{p99:>9.1f}{ok:>7.0f}{total:>7.0f}")
+        print(
+            f"{kind:<10}{name:<16}{rate:>8.0f}{p50:>9.1f}{p99:>9.1f}{ok:>7.0f}{total:>7.0f}"
+            f"{server:>9.2f}{postgres:>9.2f}{redis:>9.2f}"
+        )
     print()
     spots = SELL_OUT_SPOTS * booking.HOT_CLASSES
     for kind in args.servers.split(","):
