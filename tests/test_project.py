@@ -7,6 +7,7 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib.admin.sites import site
 from django.core.management import call_command
+from django.db import connection
 from django.db.models import Sum
 from django.urls import reverse
 
@@ -114,6 +115,25 @@ def test_seed_demo_is_realistic_and_idempotent():
     )
     for member in Member.objects.annotate(total=Sum("credit_entries__amount")):
         assert member.credit_balance == (member.total or 0)
+
+
+@pytest.mark.django_db
+def test_seed_demo_leaves_the_planner_statistics_of_what_it_loaded():
+    call_command("seed_demo")
+    classes = ClassSession.objects.count()
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT reltuples FROM pg_class WHERE oid = %s::regclass",
+                [ClassSession._meta.db_table],
+            )
+            counted = cursor.fetchone()[0]
+        else:
+            cursor.execute(
+                "SELECT stat FROM sqlite_stat1 WHERE tbl = %s", [ClassSession._meta.db_table]
+            )
+            counted = int(cursor.fetchone()[0].split()[0])
+    assert counted == classes > 0
 
 
 def test_make_refuses_a_python_older_than_3_12(tmp_path):

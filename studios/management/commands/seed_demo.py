@@ -4,6 +4,7 @@ import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 from django.utils.module_loading import import_string
 
 from studios.models import Market
@@ -34,6 +35,10 @@ class Command(BaseCommand):
             started = time.monotonic()
             summary = import_string(path)(scale=scale, seed=seed)
             self.stdout.write(f"{path}: {summary} ({time.monotonic() - started:.1f}s)")
+        # The planner's statistics for the rows just loaded: until autovacuum's next pass (and
+        # for good where it is off), the database would plan for the empty tables it had.
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
         self._print_logins()
 
     def _print_logins(self):
