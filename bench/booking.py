@@ -10,7 +10,8 @@ Each round runs, with the same process pool and harness:
   booking/hot   bookings.services.book into 5 hot classes
 and prints bookings/s, p50 and p99 latency, and the booking/ceiling ratio (medians of rounds).
 After each booking run it checks: no class over its room, counters equal live reservations,
-every balance equal to its ledger.
+every balance equal to its ledger. The world (setup_world, shared with http_booking.py and
+load.py) has a month of attended history, and its statistics are gathered before the run.
 """
 
 import argparse
