@@ -194,33 +194,34 @@ def wrk(jobs: list[tuple[str, dict, dict]], clients: int, seconds: float) -> dic
     import re
     import tempfile
 
-    with tempfile.NamedTemporaryFile("w", suffix=".ops", delete=False) as f:
+    threads = 1  # one wrk thread drives 32 connections at these rates; the rest is the server's
+    with tempfile.NamedTemporaryFile("w", suffix=".ops") as f:  # removed once wrk is done
         for url, body, headers in jobs:
             token = headers.get("Authorization", "Token -").split(" ", 1)[1]
             f.write(f"{url} {token} {'-' if body is None else json.dumps(body)}\n")
-    threads = 1  # one wrk thread drives 32 connections at these rates; the rest is the server's
-    before = cpu_seconds()
-    out = subprocess.run(
-        [
-            "wrk",
-            "-t",
-            str(threads),
-            "-c",
-            str(clients),
-            "-d",
-            f"{seconds}s",
-            "--latency",
-            "-s",
-            str(ROOT / "bench" / "wrk_post.lua"),
-            f"http://127.0.0.1:{PORT}",
-            "--",
-            f.name,
-            str(threads),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+        f.flush()
+        before = cpu_seconds()
+        out = subprocess.run(
+            [
+                "wrk",
+                "-t",
+                str(threads),
+                "-c",
+                str(clients),
+                "-d",
+                f"{seconds}s",
+                "--latency",
+                "-s",
+                str(ROOT / "bench" / "wrk_post.lua"),
+                f"http://127.0.0.1:{PORT}",
+                "--",
+                f.name,
+                str(threads),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
     settle()
     after = cpu_seconds()
     total = int(re.search(r"(\d+) requests in", out).group(1))
@@ -301,7 +302,7 @@ def main():
         default="wrk" if shutil.which("wrk") else "httpx",
         help="wrk (apt-get install wrk) measures the server, not a Python client",
     )
-    parser.add_argument("--seconds", type=float, default=8, help="wrk: seconds per run")
+    parser.add_argument("--seconds", type=int, default=8, help="wrk: whole seconds per run")
     args = parser.parse_args()
     booking.recreate_database()
     connection.close()
