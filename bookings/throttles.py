@@ -110,18 +110,39 @@ def booking_wait(user) -> float | None:
     return hit([("booking", str(user.pk))])
 
 
+# KEYS: each limit's current and previous window; ARGV: each limit's time to live. Adds one
+# to each current window (kept for its time to live) and returns it with the previous one's.
+_COUNT = """
+local counts = {}
+for i = 1, #ARGV do
+  counts[2 * i - 1] = redis.call('INCR', KEYS[2 * i - 1])
+  redis.call('EXPIRE', KEYS[2 * i - 1], ARGV[i])
+  counts[2 * i] = tonumber(redis.call('GET', KEYS[2 * i]) or '0') or 0
+end
+return counts
+"""
+
+# KEYS: windows to take one back from; ARGV: each one's time to live.
+_UNCOUNT = """
+for i = 1, #KEYS do
+  redis.call('DECR', KEYS[i])
+  redis.call('EXPIRE', KEYS[i], ARGV[i])
+end
+"""
+
+
 def count_hits(cache, keys: list[tuple[str, str, int]]) -> list[tuple[int, int]]:
     """For each (current, previous, ttl): add one to `current` (kept `ttl` seconds) and read
-    `previous`. One pipelined round trip on Redis; plain cache calls on any other backend."""
-    if hasattr(cache, "pipeline"):
-        pipe = cache.pipeline()
+    `previous`. On Redis, one script in one round trip: it cost the client about half the
+    CPU of the same nine commands in a pipeline (docs/performance.md). Plain cache calls on
+    any other backend."""
+    if hasattr(cache, "script"):
+        names, ttls = [], []
         for current, previous, ttl in keys:
-            key = cache.make_and_validate_key(current)
-            pipe.incr(key)
-            pipe.expire(key, ttl)
-            pipe.get(cache.make_and_validate_key(previous))
-        replies = pipe.execute()
-        return [(int(replies[i]), int(replies[i + 2] or 0)) for i in range(0, len(replies), 3)]
+            names += (cache.make_key(current), cache.make_key(previous))
+            ttls.append(ttl)
+        replies = cache.script(_COUNT)(keys=names, args=ttls)
+        return list(zip(replies[::2], replies[1::2], strict=True))
     counts = []
     for current, previous, ttl in keys:
         cache.add(current, 0, ttl)
@@ -131,13 +152,10 @@ def count_hits(cache, keys: list[tuple[str, str, int]]) -> list[tuple[int, int]]
 
 def uncount_hits(cache, keys: list[tuple[str, int]]) -> None:
     """Take back one hit of each (key, ttl): a refused request does not count."""
-    if hasattr(cache, "pipeline"):
-        pipe = cache.pipeline()
-        for key, ttl in keys:
-            key = cache.make_and_validate_key(key)
-            pipe.decr(key)
-            pipe.expire(key, ttl)
-        pipe.execute()
+    if hasattr(cache, "script"):
+        cache.script(_UNCOUNT)(
+            keys=[cache.make_key(key) for key, _ in keys], args=[ttl for _, ttl in keys]
+        )
         return
     for key, _ in keys:
         with suppress(ValueError):  # expired meanwhile: nothing to take back

@@ -28,9 +28,16 @@ class RedisCache(DjangoRedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = SharedClientRedisCacheClient
+        self._scripts = {}
 
-    def pipeline(self):
-        """A Redis pipeline (not a transaction) on the write server, for callers that batch
-        several commands into one round trip (bookings.throttles). Keys go through
-        make_and_validate_key, as the cache's own calls do."""
-        return self._cache.get_client(write=True).pipeline(transaction=False)
+    def script(self, source: str):
+        """`source`, a Lua script, as a callable on the write server (redis-py's Script: one
+        EVALSHA a call, loading the script again if the server has lost it), for callers that
+        read and write several keys in one round trip (bookings.throttles). Built once per
+        source; callers pass their keys through make_key, as the cache's own calls do."""
+        script = self._scripts.get(source)
+        if script is None:
+            script = self._scripts.setdefault(
+                source, self._cache.get_client(write=True).register_script(source)
+            )
+        return script

@@ -57,6 +57,18 @@ def test_every_limit_of_a_request_is_checked_and_a_refusal_counts_against_none(b
     assert hit([("user", "7")], now=now) is not None
 
 
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs Redis (REDIS_URL)")
+@pytest.mark.parametrize("backend", ["redis"], indirect=True)  # a server-side script there
+def test_the_limits_still_count_after_redis_has_lost_its_scripts(backend):
+    now = 60 * 3000 + 1
+    assert hit([("booking", "7")], now=now) is None
+    # A restarted or failed-over Redis keeps no scripts: the next call loads it again...
+    caches["default"]._cache.get_client(write=True).script_flush()
+    assert [hit([("booking", "7")], now=now) for _ in range(2)] == [None, None]
+    # ...and counted the hits before and after: the fourth is refused.
+    assert hit([("booking", "7")], now=now) is not None
+
+
 def test_a_scope_without_a_rate_is_not_limited(backend):
     assert all(hit([("anon", "10.0.0.1")], now=5.0) is None for _ in range(50))
 
