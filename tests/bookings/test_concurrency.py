@@ -7,7 +7,6 @@ import random
 from datetime import timedelta
 
 import pytest
-from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from bookings import services
@@ -17,6 +16,7 @@ from members import services as members_services
 from members.models import CreditEntry, Member
 from studios.models import ClassSession
 from tests import factories
+from tests.invariants import assert_invariants
 from tests.race import run_in_threads
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -29,33 +29,6 @@ def subscribed_members(count: int, market, plan) -> list[Member]:
         members_services.choose_plan(member, plan)
         members.append(member)
     return members
-
-
-def assert_invariants() -> None:
-    """DESIGN.md's invariants: no room overbooked, counters match, balances equal ledgers >= 0."""
-    sessions = ClassSession.objects.annotate(
-        live_network=Count(
-            "reservations",
-            filter=Q(reservations__status__in=LIVE_STATUSES, reservations__counter="network"),
-        ),
-        live_premium=Count(
-            "reservations",
-            filter=Q(reservations__status__in=LIVE_STATUSES, reservations__counter="premium"),
-        ),
-    )
-    for s in sessions:
-        assert s.live_network + s.live_premium + s.studio_booked <= s.capacity, s
-        assert s.live_network <= s.network_spots, s
-        assert (s.network_booked, s.premium_booked) == (s.live_network, s.live_premium), s
-    for m in Member.objects.annotate(total=Sum("credit_entries__amount")):
-        assert m.credit_balance == (m.total or 0) >= 0, m
-    duplicates = (
-        Reservation.objects.filter(status__in=LIVE_STATUSES)
-        .values("member", "session")
-        .annotate(n=Count("pk"))
-        .filter(n__gt=1)
-    )
-    assert not duplicates.exists()
 
 
 def test_fifty_members_racing_for_the_last_five_spots_get_exactly_five(market, plan, studio):
