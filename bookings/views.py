@@ -22,6 +22,7 @@ from . import calendar, pricing, selectors, services
 from .errors import BookingError
 from .forms import BookForm, SearchForm
 from .models import ReservationStatus, Source
+from .offers import collect_offers
 from .throttles import booking_wait
 
 
@@ -85,7 +86,9 @@ def class_detail(request, session_id: int):
     if session is None:
         raise Http404("That class does not exist.")
     member = member_for_user(request.user)
-    offers = services.offers_for(session, member)
+    now = timezone.now()
+    ctx = services.booking_context(session, member, now)
+    offers = collect_offers(ctx)
     spotlight = request.GET.get("spotlight", "")
     if spotlight.isdigit():  # a click on a Spotlight placement
         marketing_services.count(
@@ -100,12 +103,15 @@ def class_detail(request, session_id: int):
         "available": [o for o in offers if o.available],
         "price": pricing.explain(session),
         "spots": selectors.spots_label(session),
-        "reservation": selectors.member_reservation(member, session),
-        "waiting": selectors.waiting_entry(member, session),
+        # The context already knows whether either exists: no query for the common case.
+        "reservation": selectors.member_reservation(member, session)
+        if ctx.already_booked
+        else None,
+        "waiting": selectors.waiting_entry(member, session) if ctx.waiting else None,
         "idempotency_key": uuid.uuid4().hex,
     }
     try:
-        services.check_bookable(session, timezone.now())
+        services.check_bookable(session, now)
     except BookingError as exc:
         context["not_bookable"] = exc.message
     context["can_wait"] = services.may_join_waitlist(member, session)

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from bookings import selectors, services
 from bookings.models import Reservation
+from premium.models import PremiumPrice, PremiumSettings
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -95,6 +96,36 @@ def test_class_page_explains_the_price_and_offers_booking(
     page = response.content.decode()
     assert "Book for 8 credits" in page
     assert "Why 8 credits?" in page and "per visit" in page
+
+
+def test_class_page_of_a_booked_member_at_a_premium_studio_stays_within_8_queries(
+    client, active_member, studio, django_assert_max_num_queries
+):
+    # The most a class page reads: the network is sold out, so Premium's settings and its
+    # price for this class type are read too, and the member's own reservation is shown.
+    PremiumSettings.objects.create(studio=studio, price_cents=3000, max_spots=2)
+    session = factories.ClassSessionFactory(studio=studio, capacity=20, network_spots=2)
+    PremiumPrice.objects.create(studio=studio, class_type=session.class_type, price_cents=4000)
+    services.book(active_member, session.pk)
+    session.network_booked = 2
+    session.save(update_fields=["network_booked"])
+    client.force_login(active_member.user)
+    with django_assert_max_num_queries(8):
+        page = client.get(reverse("bookings:class", args=[session.pk])).content.decode()
+    assert "You're booked" in page and "Cancel reservation" in page
+
+
+def test_class_page_without_a_reservation_or_waitlist_entry_does_not_look_for_them(
+    client, active_member, studio, django_assert_num_queries
+):
+    session = factories.ClassSessionFactory(studio=studio, network_spots=2, network_booked=2)
+    client.force_login(active_member.user)
+    # The class, the login (session, user), the member, the member's booking context, and
+    # Premium's settings and price (the network is sold out); no reservation or waitlist
+    # lookup, since the booking context says there is none.
+    with django_assert_num_queries(7):
+        page = client.get(reverse("bookings:class", args=[session.pk])).content.decode()
+    assert "Join the waitlist" in page and "You're booked" not in page
 
 
 def test_class_page_asks_anonymous_visitors_to_log_in(client, session):
