@@ -348,3 +348,27 @@ def test_an_expired_token_is_refused(active_member):
     record, token = members_services.create_api_token(active_member.user)
     AuthToken.objects.filter(pk=record.pk).update(expiry=timezone.now() - timedelta(seconds=1))
     assert_error(api(token).get("/api/v1/me/"), 401)
+
+
+def test_a_class_cannot_borrow_another_studios_class_type_or_instructor(studio, owner_token):
+    other = factories.StudioFactory(market=studio.market)
+    own_type = factories.ClassTypeFactory(studio=studio)
+    body = {
+        "class_type": own_type.pk,
+        "starts_at": (timezone.now() + timedelta(days=3)).isoformat(),
+        "duration_minutes": 60,
+        "capacity": 12,
+        "network_spots": 4,
+        "credit_price": 9,
+    }
+    base = f"/api/v1/partner/{studio.slug}"
+    for field, foreign in (
+        ("class_type", factories.ClassTypeFactory(studio=other).pk),
+        ("instructor", factories.InstructorFactory(studio=other).pk),
+    ):
+        refused = assert_error(
+            api(owner_token).post(f"{base}/sessions/", {**body, field: foreign}, format="json"),
+            400,
+        )
+        assert field in refused["fields"]
+    assert not ClassSession.objects.exists()

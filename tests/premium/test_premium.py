@@ -295,3 +295,32 @@ def test_partner_premium_settings_and_report(client, studio, active_member, prem
     front = factories.StaffFactory(studio=studio, role=StaffRole.FRONT_DESK).user
     client.force_login(front)
     assert client.get(url).status_code == 403
+
+
+def test_partner_sets_a_class_type_premium_price_and_clears_it(
+    client, studio, active_member, premium
+):
+    owner = factories.StaffFactory(studio=studio, role=StaffRole.MANAGER).user
+    client.force_login(owner)
+    url = reverse("partner:premium", args=[studio.slug])
+    yoga = factories.ClassTypeFactory(studio=studio, name="Hot yoga")
+    session = factories.ClassSessionFactory(studio=studio, class_type=yoga, network_spots=0)
+
+    response = client.post(url, {"form": "price", "class_type": yoga.pk, "price_cents": "40.00"})
+    assert response.status_code == 302
+    assert PremiumPrice.objects.get(studio=studio, class_type=yoga).price_cents == 4000
+    assert offers(session, active_member)["premium"].credits == 20  # $40 at $2.00 a credit
+    audit = AuditEntry.objects.get(action="premium price")
+    assert (audit.before, audit.after) == ({"price_cents": None}, {"price_cents": 4000})
+
+    client.post(url, {"form": "price", "class_type": yoga.pk, "price_cents": ""})
+    assert not PremiumPrice.objects.filter(class_type=yoga).exists()
+    assert offers(session, active_member)["premium"].credits == 15  # the studio's $30 again
+    assert AuditEntry.objects.filter(action="premium price").count() == 2
+
+    elsewhere = factories.ClassTypeFactory(studio=factories.StudioFactory(market=studio.market))
+    refused = client.post(
+        url, {"form": "price", "class_type": elsewhere.pk, "price_cents": "99.00"}
+    )
+    assert refused.status_code == 200 and "Select a valid choice" in refused.content.decode()
+    assert not PremiumPrice.objects.exists()

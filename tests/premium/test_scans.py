@@ -341,3 +341,25 @@ def test_a_run_killed_half_way_and_rerun_writes_everything_once(market):
     for session in sessions:
         session.refresh_from_db()
         assert session.network_spots == 8 + 2  # 60 % of 6 is 3, capped at the default 2
+
+
+def test_the_command_recommends_and_the_page_dismisses_once(client, studio):
+    schedule = with_history(studio, empties=[2, 2, 2])
+    session = sold_out(studio, schedule, hours=72)
+    call_command("opportunities_scan")
+    opportunity = Opportunity.objects.get(session=session)
+    owner = factories.StaffFactory(studio=studio, role=StaffRole.MANAGER).user
+    client.force_login(owner)
+
+    def decide(decision):
+        url = reverse("partner:opportunity_decide", args=[studio.slug, opportunity.pk, decision])
+        return client.post(url, follow=True)
+
+    assert "Recommendation dismissed" in decide("dismiss").content.decode()
+    opportunity.refresh_from_db()
+    assert opportunity.status == OpportunityStatus.DISMISSED
+    refused = decide("accept").content.decode()
+    assert "This recommendation is dismissed." in refused
+    session.refresh_from_db()
+    assert session.network_spots == 8  # nothing added
+    assert decide("maybe").status_code == 404

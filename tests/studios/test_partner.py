@@ -283,3 +283,12 @@ def test_partner_pages_keep_a_fixed_query_count(
         for name in ("schedule", "settings", "earnings"):
             with django_assert_max_num_queries(10):
                 assert owner_client.get(url(name, studio)).status_code == 200
+
+
+def test_a_schedule_cannot_use_another_studios_class_type(owner_client, studio):
+    foreign = factories.ClassTypeFactory(studio=factories.StudioFactory(market=studio.market))
+    response = owner_client.post(
+        url("schedule_new", studio), schedule_form(studio, class_type=foreign.pk)
+    )
+    assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
+    assert not Schedule.objects.exists()

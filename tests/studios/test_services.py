@@ -3,8 +3,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from studios import services
+from studios.errors import InventoryError
 from studios.models import ClassSession, EarningEntry, EarningKind
 from tests import factories
 
@@ -128,3 +130,40 @@ def test_generate_sessions_task_keeps_weeks_ahead(settings):
         ClassSession.objects.filter(starts_at__gte=datetime.now(UTC) - timedelta(days=1)).count()
         == 7
     )
+
+
+def test_the_services_refuse_another_studios_class_type_and_instructor(studio):
+    # The forms and the API offer only the studio's own; the services check again, for any
+    # other caller (an integration, a shell).
+    other = factories.StudioFactory(market=studio.market)
+    foreign_type = factories.ClassTypeFactory(studio=other)
+    foreign_instructor = factories.InstructorFactory(studio=other)
+    with pytest.raises(InventoryError) as refused:
+        services.create_session(
+            studio,
+            by=None,
+            class_type=foreign_type,
+            instructor=foreign_instructor,
+            starts_at=timezone.now() + timedelta(days=2),
+            duration_minutes=60,
+            capacity=10,
+            network_spots=4,
+            credit_price=8,
+        )
+    assert set(refused.value.fields) >= {"class_type", "instructor"}
+    own = factories.InstructorFactory(studio=studio)
+    session = factories.ClassSessionFactory(studio=studio, instructor=own)
+    with pytest.raises(InventoryError) as refused:
+        services.update_session(
+            studio,
+            session.pk,
+            by=None,
+            capacity=session.capacity,
+            network_spots=session.network_spots,
+            studio_booked=0,
+            instructor=foreign_instructor,
+        )
+    assert "instructor" in refused.value.fields
+    session.refresh_from_db()
+    assert session.instructor == own
+    assert not ClassSession.objects.filter(class_type=foreign_type).exists()
