@@ -335,6 +335,11 @@ def pay_hold(
     raise failed  # after the commit: the released spot and the failed payment stay recorded
 
 
+def hold_is_open(reservation: Reservation, now: datetime) -> bool:
+    """Whether a held spot can still be paid for (pay_hold decides again under the locks)."""
+    return reservation.status == ReservationStatus.HELD and now < reservation.hold_expires_at
+
+
 def _release_hold_locked(session: ClassSession, reservation: Reservation, now: datetime) -> None:
     _release_locked(session, reservation.counter)
     reservation.status = ReservationStatus.EXPIRED

@@ -197,6 +197,12 @@ def checkout(request, public_id):
         return redirect("bookings:schedule")
     if reservation.status == ReservationStatus.BOOKED:
         return redirect("bookings:schedule")
+    if not services.hold_is_open(reservation, timezone.now()):
+        # Expired, declined or released: no "held until" page with a Pay button.
+        messages.error(
+            request, "This hold has ended; you were not charged. Book again if spots are left."
+        )
+        return redirect("bookings:class", session_id=reservation.session_id)
     return render(
         request,
         "bookings/checkout.html",

@@ -324,3 +324,45 @@ def test_partner_sets_a_class_type_premium_price_and_clears_it(
     )
     assert refused.status_code == 200 and "Select a valid choice" in refused.content.decode()
     assert not PremiumPrice.objects.exists()
+
+
+def test_a_declined_card_at_checkout_says_so_and_frees_the_spot(client, market, studio, premium):
+    member = factories.MemberFactory(
+        home_market=market,
+        user__email="y+decline@example.com",
+        user__username="y+decline@example.com",
+    )
+    session = factories.ClassSessionFactory(studio=studio)
+    held = services.book(member, session.pk, offer_kind="a_la_carte")
+    client.force_login(member.user)
+    response = client.post(reverse("bookings:checkout", args=[held.public_id]), follow=True)
+    assert response.redirect_chain[-1][0] == reverse("bookings:class", args=[session.pk])
+    assert "declined" in response.content.decode()
+    held.refresh_from_db()
+    session.refresh_from_db()
+    assert held.status == ReservationStatus.EXPIRED and session.premium_booked == 0
+    # Back on the checkout link: no "held until" page with a Pay button any more.
+    again = client.get(reverse("bookings:checkout", args=[held.public_id]), follow=True)
+    assert again.redirect_chain[-1][0] == reverse("bookings:class", args=[session.pk])
+    assert (
+        "This hold has ended" in again.content.decode()
+        and "Pay $30.00" not in again.content.decode()
+    )
+
+
+def test_the_checkout_page_of_a_hold_that_ran_out_sends_back_to_the_class(
+    client, member, studio, premium
+):
+    session = factories.ClassSessionFactory(studio=studio)
+    held = services.book(member, session.pk, offer_kind="a_la_carte")
+    client.force_login(member.user)
+    url = reverse("bookings:checkout", args=[held.public_id])
+    assert "Pay $30.00" in client.get(url).content.decode()
+    # The ten minutes passed and the sweep has not run yet.
+    Reservation.objects.filter(pk=held.pk).update(
+        hold_expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    response = client.get(url, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("bookings:class", args=[session.pk])
+    assert "This hold has ended" in response.content.decode()
+    assert not Payment.objects.exists()
