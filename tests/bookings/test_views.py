@@ -246,3 +246,29 @@ def test_script_payloads_in_names_are_escaped(client, studio):
     session = factories.ClassSessionFactory(studio=studio, class_type=evil, starts_at=soon(3))
     page = client.get(reverse("bookings:class", args=[session.pk])).content.decode()
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+
+
+def test_a_late_cancel_from_the_page_warns_of_the_fee(client, active_member, studio):
+    session = factories.ClassSessionFactory(
+        studio=studio, starts_at=soon(1), network_spots=5, credit_price=4
+    )
+    reservation = services.book(active_member, session.pk)
+    client.force_login(active_member.user)
+    response = client.post(reverse("bookings:cancel", args=[reservation.pk]), follow=True)
+    assert "late-cancel fee charged" in response.content.decode()
+    reservation.refresh_from_db()
+    assert reservation.status == "late_cancelled"
+
+
+def test_cancel_returns_to_the_page_it_came_from_but_never_off_site(client, active_member, studio):
+    first, second = (factories.ClassSessionFactory(studio=studio, credit_price=2) for _ in "ab")
+    client.force_login(active_member.user)
+    came_from = reverse("bookings:class", args=[first.pk])
+    reservation = services.book(active_member, first.pk)
+    response = client.post(reverse("bookings:cancel", args=[reservation.pk]), {"next": came_from})
+    assert response.url == came_from
+    reservation = services.book(active_member, second.pk)
+    response = client.post(
+        reverse("bookings:cancel", args=[reservation.pk]), {"next": "https://evil.example/"}
+    )
+    assert response.url == reverse("bookings:schedule")
