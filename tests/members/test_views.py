@@ -128,3 +128,32 @@ def test_account_page_query_count_does_not_grow_with_history(
     assert CreditEntry.objects.count() == 31
     with django_assert_max_num_queries(8):
         assert client.get(reverse("members:account")).status_code == 200
+
+
+@pytest.mark.django_db
+def test_changing_plan_on_the_website_takes_effect_at_the_renewal(client, member, plan):
+    bigger = factories.PlanFactory(market=plan.market, credits_per_cycle=60, name="Sixty")
+    client.force_login(member.user)
+    client.post(reverse("members:plan"), {"plan": plan.pk})
+    response = client.post(reverse("members:plan"), {"plan": bigger.pk}, follow=True)
+    assert "From your next renewal" in response.content.decode()
+    member.refresh_from_db()
+    assert (member.plan, member.next_plan, member.credit_balance) == (
+        plan,
+        bigger,
+        plan.credits_per_cycle,  # this cycle was paid for: no new credits, no second charge
+    )
+    assert Payment.objects.filter(member=member).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_plan_action_that_does_not_apply_says_why_and_changes_nothing(client, member, plan):
+    client.force_login(member.user)
+    response = client.post(reverse("members:resume"), follow=True)
+    assert "Only a paused plan can be resumed." in response.content.decode()
+    response = client.post(reverse("members:cancel"), follow=True)
+    assert "There is no plan to cancel." in response.content.decode()
+    assert Member.objects.get(pk=member.pk).status == member.status
+    assert not CreditEntry.objects.filter(member=member).exists()
+    unknown = client.post(reverse("members:revoke_token", args=["nosuchkey"]), follow=True)
+    assert "No such token." in unknown.content.decode()
