@@ -292,3 +292,43 @@ def test_a_schedule_cannot_use_another_studios_class_type(owner_client, studio):
     )
     assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
     assert not Schedule.objects.exists()
+
+
+def test_another_studios_schedule_is_a_404_and_stays_as_it_was(owner_client, studio):
+    foreign = factories.ScheduleFactory(studio=factories.StudioFactory(market=studio.market))
+    assert owner_client.get(url("schedule_edit", studio, foreign.pk)).status_code == 404
+    edited = owner_client.post(
+        url("schedule_edit", studio, foreign.pk), schedule_form(studio, capacity=5)
+    )
+    ended = owner_client.post(url("schedule_end", studio, foreign.pk), {"ends_on": "2026-02-01"})
+    assert edited.status_code == ended.status_code == 404
+    foreign.refresh_from_db()
+    assert (foreign.capacity, foreign.ends_on) == (20, None)
+    assert not AuditEntry.objects.exists()
+
+
+def test_ending_a_schedule_without_a_date_or_before_its_start_is_refused(owner_client, studio):
+    owner_client.post(url("schedule_new", studio), schedule_form(studio))
+    schedule = Schedule.objects.get(studio=studio)
+    classes = ClassSession.objects.filter(schedule=schedule).count()
+    for ends_on, message in (
+        ("", "Pick the last day of the schedule."),
+        ("2000-01-01", "The end date must not be before the start date."),
+    ):
+        response = owner_client.post(
+            url("schedule_end", studio, schedule.pk), {"ends_on": ends_on}, follow=True
+        )
+        assert message in response.content.decode()
+    schedule.refresh_from_db()
+    assert schedule.ends_on is None
+    assert ClassSession.objects.filter(schedule=schedule).count() == classes
+
+
+def test_a_statement_for_an_impossible_month_is_a_404_and_a_bad_month_shows_this_one(
+    owner_client, studio
+):
+    assert owner_client.get(url("statement_csv", studio, 2026, 13)).status_code == 404
+    page = owner_client.get(url("earnings", studio), {"month": "2026-99"})
+    year, month = selectors.current_month(studio)
+    assert page.status_code == 200
+    assert page.context["month"] == date(year, month, 1)
