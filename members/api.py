@@ -52,7 +52,9 @@ def member_ref_of(request) -> Member:
     """Only the member's key: services that lock the row read what they need themselves.
     Token authentication already read the profile with the user; otherwise one indexed lookup."""
     user = request.user
-    if type(user).member.is_cached(user):
+    # The model's descriptor, not type(user)'s: with a login session, request.user is Django's
+    # lazy wrapper around the user.
+    if Member.user.field.remote_field.is_cached(user):
         member = getattr(user, "member", None)
         if member is None:
             raise NotFound("This account has no member profile.")

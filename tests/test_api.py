@@ -372,3 +372,34 @@ def test_a_class_cannot_borrow_another_studios_class_type_or_instructor(studio, 
         )
         assert field in refused["fields"]
     assert not ClassSession.objects.exists()
+
+
+def test_a_login_session_works_across_the_api_as_a_token_does(studio, active_member):
+    """The website's own scripts may call the API with the login cookie (and the CSRF token)."""
+
+    def browser(user) -> APIClient:
+        client = APIClient(enforce_csrf_checks=True)
+        client.force_login(user)
+        client.get(reverse("bookings:search"))  # sets the CSRF cookie
+        client.credentials(HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value)
+        return client
+
+    member = browser(active_member.user)
+    session = factories.ClassSessionFactory(studio=studio, network_spots=5)
+    full = factories.ClassSessionFactory(studio=studio, network_spots=1, network_booked=1)
+    assert member.get("/api/v1/me/").json()["credit_balance"] == active_member.credit_balance
+    assert member.get("/api/v1/me/credits/").status_code == 200
+    assert member.get(f"/api/v1/sessions/{session.pk}/").json()["offers"][0]["available"]
+    booked = member.post("/api/v1/reservations/", {"session": session.pk}, format="json")
+    assert booked.status_code == 201
+    assert member.get("/api/v1/reservations/").json()["count"] == 1
+    assert member.post(f"/api/v1/sessions/{full.pk}/waitlist/").status_code == 201
+    assert member.delete(f"/api/v1/sessions/{full.pk}/waitlist/").status_code == 204
+    reservation = booked.json()["id"]
+    assert member.post(f"/api/v1/reservations/{reservation}/cancel/").status_code == 200
+
+    owner = browser(factories.StaffFactory(studio=studio, role=StaffRole.OWNER).user)
+    base = f"/api/v1/partner/{studio.slug}"
+    for path in ("sessions/", f"sessions/{session.pk}/roster/", "earnings/", "opportunities/"):
+        assert owner.get(f"{base}/{path}").status_code == 200, path
+    assert_error(member.get(f"{base}/sessions/"), 404)

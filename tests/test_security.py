@@ -143,3 +143,39 @@ def test_user_entered_text_is_escaped_everywhere(client, market, plan, active_me
         html = client.get(url).content.decode()
         assert "<script>alert" not in html and "<img src=x" not in html, url
         assert "&lt;script&gt;" in html, url
+
+
+def test_the_api_with_a_login_cookie_needs_the_csrf_token(active_member, session):
+    # A browser's login session also authenticates the API; a cross-site POST must not book.
+    from rest_framework.test import APIClient
+
+    browser = APIClient(enforce_csrf_checks=True)
+    browser.force_login(active_member.user)
+    refused = browser.post("/api/v1/reservations/", {"session": session.pk}, format="json")
+    assert refused.status_code == 403 and "CSRF" in refused.json()["error"]["message"]
+    assert not Reservation.objects.exists()
+    browser.get(reverse("bookings:class", args=[session.pk]))  # sets the CSRF cookie
+    token = browser.cookies["csrftoken"].value
+    booked = browser.post(
+        "/api/v1/reservations/", {"session": session.pk}, format="json", HTTP_X_CSRFTOKEN=token
+    )
+    assert booked.status_code == 201
+    assert Reservation.objects.get().member == active_member
+
+
+def test_an_account_without_a_member_profile_cannot_book_over_the_api(studio, session):
+    from rest_framework.test import APIClient
+
+    from members import services as members_services
+
+    staff = factories.StaffFactory(studio=studio, role=StaffRole.OWNER).user
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {members_services.create_api_token(staff)[1]}")
+    response = client.post("/api/v1/reservations/", {"session": session.pk}, format="json")
+    assert response.status_code == 404
+    assert response.json()["error"]["message"] == "This account has no member profile."
+    client.credentials()
+    client.force_login(staff)  # and with a login session instead of a token
+    response = client.post("/api/v1/reservations/", {"session": session.pk}, format="json")
+    assert response.status_code == 404
+    assert not Reservation.objects.exists()
