@@ -336,3 +336,52 @@ def test_generated_sessions_are_bookable(active_member, studio):
     generate_sessions(weeks=1)
     session = ClassSession.objects.filter(starts_at__gt=timezone.now() + timedelta(hours=2)).first()
     assert services.book(active_member, session.pk).pk
+
+
+def test_releasing_an_unpaid_hold_frees_the_spot_and_charges_nothing(member, studio):
+    from premium.models import PremiumSettings
+
+    PremiumSettings.objects.create(studio=studio, price_cents=3000, max_spots=2)
+    session = factories.ClassSessionFactory(studio=studio)
+    held = services.book(member, session.pk, offer_kind="a_la_carte")
+    session.refresh_from_db()
+    assert (held.status, session.premium_booked) == (ReservationStatus.HELD, 1)
+    released = services.cancel(held.pk, member=member)
+    session.refresh_from_db()
+    assert (released.status, session.premium_booked) == (ReservationStatus.CANCELLED, 0)
+    assert not Payment.objects.exists() and not EarningEntry.objects.exists()
+    with pytest.raises(NotCancellable):
+        services.cancel(held.pk, member=member)
+
+
+def test_a_declined_late_cancel_fee_keeps_the_cancellation_and_records_the_failure(
+    active_member, studio
+):
+    session = factories.ClassSessionFactory(
+        studio=studio, starts_at=timezone.now() + timedelta(hours=3)
+    )
+    reservation = services.book(active_member, session.pk)
+    user = active_member.user
+    user.email = "card+decline@example.com"  # the local provider declines this address
+    user.save(update_fields=["email"])
+    cancelled = services.cancel(reservation.pk, member=active_member)
+    assert cancelled.status == ReservationStatus.LATE_CANCELLED
+    assert balance_matches_ledger(active_member) and active_member.credit_balance == 30
+    fee = Payment.objects.get(kind=PaymentKind.LATE_CANCEL_FEE)
+    assert fee.status == "failed" and "declined" in fee.failure_reason
+    session.refresh_from_db()
+    assert session.network_booked == 0
+
+
+def test_attendance_marks_are_refused_out_of_order(active_member, studio):
+    start = timezone.now() + timedelta(hours=2)
+    session = factories.ClassSessionFactory(studio=studio, starts_at=start)
+    reservation = services.book(active_member, session.pk)
+    with pytest.raises(NotCancellable, match="Check-in opens an hour before"):
+        services.mark_attended(reservation.pk, now=start - timedelta(hours=2))
+    with pytest.raises(NotCancellable, match="once the class has started"):
+        services.mark_missed(reservation.pk, now=start - timedelta(minutes=30))
+    services.mark_attended(reservation.pk, now=start - timedelta(minutes=30))
+    with pytest.raises(NotCancellable, match="already attended"):
+        services.mark_missed(reservation.pk, now=start + timedelta(minutes=5))
+    assert EarningEntry.objects.count() == 1  # the studio is paid once
