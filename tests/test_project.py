@@ -213,3 +213,52 @@ def test_the_wsgi_application_loads_views_and_tasks_before_the_first_request():
         text=True,
     )
     assert done.stdout.strip() == "True", done.stderr
+
+
+@pytest.mark.django_db
+def test_admin_cancels_reservations_through_the_engine_and_reports_refusals(
+    admin_client, active_member, studio
+):
+    from bookings import services as booking_services
+    from bookings.models import Reservation, ReservationStatus
+    from tests import factories
+
+    booked = booking_services.book(active_member, factories.ClassSessionFactory(studio=studio).pk)
+    done = booking_services.book(active_member, factories.ClassSessionFactory(studio=studio).pk)
+    booking_services.cancel(done.pk)
+    response = admin_client.post(
+        reverse("admin:bookings_reservation_changelist"),
+        {"action": "cancel_reservations", "_selected_action": [booked.pk, done.pk]},
+        follow=True,
+    )
+    page = response.content.decode()
+    assert "Cancelled 1 reservation(s)." in page and "This reservation is cancelled." in page
+    booked.refresh_from_db()
+    assert booked.status == ReservationStatus.CANCELLED
+    active_member.refresh_from_db()
+    ledger = CreditEntry.objects.filter(member=active_member).aggregate(s=Sum("amount"))["s"]
+    assert active_member.credit_balance == ledger == 30  # both bookings' credits came back
+    assert Reservation.objects.filter(status=ReservationStatus.BOOKED).count() == 0
+
+
+@pytest.mark.django_db
+def test_admin_adds_an_earning_adjustment_with_a_reason_only(admin_client, studio):
+    from studios.models import EarningEntry, EarningKind
+
+    url = reverse("admin:studios_earningentry_add")
+    for amount, description, message in (
+        (0, "Refund", "at least one cent"),
+        (-1500, "   ", "Say why"),
+    ):
+        response = admin_client.post(
+            url, {"studio": studio.pk, "amount_cents": amount, "description": description}
+        )
+        assert response.status_code == 200 and message in response.content.decode()
+    assert not EarningEntry.objects.exists()
+    response = admin_client.post(
+        url, {"studio": studio.pk, "amount_cents": -1500, "description": "Double payout in May"}
+    )
+    assert response.status_code == 302
+    entry = EarningEntry.objects.get()
+    assert (entry.kind, entry.amount_cents, entry.studio) == (EarningKind.ADJUSTMENT, -1500, studio)
+    assert entry.currency == studio.market.currency
