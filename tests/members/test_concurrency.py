@@ -50,3 +50,25 @@ def test_concurrent_renewal_runs_renew_each_cycle_once():
     for m in members:
         m.refresh_from_db()
         assert m.cycle_number == 1 and m.credit_balance == 40
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_sign_ups_with_one_address_make_one_account():
+    from django.contrib.auth import get_user_model
+
+    from members.errors import EmailTaken
+
+    market = factories.MarketFactory()
+    # The same address, spelled differently: each thread passes the "already taken?" check
+    # before any has committed, so only the database's unique username can decide.
+    spellings = ["Sam@Example.com", "sam@example.com", "SAM@EXAMPLE.COM", "sam@Example.com"] * 2
+    results = run_in_threads(
+        len(spellings),
+        lambda i: services.sign_up(email=spellings[i], password="a long passphrase", market=market),
+    )
+    made = [r for r in results if isinstance(r, Member)]
+    refused = [r for r in results if isinstance(r, EmailTaken)]
+    assert len(made) == 1 and len(refused) == len(spellings) - 1, results
+    assert get_user_model().objects.filter(username="sam@example.com").count() == 1
+    assert Member.objects.filter(user__username="sam@example.com").count() == 1
