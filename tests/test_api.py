@@ -14,7 +14,8 @@ from rest_framework.test import APIClient
 from bookings import services as booking_services
 from bookings.models import Reservation
 from members import services as members_services
-from premium.models import Opportunity
+from members.models import Payment, PaymentKind, PaymentStatus
+from premium.models import Opportunity, PremiumSettings
 from studios.models import ClassSession, StaffRole
 from tests import factories
 
@@ -403,3 +404,65 @@ def test_a_login_session_works_across_the_api_as_a_token_does(studio, active_mem
     for path in ("sessions/", f"sessions/{session.pk}/roster/", "earnings/", "opportunities/"):
         assert owner.get(f"{base}/{path}").status_code == 200, path
     assert_error(member.get(f"{base}/sessions/"), 404)
+
+
+def test_a_la_carte_over_the_api_holds_then_pays_once(studio, market):
+    PremiumSettings.objects.create(studio=studio, price_cents=3000, max_spots=2)
+    session = factories.ClassSessionFactory(studio=studio)
+    buyer = factories.MemberFactory(home_market=market)  # an account with no plan
+    client = api(token_for(buyer.user))
+    held = client.post(
+        "/api/v1/reservations/", {"session": session.pk, "offer": "a_la_carte"}, format="json"
+    )
+    assert held.status_code == 201, held.content
+    body = held.json()
+    assert (body["status"], body["money_paid_cents"]) == ("held", 3000)
+    assert body["hold_expires_at"]
+    pay = f"/api/v1/reservations/{body['id']}/pay/"
+    assert_error(api(token_for(factories.MemberFactory(home_market=market).user)).post(pay), 404)
+    paid = client.post(pay)
+    assert paid.status_code == 200 and paid.json()["status"] == "booked"
+    assert client.post(pay).json()["status"] == "booked"  # a retry does not charge again
+    assert Payment.objects.filter(member=buyer, kind=PaymentKind.A_LA_CARTE).count() == 1
+
+
+def test_a_declined_card_over_the_api_is_a_402_and_frees_the_spot(studio, market):
+    PremiumSettings.objects.create(studio=studio, price_cents=3000, max_spots=2)
+    session = factories.ClassSessionFactory(studio=studio)
+    buyer = factories.MemberFactory(
+        home_market=market,
+        user__email="z+decline@example.com",
+        user__username="z+decline@example.com",
+    )
+    client = api(token_for(buyer.user))
+    held = client.post(
+        "/api/v1/reservations/", {"session": session.pk, "offer": "a_la_carte"}, format="json"
+    ).json()
+    error = assert_error(client.post(f"/api/v1/reservations/{held['id']}/pay/"), 402)
+    assert "declined" in error["message"]
+    session.refresh_from_db()
+    assert session.premium_booked == 0
+    assert not Payment.objects.filter(status=PaymentStatus.SUCCEEDED).exists()
+
+
+def test_an_idempotency_key_reused_for_another_offer_is_a_409(studio, active_member):
+    session = factories.ClassSessionFactory(studio=studio, capacity=20, network_spots=0)
+
+    PremiumSettings.objects.create(studio=studio, price_cents=3000, max_spots=2)
+    client = api(token_for(active_member.user))
+    headers = {"HTTP_IDEMPOTENCY_KEY": "k-1"}
+    first = client.post(
+        "/api/v1/reservations/",
+        {"session": session.pk, "offer": "premium"},
+        format="json",
+        **headers,
+    )
+    assert first.status_code == 201 and first.json()["kind"] == "premium"
+    again = client.post(
+        "/api/v1/reservations/",
+        {"session": session.pk, "offer": "standard"},
+        format="json",
+        **headers,
+    )
+    assert_error(again, 409)
+    assert Reservation.objects.filter(member=active_member).count() == 1
