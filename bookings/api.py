@@ -106,7 +106,7 @@ class SessionListView(generics.ListAPIView):
         examples=[
             OpenApiExample(
                 "One result",
-                value={"count": 1, "next": None, "previous": None, "results": [SESSION_EXAMPLE]},
+                value=SESSION_EXAMPLE,  # one item: the schema wraps it in a page
                 response_only=True,
             )
         ],
@@ -245,12 +245,7 @@ class ReservationListView(generics.ListCreateAPIView):
         examples=[
             OpenApiExample(
                 "One",
-                value={
-                    "count": 1,
-                    "next": None,
-                    "previous": None,
-                    "results": [RESERVATION_EXAMPLE],
-                },
+                value=RESERVATION_EXAMPLE,  # one item: the schema wraps it in a page
                 response_only=True,
             )
         ],
@@ -443,21 +438,20 @@ class PartnerRosterView(PartnerAPIView):
 
     @extend_schema(
         summary="Everyone booked into a class",
+        responses=RosterRowSerializer(many=True),  # a plain list: the roster is not paginated
         examples=[
             OpenApiExample(
                 "One",
-                value=[
-                    {
-                        "id": 5012,
-                        "member": "maya@example.com",
-                        "kind": "standard",
-                        "shown_as": "Standard",
-                        "source": "api",
-                        "status": "booked",
-                        "visits_cycle": 2,
-                        "visits_total": 9,
-                    }
-                ],
+                value={  # one row: the schema wraps it in a list
+                    "id": 5012,
+                    "member": "maya@example.com",
+                    "kind": "standard",
+                    "shown_as": "Standard",
+                    "source": "api",
+                    "status": "booked",
+                    "visits_cycle": 2,
+                    "visits_total": 9,
+                },
                 response_only=True,
             )
         ],
@@ -532,18 +526,11 @@ class PartnerWebhooksView(ListModelMixin, PartnerAPIView):
         examples=[
             OpenApiExample(
                 "One",
-                value={
-                    "count": 1,
-                    "next": None,
-                    "previous": None,
-                    "results": [
-                        {
-                            "id": 3,
-                            "url": "https://desk.example.com/hooks/classpass",
-                            "is_active": True,
-                            "created_at": "2026-11-26T09:00:00Z",
-                        }
-                    ],
+                value={  # one item: the schema wraps it in a page
+                    "id": 3,
+                    "url": "https://desk.example.com/hooks/classpass",
+                    "is_active": True,
+                    "created_at": "2026-11-26T09:00:00Z",
                 },
                 response_only=True,
             )

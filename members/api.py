@@ -95,29 +95,14 @@ class CreditsView(generics.ListAPIView):
         summary="My credit ledger, newest first",
         examples=[
             OpenApiExample(
-                "Two entries",
-                value={
-                    "count": 2,
-                    "next": None,
-                    "previous": None,
-                    "results": [
-                        {
-                            "id": 12,
-                            "created_at": "2026-11-20T10:00:00Z",
-                            "kind": "booking",
-                            "amount": -8,
-                            "balance_after": 42,
-                            "note": "Vinyasa Flow at Lotus House SoHo",
-                        },
-                        {
-                            "id": 11,
-                            "created_at": "2026-11-03T15:00:00Z",
-                            "kind": "grant",
-                            "amount": 50,
-                            "balance_after": 50,
-                            "note": "Core: cycle from 2026-11-03.",
-                        },
-                    ],
+                "A booking",
+                value={  # one entry: the schema wraps it in a page
+                    "id": 12,
+                    "created_at": "2026-11-20T10:00:00Z",
+                    "kind": "booking",
+                    "amount": -8,
+                    "balance_after": 42,
+                    "note": "Vinyasa Flow at Lotus House SoHo",
                 },
                 response_only=True,
             )

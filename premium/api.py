@@ -61,7 +61,7 @@ class OpportunitiesView(ListModelMixin, PartnerAPIView):
         examples=[
             OpenApiExample(
                 "One",
-                value={"count": 1, "next": None, "previous": None, "results": [EXAMPLE]},
+                value=EXAMPLE,  # one item: the schema wraps it in a page
                 response_only=True,
             )
         ],

@@ -157,7 +157,7 @@ class PartnerSessionsView(ListModelMixin, PartnerAPIView):
         examples=[
             OpenApiExample(
                 "One",
-                value={"count": 1, "next": None, "previous": None, "results": [SESSION_EXAMPLE]},
+                value=SESSION_EXAMPLE,  # one item: the schema wraps it in a page
                 response_only=True,
             )
         ],
@@ -252,22 +252,15 @@ class PartnerEarningsView(ListModelMixin, PartnerAPIView):
         examples=[
             OpenApiExample(
                 "One",
-                value={
-                    "count": 1,
-                    "next": None,
-                    "previous": None,
-                    "results": [
-                        {
-                            "id": 9,
-                            "occurred_at": "2026-11-20T12:50:00Z",
-                            "kind": "reservation",
-                            "amount_cents": 1600,
-                            "currency": "USD",
-                            "session": 1301,
-                            "reference": "reservation:5012",
-                            "description": "Standard · Attended",
-                        }
-                    ],
+                value={  # one entry: the schema wraps it in a page
+                    "id": 9,
+                    "occurred_at": "2026-11-20T12:50:00Z",
+                    "kind": "reservation",
+                    "amount_cents": 1600,
+                    "currency": "USD",
+                    "session": 1301,
+                    "reference": "reservation:5012",
+                    "description": "Standard · Attended",
                 },
                 response_only=True,
             )

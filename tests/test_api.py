@@ -466,3 +466,36 @@ def test_an_idempotency_key_reused_for_another_offer_is_a_409(studio, active_mem
     )
     assert_error(again, 409)
     assert Reservation.objects.filter(member=active_member).count() == 1
+
+
+def _json_schema(node):
+    """An OpenAPI 3.0 schema as JSON Schema: `nullable: true` becomes "or null"."""
+    if isinstance(node, list):
+        return [_json_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: _json_schema(value) for key, value in node.items() if key != "nullable"}
+    return {"anyOf": [out, {"type": "null"}]} if node.get("nullable") else out
+
+
+def test_every_documented_example_matches_its_schema(client):
+    """The docs' examples are what integrators copy; a response example that its own schema
+    rejects means one of the two is wrong (the roster was documented as one row, not a list)."""
+    from jsonschema import Draft202012Validator
+
+    document = client.get("/api/schema/?format=json").json()
+    components = _json_schema(document["components"])
+    checked = 0
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            for code, response in operation.get("responses", {}).items():
+                content = response.get("content", {}).get("application/json", {})
+                if "schema" not in content:
+                    continue
+                schema = {"allOf": [_json_schema(content["schema"])], "components": components}
+                validator = Draft202012Validator(schema)
+                for name, example in content.get("examples", {}).items():
+                    errors = [e.message for e in validator.iter_errors(example["value"])]
+                    assert not errors, (method, path, code, name, errors)
+                    checked += 1
+    assert checked >= 20
