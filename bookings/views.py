@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from marketing import services as marketing_services
 from members.models import Member
-from members.selectors import member_for_user
+from members.selectors import home_without_profile, member_for_user
 from studios.models import Market
 
 from . import calendar, pricing, selectors, services
@@ -268,9 +268,11 @@ def _back(request, default: str):
 
 @login_required
 def schedule(request):
-    if member_for_user(request.user) is None and request.user.staff_memberships.exists():
-        return redirect("partner_home")  # studio staff without a member profile
-    member = _member_or_404(request)
+    member = member_for_user(request.user)
+    if member is None:
+        if home := home_without_profile(request.user):
+            return redirect(home)
+        raise Http404("This account has no member profile.")
     past = Paginator(selectors.past_reservations(member), 20).get_page(request.GET.get("page"))
     return render(
         request,

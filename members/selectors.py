@@ -16,6 +16,16 @@ def member_for_user(user) -> Member | None:
     )
 
 
+def home_without_profile(user) -> str | None:
+    """Where a signed-in account with no member profile belongs (a URL name): studio staff in
+    the Partner Dashboard, the marketplace's admins in Django admin; None for anyone else."""
+    if user.staff_memberships.exists():
+        return "partner_home"
+    if user.is_staff:
+        return "admin:index"
+    return None
+
+
 def member_id_for_user(user) -> int | None:
     if not user.is_authenticated:
         return None

@@ -43,9 +43,10 @@ def _member_or_404(request):
 @login_required
 def account(request):
     member = selectors.member_for_user(request.user)
-    if member is None and request.user.staff_memberships.exists():
-        return redirect("partner_home")  # studio staff without a member profile
-    member = _member_or_404(request)
+    if member is None:
+        if home := selectors.home_without_profile(request.user):
+            return redirect(home)
+        raise Http404("This account has no member profile.")
     page = Paginator(selectors.credit_history(member), 25).get_page(request.GET.get("page"))
     tokens = selectors.api_tokens(request.user)
     return render(

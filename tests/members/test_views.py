@@ -157,3 +157,17 @@ def test_a_plan_action_that_does_not_apply_says_why_and_changes_nothing(client, 
     assert not CreditEntry.objects.filter(member=member).exists()
     unknown = client.post(reverse("members:revoke_token", args=["nosuchkey"]), follow=True)
     assert "No such token." in unknown.content.decode()
+
+
+@pytest.mark.django_db
+def test_accounts_without_a_member_profile_land_where_they_work(client, admin_client):
+    staff = factories.StaffFactory().user
+    client.force_login(staff)
+    for name in ("members:account", "bookings:schedule"):
+        assert client.get(reverse(name)).url == reverse("partner_home")
+        # The marketplace's admins go to Django admin, not to a 404.
+        assert admin_client.get(reverse(name)).url == reverse("admin:index")
+    plain = factories.UserFactory()  # neither: nothing to show
+    client.force_login(plain)
+    assert client.get(reverse("members:account")).status_code == 404
+    assert client.get(reverse("bookings:schedule")).status_code == 404
