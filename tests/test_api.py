@@ -446,9 +446,8 @@ def test_a_declined_card_over_the_api_is_a_402_and_frees_the_spot(studio, market
 
 
 def test_an_idempotency_key_reused_for_another_offer_is_a_409(studio, active_member):
-    session = factories.ClassSessionFactory(studio=studio, capacity=20, network_spots=0)
-
     PremiumSettings.objects.create(studio=studio, price_cents=3000, max_spots=2)
+    session = factories.ClassSessionFactory(studio=studio, capacity=20, network_spots=0)
     client = api(token_for(active_member.user))
     headers = {"HTTP_IDEMPOTENCY_KEY": "k-1"}
     first = client.post(
