@@ -47,6 +47,20 @@ def test_booking_takes_credits_a_spot_and_sends_an_email(
     assert mail.outbox[0].alternatives  # an HTML part beside the text
 
 
+def test_a_line_break_in_a_name_does_not_stop_the_email(
+    active_member, studio, django_capture_on_commit_callbacks
+):
+    studio.name = "Core\r\nBcc: everyone@example.com"
+    studio.save(update_fields=["name"])
+    session = factories.ClassSessionFactory(studio=studio, class_type__name="Flow\nYoga")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.book(active_member, session.pk)
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0].message()  # what goes on the wire: one Subject line, no new header
+    assert message["Subject"] == "You're booked: Flow Yoga at Core Bcc: everyone@example.com"
+    assert message["Bcc"] is None and mail.outbox[0].recipients() == [active_member.user.email]
+
+
 def test_booking_email_shows_the_studio_local_time(
     active_member, studio, django_capture_on_commit_callbacks
 ):
