@@ -59,7 +59,7 @@ def send_reservation_email(reservation_id: int, event: str) -> bool:
     }
     subject = SUBJECTS[event].format(class_name=session.class_type.name, studio=session.studio.name)
     # One line whatever the names hold: a line break in a header makes sending fail, and the
-    # outbox would retry this message (and the webhooks behind it) forever.
+    # outbox would retry this message (and the webhooks behind it) until it gave up.
     subject = " ".join(subject.split())
     with timezone.override(market.tzinfo):  # every time shown in the studio's timezone
         text = render_to_string(f"bookings/email/{event}.txt", context)
