@@ -4,6 +4,7 @@ import logging
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -26,11 +27,15 @@ def send_on_commit(reservation_id: int, event: str) -> None:
 
 
 def reservation_event(reservation_id: int, event: str) -> None:
-    """The outbox handler of a reservation event (one message, whatever the fan-out)."""
-    from . import webhooks
+    """The outbox handler of a reservation event (the booking writes one message, whatever the
+    fan-out): queues the member's e-mail and each webhook delivery as messages of their own, in
+    one transaction, so that one that cannot go out never holds back the others, and a retry
+    of this handler never queues anything twice."""
+    from . import outbox, webhooks
 
-    send_reservation_email(reservation_id, event)
-    webhooks.fan_out(reservation_id, event)
+    with transaction.atomic():
+        outbox.publish("bookings.emails.send_reservation_email", reservation_id, event)
+        webhooks.fan_out(reservation_id, event)
 
 
 def send_reservation_email(reservation_id: int, event: str) -> bool:

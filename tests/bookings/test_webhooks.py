@@ -65,8 +65,8 @@ def test_subscribe_by_api_and_receive_signed_events_with_retries(
     )
 
     reservation = services.book(active_member, session.pk)
-    outbox.relay()  # the member's e-mail, and one delivery queued per subscription
-    outbox.relay()  # the delivery: the endpoint answers 503 the first time
+    outbox.relay()  # the event queues the e-mail and one delivery per subscription, and runs
+    # them: the endpoint answers 503 the first time
     assert received == []
     failed = OutboxMessage.objects.get(handler="bookings.webhooks.deliver")
     assert failed.attempts == 1 and "503" in failed.last_error
@@ -103,3 +103,43 @@ def test_front_desk_cannot_manage_webhooks(client, studio):
     client.force_login(front)
     assert client.get(f"/api/v1/partner/{studio.slug}/webhooks/").status_code == 403
     assert reverse("api-partner-webhooks", args=[studio.slug])
+
+
+def test_an_email_that_cannot_go_out_does_not_hold_back_the_webhooks(
+    studio, active_member, session, receiver, settings
+):
+    from django.core import mail
+
+    url, received = receiver
+    _, token = members_services.create_api_token(
+        factories.StaffFactory(studio=studio, role=StaffRole.MANAGER).user
+    )
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    client.post(f"/api/v1/partner/{studio.slug}/webhooks/", {"url": url}, format="json")
+    # A mail server that refuses connections: nothing listens on port 1.
+    working = settings.MAILERS
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": 1, "timeout": 2},
+        }
+    }
+    services.book(active_member, session.pk)
+
+    def due_again():  # the back-off has elapsed
+        OutboxMessage.objects.filter(done_at__isnull=True).update(available_at=session.created_at)
+
+    outbox.relay()  # the event queues both; the e-mail fails, the endpoint answers 503
+    due_again()
+    outbox.relay()
+    assert len(received) == 1  # the studio has its event while the e-mail still waits
+    email = OutboxMessage.objects.get(handler="bookings.emails.send_reservation_email")
+    assert email.done_at is None and email.attempts == 2
+    settings.MAILERS = working  # the mail server is back
+    due_again()
+    outbox.relay()
+    assert len(mail.outbox) == 1 and len(received) == 1  # each sent once
+    assert not OutboxMessage.objects.filter(done_at__isnull=True).exists()
