@@ -127,3 +127,11 @@ class MemberFactory(factory.django.DjangoModelFactory):
 
     user = factory.SubFactory(UserFactory)
     home_market = factory.SubFactory(MarketFactory)
+
+    class Params:
+        # An address the local payment provider declines (members/payments.py).
+        declines = factory.Trait(
+            user=factory.SubFactory(
+                UserFactory, email=factory.Sequence(lambda n: f"card{n}+decline@example.com")
+            )
+        )

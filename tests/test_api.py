@@ -429,11 +429,7 @@ def test_a_la_carte_over_the_api_holds_then_pays_once(studio, market):
 def test_a_declined_card_over_the_api_is_a_402_and_frees_the_spot(studio, market):
     PremiumSettings.objects.create(studio=studio, price_cents=3000, max_spots=2)
     session = factories.ClassSessionFactory(studio=studio)
-    buyer = factories.MemberFactory(
-        home_market=market,
-        user__email="z+decline@example.com",
-        user__username="z+decline@example.com",
-    )
+    buyer = factories.MemberFactory(home_market=market, declines=True)
     client = api(token_for(buyer.user))
     held = client.post(
         "/api/v1/reservations/", {"session": session.pk, "offer": "a_la_carte"}, format="json"

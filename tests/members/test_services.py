@@ -74,11 +74,7 @@ def test_a_plan_of_another_market_is_refused(member, now):
 
 @pytest.mark.django_db
 def test_a_declined_card_starts_no_plan(market, plan, now):
-    member = factories.MemberFactory(
-        home_market=market,
-        user__email="pat+decline@example.com",
-        user__username="pat+decline@example.com",
-    )
+    member = factories.MemberFactory(home_market=market, declines=True)
     with pytest.raises(PaymentFailed):
         services.choose_plan(member, plan, now=now)
     member.refresh_from_db()

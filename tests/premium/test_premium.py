@@ -142,11 +142,7 @@ def test_buying_a_la_carte_with_an_active_plan_is_not_offered(active_member, stu
 
 
 def test_a_declined_payment_releases_the_spot_and_charges_nothing(market, studio, premium):
-    member = factories.MemberFactory(
-        home_market=market,
-        user__email="x+decline@example.com",
-        user__username="x+decline@example.com",
-    )
+    member = factories.MemberFactory(home_market=market, declines=True)
     session = factories.ClassSessionFactory(studio=studio)
     held = services.book(member, session.pk, offer_kind="a_la_carte")
     with pytest.raises(PaymentDeclined, match="declined"):
@@ -327,11 +323,7 @@ def test_partner_sets_a_class_type_premium_price_and_clears_it(
 
 
 def test_a_declined_card_at_checkout_says_so_and_frees_the_spot(client, market, studio, premium):
-    member = factories.MemberFactory(
-        home_market=market,
-        user__email="y+decline@example.com",
-        user__username="y+decline@example.com",
-    )
+    member = factories.MemberFactory(home_market=market, declines=True)
     session = factories.ClassSessionFactory(studio=studio)
     held = services.book(member, session.pk, offer_kind="a_la_carte")
     client.force_login(member.user)
