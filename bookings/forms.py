@@ -11,19 +11,39 @@ from .selectors import TIMES_OF_DAY, SearchFilters
 class SearchForm(forms.Form):
     day = forms.DateField(required=False, widget=forms.HiddenInput)
     time = forms.ChoiceField(
-        required=False, choices=[("", "Any time")] + [(k, k.capitalize()) for k in TIMES_OF_DAY]
+        required=False,
+        choices=[("", "Any time")] + [(k, k.capitalize()) for k in TIMES_OF_DAY],
+        widget=forms.Select(attrs={"aria-label": "Time of day"}),
     )
     category = forms.ChoiceField(
-        required=False, choices=[("", "All categories"), *Category.choices]
+        required=False,
+        choices=[("", "All categories"), *Category.choices],
+        widget=forms.Select(attrs={"aria-label": "Category"}),
     )
     studio = forms.SlugField(required=False, widget=forms.HiddenInput)
     min_credits = forms.IntegerField(
-        required=False, min_value=1, max_value=200, label="Min credits"
+        required=False,
+        min_value=1,
+        max_value=200,
+        label="Min credits",
+        widget=forms.NumberInput(attrs={"aria-label": "Min credits", "placeholder": "min"}),
     )
     max_credits = forms.IntegerField(
-        required=False, min_value=1, max_value=200, label="Max credits"
+        required=False,
+        min_value=1,
+        max_value=200,
+        label="Max credits",
+        widget=forms.NumberInput(attrs={"aria-label": "Max credits", "placeholder": "max"}),
     )
-    q = forms.CharField(required=False, max_length=100, label="Search", strip=True)
+    q = forms.CharField(
+        required=False,
+        max_length=100,
+        label="Search",
+        strip=True,
+        widget=forms.SearchInput(
+            attrs={"aria-label": "Search", "placeholder": "Class, studio or instructor"}
+        ),
+    )
 
     def __init__(self, *args, days: list, **kwargs):
         super().__init__(*args, **kwargs)

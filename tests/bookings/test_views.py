@@ -272,3 +272,18 @@ def test_cancel_returns_to_the_page_it_came_from_but_never_off_site(client, acti
         reverse("bookings:cancel", args=[reservation.pk]), {"next": "https://evil.example/"}
     )
     assert response.url == reverse("bookings:schedule")
+
+
+def test_search_filters_are_labelled_and_prices_read_as_one_phrase(client, studio):
+    one = factories.ClassSessionFactory(studio=studio, starts_at=soon(2), credit_price=1)
+    factories.ClassSessionFactory(studio=studio, starts_at=soon(2), credit_price=12)
+    page = client.get(
+        reverse("bookings:search"), {"market": studio.market.slug, "day": local_day(one)}
+    ).content.decode()
+    # Every filter has a name a screen reader can say, and the text box says what it searches.
+    for label in ("Search", "Time of day", "Category", "Min credits", "Max credits"):
+        assert f'aria-label="{label}"' in page
+    assert 'type="search"' in page and 'placeholder="Class, studio or instructor"' in page
+    # The number and its unit stay together on a phone, where the row spreads its parts out.
+    assert '<span class="cost"><strong>1</strong> credit</span>' in page
+    assert '<span class="cost"><strong>12</strong> credits</span>' in page
