@@ -1,9 +1,10 @@
 """Read queries about members that pages and the API share."""
 
-from django.db.models import QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import Exists, OuterRef, QuerySet
 from knox.models import AuthToken
 
-from studios.models import Market
+from studios.models import Market, StaffMembership
 
 from .models import CreditEntry, Member, Plan
 
@@ -24,6 +25,24 @@ def home_without_profile(user) -> str | None:
     if user.is_staff:
         return "admin:index"
     return None
+
+
+def account_roles(user) -> dict[str, bool]:
+    """What a signed-in account is, for the site's navigation (one query): a member, staff of
+    at least one studio, an admin of the marketplace. Any mix is possible."""
+    row = (
+        get_user_model()
+        .objects.filter(pk=user.pk)
+        .annotate(
+            has_member=Exists(Member.objects.filter(user=OuterRef("pk"))),
+            has_studio=Exists(StaffMembership.objects.filter(user=OuterRef("pk"))),
+        )
+        .values("has_member", "has_studio", "is_staff")
+        .first()
+    )
+    if row is None:
+        return {"member": False, "partner": False, "admin": False}
+    return {"member": row["has_member"], "partner": row["has_studio"], "admin": row["is_staff"]}
 
 
 def member_id_for_user(user) -> int | None:

@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404
@@ -10,7 +11,26 @@ from django.views.decorators.http import require_POST
 
 from . import selectors, services
 from .errors import MemberError
-from .forms import PlanChoiceForm, SignUpForm
+from .forms import EmailAuthenticationForm, PlanChoiceForm, SignUpForm
+
+# The session keeps what the account is (member, studio staff, admin) from its log-in, so
+# the site's navigation shows the right links without a query on every page.
+NAV_ROLES = "nav_roles"
+
+
+def _remember_roles(request) -> None:
+    request.session[NAV_ROLES] = selectors.account_roles(request.user)
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "members/login.html"
+    authentication_form = EmailAuthenticationForm
+    redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        _remember_roles(self.request)
+        return response
 
 
 def sign_up(request):
@@ -28,6 +48,7 @@ def sign_up(request):
             form.add_error("email", exc.message)
         else:
             login(request, member.user, backend="members.auth.EmailBackend")
+            _remember_roles(request)
             messages.success(request, "Welcome to classpass! Pick a plan to start booking.")
             return redirect("members:plan")
     return render(request, "members/sign_up.html", {"form": form})

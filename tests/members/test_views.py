@@ -171,3 +171,61 @@ def test_accounts_without_a_member_profile_land_where_they_work(client, admin_cl
     client.force_login(plain)
     assert client.get(reverse("members:account")).status_code == 404
     assert client.get(reverse("bookings:schedule")).status_code == 404
+
+
+def _nav_after_log_in(client, user) -> str:
+    response = client.post(
+        reverse("members:login"), {"username": user.email, "password": "correct-horse-battery"}
+    )
+    assert response.status_code == 302
+    page = client.get(reverse("bookings:search")).content.decode()
+    return page.split('<header class="topbar">')[1].split("</header>")[0]
+
+
+@pytest.mark.django_db
+def test_the_top_bar_links_where_each_account_works(client, member, studio):
+    nav = _nav_after_log_in(client, member.user)
+    assert "My schedule" in nav and "My account" in nav
+    assert "Partner Dashboard" not in nav and "Admin" not in nav
+
+    owner = factories.StaffFactory(studio=studio).user  # staff only: no member profile
+    client.post(reverse("members:logout"))
+    nav = _nav_after_log_in(client, owner)
+    assert f'href="{reverse("partner_home")}">Partner Dashboard' in nav
+    assert "My schedule" not in nav and "My account" not in nav
+
+    admin = factories.UserFactory(is_staff=True, is_superuser=True)
+    client.post(reverse("members:logout"))
+    nav = _nav_after_log_in(client, admin)
+    assert f'href="{reverse("admin:index")}">Admin' in nav and "My account" not in nav
+
+    # A member who also works at a studio gets both.
+    factories.StaffFactory(studio=studio, user=member.user)
+    client.post(reverse("members:logout"))
+    nav = _nav_after_log_in(client, member.user)
+    assert "My schedule" in nav and "Partner Dashboard" in nav
+
+
+@pytest.mark.django_db
+def test_sign_up_shows_a_members_top_bar(client, market):
+    client.post(
+        reverse("members:signup"),
+        {"email": "new@example.com", "password": "a-very-good-passphrase", "market": market.pk},
+    )
+    page = client.get(reverse("members:plan")).content.decode()
+    assert "My schedule" in page and "Partner Dashboard" not in page
+
+
+@pytest.mark.django_db
+def test_account_roles_reads_each_role_in_one_query(member, studio, django_assert_num_queries):
+    from members.selectors import account_roles
+
+    factories.StaffFactory(studio=studio, user=member.user)
+    with django_assert_num_queries(1):
+        roles = account_roles(member.user)
+    assert roles == {"member": True, "partner": True, "admin": False}
+    assert account_roles(factories.UserFactory()) == {
+        "member": False,
+        "partner": False,
+        "admin": False,
+    }
