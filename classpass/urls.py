@@ -20,6 +20,7 @@ partner = (
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon),
     path("admin/", admin.site.urls),
     path("api/v1/", include("classpass.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -1,4 +1,4 @@
-"""Project-level pages: the home page and the health check."""
+"""Project-level pages: the home page, the health check and the icon."""
 
 import secrets
 
@@ -6,7 +6,8 @@ import redis
 from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 
 from bookings import selectors as booking_selectors
@@ -32,6 +33,11 @@ def home(request):
     return render(
         request, "home.html", {"markets": markets, "market": market, "placements": placements}
     )
+
+
+def favicon(request):
+    """Browsers ask for /favicon.ico on pages that name no icon (admin, the API's JSON)."""
+    return redirect(static("favicon.svg"), permanent=True)
 
 
 @never_cache

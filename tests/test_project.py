@@ -262,3 +262,39 @@ def test_admin_adds_an_earning_adjustment_with_a_reason_only(admin_client, studi
     entry = EarningEntry.objects.get()
     assert (entry.kind, entry.amount_cents, entry.studio) == (EarningKind.ADJUSTMENT, -1500, studio)
     assert entry.currency == studio.market.currency
+
+
+@pytest.mark.django_db
+def test_a_missing_page_gets_the_sites_own_404(client, market):
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert "Page not found" in page and 'class="topbar"' in page
+    assert "Resolver404" not in page
+    # A view's own reason is shown.
+    page = client.get("/classes/999999/").content.decode()
+    assert "That class does not exist." in page
+
+
+def test_a_server_error_page_needs_no_request_or_database(rf):
+    from django.views.defaults import server_error
+
+    response = server_error(rf.get("/"))
+    assert response.status_code == 500
+    assert "Something went wrong" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_form_without_its_csrf_token_gets_a_page_that_says_what_to_do(member):
+    from django.test import Client
+
+    response = Client(enforce_csrf_checks=True).post(
+        reverse("members:login"), {"username": member.user.email, "password": "x"}
+    )
+    assert response.status_code == 403
+    assert "reload the page and send the form again" in response.content.decode()
+
+
+def test_favicon_ico_points_at_the_sites_icon(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301 and response.url.endswith("favicon.svg")
