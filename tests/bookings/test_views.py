@@ -287,3 +287,16 @@ def test_search_filters_are_labelled_and_prices_read_as_one_phrase(client, studi
     # The number and its unit stay together on a phone, where the row spreads its parts out.
     assert '<span class="cost"><strong>1</strong> credit</span>' in page
     assert '<span class="cost"><strong>12</strong> credits</span>' in page
+
+
+def test_a_full_class_wears_the_same_badge_on_every_page(client, studio):
+    full = factories.ClassSessionFactory(
+        studio=studio, starts_at=soon(3), network_spots=1, network_booked=1
+    )
+    badge = '<span class="spots wait">Waitlist</span>'
+    search = client.get(
+        reverse("bookings:search"), {"market": studio.market.slug, "day": local_day(full)}
+    )
+    assert badge in search.content.decode()
+    assert badge in client.get(reverse("bookings:class", args=[full.pk])).content.decode()
+    assert badge in client.get(reverse("bookings:studio", args=[studio.slug])).content.decode()
