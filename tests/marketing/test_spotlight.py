@@ -285,3 +285,18 @@ def test_search_with_placements_keeps_its_query_budget(
             reverse("bookings:search"), {"market": market.slug, "day": day}
         ).content.decode()
     assert page.count("spotlight-badge") == 3
+
+
+def test_home_page_lists_todays_placements_with_their_price(client, market, prices):
+    # A market where it is around noon now, so a class in an hour is still today there.
+    offset = max(-12, min(14, 12 - timezone.now().hour))
+    market.timezone = f"Etc/GMT{-offset:+d}"
+    market.save(update_fields=["timezone"])
+    studio = factories.StudioFactory(market=market)
+    running(studio)
+    factories.ClassSessionFactory(
+        studio=studio, starts_at=timezone.now() + timedelta(hours=1), credit_price=1
+    )
+    page = client.get(reverse("home")).content.decode()
+    assert "spotlight-badge" in page and studio.name in page
+    assert '<span class="cost"><strong>1</strong> credit</span>' in page
