@@ -19,8 +19,22 @@ class SignUpForm(forms.Form):
         help_text=password_validation.password_validators_help_text_html(),
     )
     market = forms.ModelChoiceField(
-        queryset=Market.objects.order_by("name"), label="Your city", empty_label=None
+        queryset=Market.objects.order_by("name"),
+        label="Your city",
+        empty_label="Choose your city",
+        help_text="Plans, prices and classes are your city's; you can book anywhere.",
     )
+
+    def __init__(self, *args, city: str | None = None, **kwargs):
+        """city: the slug of the city the visitor was browsing, if any, chosen for them. With
+        one city there is nothing to choose; with several, nobody is put in one unasked."""
+        super().__init__(*args, **kwargs)
+        markets = self.fields["market"].queryset
+        chosen = markets.filter(slug=city).first() if city else None
+        if chosen is None and markets.count() == 1:
+            chosen = markets.first()
+        if chosen is not None:
+            self.fields["market"].initial = chosen.pk
 
     def clean(self):
         cleaned = super().clean()

@@ -36,7 +36,7 @@ class LoginView(auth_views.LoginView):
 def sign_up(request):
     if request.user.is_authenticated:
         return redirect("members:account")
-    form = SignUpForm(request.POST or None)
+    form = SignUpForm(request.POST or None, city=request.GET.get("market"))
     if request.method == "POST" and form.is_valid():
         try:
             member = services.sign_up(

@@ -229,3 +229,34 @@ def test_account_roles_reads_each_role_in_one_query(member, studio, django_asser
         "partner": False,
         "admin": False,
     }
+
+
+@pytest.mark.django_db
+def test_sign_up_asks_for_the_city_unless_the_visitor_came_from_one(client, market):
+    other = factories.MarketFactory()
+    page = client.get(reverse("members:signup")).content.decode()
+    assert '<option value="" selected>Choose your city</option>' in page
+    response = client.post(
+        reverse("members:signup"), {"email": "a@example.com", "password": "a-good-passphrase-1"}
+    )
+    assert response.status_code == 200 and "This field is required." in response.content.decode()
+    assert not Member.objects.exists()
+    # From a city's class page: that city, still changeable.
+    page = client.get(reverse("members:signup"), {"market": other.slug}).content.decode()
+    assert f'<option value="{other.pk}" selected>' in page
+    assert f'<option value="{market.pk}">' in page
+    # An unknown slug chooses nothing.
+    page = client.get(reverse("members:signup"), {"market": "nowhere"}).content.decode()
+    assert '<option value="" selected>Choose your city</option>' in page
+
+
+@pytest.mark.django_db
+def test_sign_up_chooses_the_only_city(client, market):
+    page = client.get(reverse("members:signup")).content.decode()
+    assert f'<option value="{market.pk}" selected>' in page
+
+
+@pytest.mark.django_db
+def test_a_visitor_on_a_class_page_is_offered_an_account_in_its_city(client, session):
+    page = client.get(reverse("bookings:class", args=[session.pk])).content.decode()
+    assert f'href="{reverse("members:signup")}?market={session.studio.market.slug}"' in page
