@@ -15,6 +15,7 @@ from django.utils.module_loading import import_string
 
 from members.models import Member
 from studios.models import ClassSession
+from studios.templatetags.money import format_credits
 
 from .errors import BookingError, LimitReached, NoActivePlan, NotEnoughCredits, SoldOut
 from .models import Counter, ReservationKind
@@ -81,8 +82,8 @@ class StandardOfferProvider:
             "currency": studio.market.currency,
             "studio_payout_cents": studio.payout_rate_cents,
             "counter": Counter.NETWORK,
-            "explanation": f"{session.credit_price} credits from your plan.",
-            "label": f"Book for {session.credit_price} credits",
+            "explanation": f"{format_credits(session.credit_price)} from your plan.",
+            "label": f"Book for {format_credits(session.credit_price)}",
         }
         reason, error = self._refusal(ctx)
         if reason:
@@ -102,7 +103,7 @@ class StandardOfferProvider:
             return f"You've reached your {limit} visits at this studio this cycle.", LimitReached
         if member.credit_balance < session.credit_price:
             return (
-                f"This class costs {session.credit_price} credits; "
+                f"This class costs {format_credits(session.credit_price)}; "
                 f"you have {member.credit_balance}.",
                 NotEnoughCredits,
             )

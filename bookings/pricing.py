@@ -9,7 +9,7 @@ import math
 from dataclasses import dataclass
 
 from studios.models import ClassSession
-from studios.templatetags.money import format_money
+from studios.templatetags.money import format_credits, format_money
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ def explain(session: ClassSession) -> PriceExplanation:
     credit = format_money(market.credit_value_cents, market.currency)
     lines = [
         f"{studio.name} is paid {rate} per visit, and a credit is worth {credit} in "
-        f"{market.name}: {base} credits.",
+        f"{market.name}: {format_credits(base)}.",
     ]
     delta = session.credit_price - base
     if delta > 0:

@@ -18,6 +18,7 @@ from members.models import CreditKind, Member, Payment, PaymentKind, Subscriptio
 from studios import services as studios_services
 from studios.db import batched, insert, take_id
 from studios.models import ClassSession, EarningEntry, EarningKind, SessionStatus
+from studios.templatetags.money import format_credits
 
 from . import emails, outbox, sql
 from .errors import (
@@ -238,7 +239,7 @@ def book_locked(
         raise offer.refuse()
     if expected_credits is not None and expected_credits != offer.credits:
         raise PriceChanged(
-            f"This class now costs {offer.credits} credits, not {expected_credits}. "
+            f"This class now costs {format_credits(offer.credits)}, not {expected_credits}. "
             "Please confirm again."
         )
     if expected_money_cents is not None and expected_money_cents != offer.money_cents:

@@ -16,6 +16,7 @@ from knox.models import AuthToken
 
 from studios.db import insert, save_fields
 from studios.models import Market
+from studios.templatetags.money import format_credits
 
 from .errors import EmailTaken, InvalidPlanState, NotEnoughCredits, PaymentFailed, PlanNotAvailable
 from .models import (
@@ -100,7 +101,7 @@ def post_credits_locked(
     new_balance = member.credit_balance + amount
     if new_balance < 0:
         raise NotEnoughCredits(
-            f"That needs {-amount} credits, but the balance is {member.credit_balance}."
+            f"That needs {format_credits(-amount)}, but the balance is {member.credit_balance}."
         )
     entry = insert(
         CreditEntry(
@@ -130,7 +131,7 @@ def adjust_credits(
         locked = lock_member(member.pk)
         if locked.credit_balance + amount < 0:
             raise NotEnoughCredits(
-                f"Removing {-amount} credits would take the balance below zero "
+                f"Removing {format_credits(-amount)} would take the balance below zero "
                 f"(it is {locked.credit_balance})."
             )
         entry = post_credits_locked(

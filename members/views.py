@@ -9,6 +9,8 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from studios.templatetags.money import format_credits
+
 from . import selectors, services
 from .errors import MemberError
 from .forms import EmailAuthenticationForm, PlanChoiceForm, SignUpForm
@@ -89,7 +91,8 @@ def plan(request):
                 services.choose_plan(member, chosen)
                 done = (
                     f"You're on the {chosen.name} plan: "
-                    f"{chosen.credits_per_cycle} credits are yours."
+                    f"{format_credits(chosen.credits_per_cycle)} "
+                    f"{'is' if chosen.credits_per_cycle == 1 else 'are'} yours."
                 )
         except MemberError as exc:
             form.add_error("plan", exc.message)

@@ -10,7 +10,7 @@ import math
 from bookings.errors import NotEnoughCredits, SoldOut
 from bookings.models import Counter, PremiumReason, ReservationKind
 from bookings.offers import BookingContext, Offer
-from studios.templatetags.money import format_money
+from studios.templatetags.money import format_credits, format_money
 
 from .selectors import price_for, settings_for
 
@@ -71,9 +71,9 @@ class PremiumOfferProvider:
             "studio_payout_cents": price,
             "counter": Counter.PREMIUM,
             "premium_reason": reason,
-            "label": f"Book Premium for {credits} credits",
+            "label": f"Book Premium for {format_credits(credits)}",
             "explanation": (
-                f"{why} Premium costs {credits} credits: the "
+                f"{why} Premium costs {format_credits(credits)}: the "
                 f"{format_money(price, market.currency)} premium price at "
                 f"{format_money(market.credit_value_cents, market.currency)} a credit, rounded up."
             ),
@@ -88,7 +88,9 @@ class PremiumOfferProvider:
         if member.credit_balance < credits:
             return Offer(
                 available=False,
-                reason=f"Premium costs {credits} credits; you have {member.credit_balance}.",
+                reason=(
+                    f"Premium costs {format_credits(credits)}; you have {member.credit_balance}."
+                ),
                 error=NotEnoughCredits,
                 **base,
             )

@@ -1,4 +1,5 @@
-"""Money and studio-local time in templates: {{ cents|money:currency }}, {{ dt|local:tzname }}."""
+"""Money, credits and studio-local time in templates: {{ cents|money:currency }},
+{{ n|credits }}, {{ dt|local:tzname }}."""
 
 from django import template
 
@@ -13,6 +14,18 @@ def format_money(cents: int, currency: str) -> str:
     symbol = SYMBOLS.get(currency)
     amount = f"{units:,}.{minor:02d}"
     return f"{sign}{symbol}{amount}" if symbol else f"{sign}{amount} {currency}"
+
+
+def format_credits(count: int) -> str:
+    """'1 credit', '8 credits'."""
+    return f"{count} credit" if abs(int(count)) == 1 else f"{count} credits"
+
+
+@register.filter
+def credits(count) -> str:
+    if count is None or count == "":
+        return ""
+    return format_credits(count)
 
 
 @register.filter

@@ -300,3 +300,27 @@ def test_a_full_class_wears_the_same_badge_on_every_page(client, studio):
     assert badge in search.content.decode()
     assert badge in client.get(reverse("bookings:class", args=[full.pk])).content.decode()
     assert badge in client.get(reverse("bookings:studio", args=[studio.slug])).content.decode()
+
+
+def test_one_credit_is_singular_on_the_page_and_in_the_email(client, active_member, studio):
+    from django.core import mail
+
+    from bookings import outbox
+    from studios.templatetags.money import format_credits
+
+    assert [format_credits(n) for n in (0, 1, 2, -1)] == [
+        "0 credits",
+        "1 credit",
+        "2 credits",
+        "-1 credit",
+    ]
+    cheap = factories.ClassSessionFactory(studio=studio, credit_price=1)
+    client.force_login(active_member.user)
+    page = client.get(reverse("bookings:class", args=[cheap.pk])).content.decode()
+    assert "Book for 1 credit<" in page and "Why 1 credit?" in page
+    assert "1 credit from your plan." in page
+    services.book(active_member, cheap.pk)
+    outbox.relay()
+    assert "1 credit was taken from your balance." in mail.outbox[-1].body
+    page = client.get(reverse("bookings:class", args=[cheap.pk])).content.decode()
+    assert "Standard, 1 credit)" in page
