@@ -22,7 +22,8 @@ class ReservationAdmin(admin.ModelAdmin):
     list_filter = ["status", "kind", "source", "studio__market"]
     search_fields = ["member__user__email", "studio__name", "public_id", "idempotency_key"]
     date_hierarchy = "starts_at"
-    list_select_related = ["member__user", "studio"]
+    # The row's checkbox is labelled with str(reservation), which names the class.
+    list_select_related = ["member__user", "studio", "session__class_type"]
     raw_id_fields = ["member", "session", "studio", "payment"]
     actions = ["cancel_reservations"]
 

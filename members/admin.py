@@ -27,12 +27,20 @@ class CreditAdjustmentForm(forms.Form):
     note = forms.CharField(max_length=255, help_text="Why. The member sees this in their history.")
 
 
+class PlanFilter(admin.RelatedFieldListFilter):
+    """A plan's name includes its market's: read the plans with their markets at once."""
+
+    def field_choices(self, field, request, model_admin):
+        plans = Plan.objects.select_related("market").order_by("market__name", "credits_per_cycle")
+        return [(plan.pk, str(plan)) for plan in plans]
+
+
 @admin.register(Member)
 class MemberAdmin(admin.ModelAdmin):
     list_display = ["user", "home_market", "plan", "status", "credit_balance", "next_renewal_at"]
-    list_filter = ["status", "home_market", "plan"]
+    list_filter = ["status", "home_market", ("plan", PlanFilter)]
     search_fields = ["user__email", "user__first_name", "user__last_name"]
-    list_select_related = ["user", "home_market", "plan"]
+    list_select_related = ["user", "home_market", "plan__market"]
     raw_id_fields = ["user"]
     # The balance is a cache of the ledger: it moves only through ledger entries.
     readonly_fields = [
@@ -43,6 +51,11 @@ class MemberAdmin(admin.ModelAdmin):
         "calendar_token",
     ]
     exclude = ["credit_balance"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name in {"plan", "next_plan"}:  # each option names the plan's market
+            kwargs["queryset"] = Plan.objects.select_related("market")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     @admin.display(description="Credit balance")
     def credit_balance_with_link(self, obj):

@@ -49,6 +49,36 @@ def test_every_model_has_an_admin_page_that_loads(admin_client):
         assert admin_client.get(url).status_code == 200, url
 
 
+# Queries an admin page may run whatever the rows: the session, the user, counts, filters.
+ADMIN_LIST_QUERIES = 10
+ADMIN_CHANGE_QUERIES = 14
+
+
+@pytest.mark.django_db
+def test_admin_pages_run_a_fixed_number_of_queries_over_the_demo_data(admin_client):
+    """A list shows up to 100 rows; a row's text (its columns, and the checkbox's label,
+    which is the object's str()) must not query per row, nor a select's options per option."""
+    from django.test.utils import CaptureQueriesContext
+
+    call_command("seed_demo")
+    heavy = []
+    for model in site._registry:
+        if model._meta.app_label not in {"studios", "members", "bookings", "premium", "marketing"}:
+            continue
+        name = f"admin:{model._meta.app_label}_{model._meta.model_name}"
+        with CaptureQueriesContext(connection) as listed:
+            assert admin_client.get(reverse(f"{name}_changelist")).status_code == 200
+        if len(listed) > ADMIN_LIST_QUERIES:
+            heavy.append(f"{model.__name__} list: {len(listed)}")
+        if (latest := model._default_manager.order_by("-pk").first()) is None:
+            continue
+        with CaptureQueriesContext(connection) as changed:
+            assert admin_client.get(reverse(f"{name}_change", args=[latest.pk])).status_code == 200
+        if len(changed) > ADMIN_CHANGE_QUERIES:
+            heavy.append(f"{model.__name__} change: {len(changed)}")
+    assert heavy == [], "admin pages whose queries grow with the rows: " + ", ".join(heavy)
+
+
 @pytest.mark.django_db
 def test_ledgers_cannot_be_edited_or_deleted_in_admin(admin_client, member, plan):
     from members import services
