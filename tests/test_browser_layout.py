@@ -1,7 +1,11 @@
-"""Every page fits a 375-px-wide phone: nothing pushes the page wider than the screen. A table
-with more columns than fit scrolls sideways inside its own box, not the whole page."""
+"""Every page, on a 375-px-wide phone:
+- fits the screen: nothing pushes the page wider (a table with more columns than fit scrolls
+  sideways inside its own box);
+- passes axe-core's accessibility rules (WCAG 2 A and AA: names for every control, contrast,
+  landmarks, headings), run in the page by axe-playwright-python."""
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 
 from bookings import services
 from studios.models import StaffRole
@@ -14,26 +18,33 @@ WIDTH = 375
 OVERFLOW = "document.documentElement.scrollWidth - window.innerWidth"
 
 
-def _overflows(page, base_url: str, paths: list[str], name: str) -> list[str]:
+def _check(page, base_url: str, paths: list[str], name: str) -> list[str]:
+    axe = Axe()
     found = []
     for path in paths:
         response = page.goto(f"{base_url}{path}")
         assert response.status == 200, f"{path} answered {response.status}"
+        picture = f"{name}-{WIDTH}-{path.strip('/').replace('/', '-') or 'home'}"
         if (overflow := page.evaluate(OVERFLOW)) > 0:
-            picture = shot(page, f"{name}-{WIDTH}-{path.strip('/').replace('/', '-') or 'home'}")
-            found.append(f"{path} by {overflow}px (see {picture})")
+            found.append(f"{path} is {overflow}px too wide (see {shot(page, picture)})")
+        for rule in axe.run(page).response["violations"]:
+            where = "; ".join(" ".join(node["target"]) for node in rule["nodes"][:3])
+            found.append(f"{path}: {rule['id']} ({rule['help']}) at {where}")
     return found
 
 
-def test_member_and_partner_pages_fit_a_phone(live_server, studio, active_member):
+def test_member_and_partner_pages_fit_a_phone_and_pass_axe(live_server, studio, active_member):
     owner = factories.StaffFactory(studio=studio, role=StaffRole.OWNER).user
     schedule = factories.ScheduleFactory(studio=studio)
     session = factories.ClassSessionFactory(studio=studio)
+    full = factories.ClassSessionFactory(studio=studio, network_spots=1, network_booked=1)
     services.book(active_member, session.pk)
+    visitor_pages = ["/", "/classes/", f"/classes/{full.pk}/", "/signup/", "/login/"]
     member_pages = [
         "/",
         "/classes/",
         f"/classes/{session.pk}/",
+        f"/classes/{full.pk}/",
         f"/studios/{studio.slug}/",
         "/me/",
         "/me/plan/",
@@ -57,9 +68,10 @@ def test_member_and_partner_pages_fit_a_phone(live_server, studio, active_member
         )
     ]
     with chromium(width=WIDTH, height=800) as page:
+        found = _check(page, live_server.url, visitor_pages, "visitor")
         log_in(page, live_server.url, active_member.user.email, "correct-horse-battery")
-        found = _overflows(page, live_server.url, member_pages, "member")
+        found += _check(page, live_server.url, member_pages, "member")
     with chromium(width=WIDTH, height=800) as page:
         log_in(page, live_server.url, owner.email, "correct-horse-battery")
-        found += _overflows(page, live_server.url, partner_pages, "owner")
-    assert found == [], "wider than a phone's screen: " + "; ".join(found)
+        found += _check(page, live_server.url, partner_pages, "owner")
+    assert found == [], "\n".join(found)
