@@ -187,6 +187,16 @@ def earnings(request, studio):
     )
 
 
+# A cell starting with one of these is a formula to a spreadsheet (CSV injection, OWASP).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _as_text(value: str) -> str:
+    """A text cell that a spreadsheet shows, never runs: names and descriptions come from
+    studio staff, and a class named '=HYPERLINK(…)' must not act in the owner's spreadsheet."""
+    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
+
+
 @partner_required("reports")
 def statement_csv(request, studio, year: int, month: int):
     try:
@@ -201,7 +211,7 @@ def statement_csv(request, studio, year: int, month: int):
     )
     writer = csv.writer(response)
     tz = studio.market.tzinfo
-    writer.writerow(["Payout statement", studio.name, f"{year}-{month:02d}", currency])
+    writer.writerow(["Payout statement", _as_text(studio.name), f"{year}-{month:02d}", currency])
     writer.writerow([])
     writer.writerow(["date", "kind", "class", "description", "reference", "amount"])
     for entry in selectors.earnings_in_month(studio, year, month).iterator(chunk_size=2000):
@@ -209,9 +219,9 @@ def statement_csv(request, studio, year: int, month: int):
             [
                 timezone.localtime(entry.occurred_at, tz).strftime("%Y-%m-%d %H:%M"),
                 entry.get_kind_display(),
-                entry.session.class_type.name if entry.session_id else "",
-                entry.description,
-                entry.reference or "",
+                _as_text(entry.session.class_type.name) if entry.session_id else "",
+                _as_text(entry.description),
+                _as_text(entry.reference or ""),
                 f"{entry.amount_cents / 100:.2f}",
             ]
         )

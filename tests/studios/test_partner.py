@@ -332,3 +332,37 @@ def test_a_statement_for_an_impossible_month_is_a_404_and_a_bad_month_shows_this
     year, month = selectors.current_month(studio)
     assert page.status_code == 200
     assert page.context["month"] == date(year, month, 1)
+
+
+def test_statement_csv_cells_never_run_as_spreadsheet_formulas(owner_client, studio):
+    studio.name = "@Studio"
+    studio.save(update_fields=["name"])
+    session = factories.ClassSessionFactory(
+        studio=studio, class_type__name='=HYPERLINK("http://evil.example","Open")'
+    )
+    EarningEntry.objects.create(
+        studio=studio,
+        session=session,
+        kind=EarningKind.RESERVATION,
+        amount_cents=-1500,  # a negative amount stays a number
+        currency="USD",
+        occurred_at=timezone.now(),
+        description="+1 visit",
+        reference="-ref",
+    )
+    year, month = selectors.current_month(studio)
+    rows = list(
+        csv.reader(
+            io.StringIO(
+                owner_client.get(url("statement_csv", studio, year, month)).content.decode()
+            )
+        )
+    )
+    assert rows[0][1] == "'@Studio"
+    line = next(r for r in rows if len(r) == 6 and r[1] == "Reservation payout")
+    assert line[2:] == [
+        '\'=HYPERLINK("http://evil.example","Open")',
+        "'+1 visit",
+        "'-ref",
+        "-15.00",
+    ]
