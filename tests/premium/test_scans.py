@@ -167,6 +167,10 @@ def test_dry_run_writes_nothing_and_unknown_market_is_an_error(studio, capsys):
     assert not SmartSpotRelease.objects.exists() and not ScanRun.objects.exists()
     with pytest.raises(CommandError, match="No market 'atlantis'"):
         call_command("smartspot_scan", "--market", "atlantis")
+    for bad in ("-1", "nan", "inf"):
+        with pytest.raises(CommandError, match="--pause must be between 0 and 3600"):
+            call_command("opportunities_scan", "--pause", bad)
+    assert not ScanRun.objects.exists()
     call_command("smartspot_scan", "--market", studio.market.slug)
     assert SmartSpotRelease.objects.count() == 1
 

@@ -42,6 +42,8 @@ class ScanCommand(BaseCommand):
                 raise CommandError(f"No market {market!r}. Markets: {slugs}.")
         if chunk_studios is not None and chunk_studios < 1:
             raise CommandError("--chunk-studios must be at least 1.")
+        if not 0 <= pause <= 3600:  # a negative sleep would stop the run after its first chunk
+            raise CommandError("--pause must be between 0 and 3600 seconds.")
         bar = tqdm(
             desc=f"{self.noun} chunks", unit="chunk", disable=not sys.stderr.isatty() or dry_run
         )
