@@ -260,3 +260,10 @@ def test_sign_up_chooses_the_only_city(client, market):
 def test_a_visitor_on_a_class_page_is_offered_an_account_in_its_city(client, session):
     page = client.get(reverse("bookings:class", args=[session.pk])).content.decode()
     assert f'href="{reverse("members:signup")}?market={session.studio.market.slug}"' in page
+
+
+@pytest.mark.django_db
+def test_help_text_is_what_the_input_says_it_is_described_by(client, market):
+    page = client.get(reverse("members:signup")).content.decode()
+    assert 'aria-describedby="id_password_helptext"' in page
+    assert '<div class="help" id="id_password_helptext">' in page

@@ -1,6 +1,7 @@
 """Premium and à la carte through the real booking engine."""
 
 import math
+import re
 from datetime import timedelta
 
 import pytest
@@ -358,3 +359,10 @@ def test_the_checkout_page_of_a_hold_that_ran_out_sends_back_to_the_class(
     assert response.redirect_chain[-1][0] == reverse("bookings:class", args=[session.pk])
     assert "This hold has ended" in response.content.decode()
     assert not Payment.objects.exists()
+
+
+def test_settings_checkboxes_sit_inside_their_labels(client, studio, premium):
+    client.force_login(factories.StaffFactory(studio=studio, role=StaffRole.OWNER).user)
+    page = client.get(reverse("partner:premium", args=[studio.slug])).content.decode()
+    # Clicking the words ticks the box, and the box sits beside them, not under them.
+    assert re.search(r'<label><input type="checkbox" name="enabled"[^>]*> Sell Premium', page)
