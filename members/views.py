@@ -12,12 +12,9 @@ from django.views.decorators.http import require_POST
 from studios.templatetags.money import format_credits
 
 from . import selectors, services
+from .context_processors import NAV_ROLES
 from .errors import MemberError
 from .forms import EmailAuthenticationForm, PlanChoiceForm, SignUpForm
-
-# The session keeps what the account is (member, studio staff, admin) from its log-in, so
-# the site's navigation shows the right links without a query on every page.
-NAV_ROLES = "nav_roles"
 
 
 def _remember_roles(request) -> None:
