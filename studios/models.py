@@ -227,8 +227,12 @@ class Schedule(models.Model):
         ]
 
     def __str__(self) -> str:
-        days = ",".join(Weekday(d).label for d in sorted(self.weekdays))
-        return f"{self.class_type} {days} {self.local_start_time:%H:%M}"
+        return f"{self.class_type} {self.weekday_labels} {self.local_start_time:%H:%M}"
+
+    @property
+    def weekday_labels(self) -> str:
+        """'Mon, Wed, Fri': the days it runs, Monday first."""
+        return ", ".join(Weekday(d).label for d in sorted(self.weekdays))
 
     def clean(self) -> None:
         if (

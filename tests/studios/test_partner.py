@@ -67,6 +67,9 @@ def test_create_a_schedule_generates_its_classes(owner_client, studio):
     assert schedule.weekdays == [0, 2]
     assert ClassSession.objects.filter(schedule=schedule).count() >= 6
     assert AuditEntry.objects.filter(studio=studio, action="schedule created").exists()
+    # The schedule page lists it with the days it runs.
+    page = owner_client.get(url("schedule", studio)).content.decode()
+    assert "<td>Mon, Wed</td>" in page
 
 
 @pytest.mark.parametrize(
