@@ -4,8 +4,6 @@ Every partner endpoint derives from PartnerAPIView: the studio comes from the UR
 one the token's user staffs (404 otherwise, as on the dashboard), and the role must allow it (403).
 """
 
-from datetime import date
-
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
@@ -275,7 +273,11 @@ class PartnerEarningsView(ListModelMixin, PartnerAPIView):
         if raw:
             try:
                 year, month = (int(x) for x in raw.split("-"))
-                date(year, month, 1)
             except ValueError:
                 raise ValidationError({"month": ["Use YYYY-MM."]}) from None
+            if not selectors.is_statement_month(self.studio, year, month):
+                first = "{}-{:02d}".format(*selectors.FIRST_STATEMENT_MONTH)
+                raise ValidationError(
+                    {"month": [f"Use YYYY-MM, a month from {first} to this month."]}
+                )
         return selectors.earnings_in_month(self.studio, year, month)

@@ -31,6 +31,16 @@ def current_month(studio: Studio) -> tuple[int, int]:
     return today.year, today.month
 
 
+# Statements start here; no studio earned before the marketplace existed.
+FIRST_STATEMENT_MONTH = (2020, 1)
+
+
+def is_statement_month(studio: Studio, year: int, month: int) -> bool:
+    """A month with a statement to show: a real month, not before the first, not in the future
+    (which has nothing yet, and whose neighbours' dates could leave the calendar)."""
+    return 1 <= month <= 12 and FIRST_STATEMENT_MONTH <= (year, month) <= current_month(studio)
+
+
 def schedules(studio: Studio) -> QuerySet[Schedule]:
     return (
         Schedule.objects.filter(studio=studio)

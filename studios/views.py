@@ -154,11 +154,13 @@ def settings_page(request, studio):
 
 
 def _month(request, studio) -> tuple[int, int]:
+    """?month=YYYY-MM; anything else, or a month without a statement, is the current month."""
     raw = request.GET.get("month", "")
     try:
         year, month = (int(part) for part in raw.split("-"))
-        date(year, month, 1)
     except ValueError:
+        return selectors.current_month(studio)
+    if not selectors.is_statement_month(studio, year, month):
         return selectors.current_month(studio)
     return year, month
 
@@ -172,6 +174,12 @@ def earnings(request, studio):
     first = date(year, month, 1)
     previous = date(year - (month == 1), (month - 2) % 12 + 1, 1)
     following = date(year + (month == 12), month % 12 + 1, 1)
+    previous = (
+        previous if selectors.is_statement_month(studio, previous.year, previous.month) else None
+    )
+    following = (
+        following if selectors.is_statement_month(studio, following.year, following.month) else None
+    )
     return render(
         request,
         "studios/partner/earnings.html",
@@ -199,10 +207,8 @@ def _as_text(value: str) -> str:
 
 @partner_required("reports")
 def statement_csv(request, studio, year: int, month: int):
-    try:
-        date(year, month, 1)
-    except ValueError:
-        raise Http404("No such month.") from None
+    if not selectors.is_statement_month(studio, year, month):
+        raise Http404("No statement for that month.")
     statement = selectors.statement(studio, year, month)
     currency = studio.market.currency
     response = HttpResponse(content_type="text/csv; charset=utf-8")

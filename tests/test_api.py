@@ -240,6 +240,9 @@ def test_partner_roster_check_in_and_earnings(studio, owner_token, active_member
         == studio.payout_rate_cents
     )
     assert_error(client.get(f"{base}/earnings/", {"month": "nope"}), 400)
+    # Months whose neighbours leave the calendar, or without a statement: 400, not 500.
+    for month in ("9999-12", "0001-01", "2019-12", "2026-00"):
+        assert_error(client.get(f"{base}/earnings/", {"month": month}), 400)
 
 
 def test_partner_opportunities_accept(studio, owner_token):

@@ -330,11 +330,21 @@ def test_ending_a_schedule_without_a_date_or_before_its_start_is_refused(owner_c
 def test_a_statement_for_an_impossible_month_is_a_404_and_a_bad_month_shows_this_one(
     owner_client, studio
 ):
-    assert owner_client.get(url("statement_csv", studio, 2026, 13)).status_code == 404
-    page = owner_client.get(url("earnings", studio), {"month": "2026-99"})
     year, month = selectors.current_month(studio)
-    assert page.status_code == 200
-    assert page.context["month"] == date(year, month, 1)
+    # A month whose neighbour leaves the calendar (year 10000, year 0) used to be a 500.
+    for y, m in ((2026, 13), (9999, 12), (1, 1), (2019, 12), (year + 1, month)):
+        assert owner_client.get(url("statement_csv", studio, y, m)).status_code == 404
+    for bad in ("2026-99", "9999-12", "0001-01", "2019-12"):
+        page = owner_client.get(url("earnings", studio), {"month": bad})
+        assert page.status_code == 200
+        assert page.context["month"] == date(year, month, 1)
+    # This month has no link to the next, which has nothing yet; the one before has both.
+    assert page.context["following"] is None and page.context["previous"] is not None
+    earlier = page.context["previous"]
+    page = owner_client.get(url("earnings", studio), {"month": f"{earlier:%Y-%m}"})
+    assert page.context["following"] == date(year, month, 1)
+    first = owner_client.get(url("earnings", studio), {"month": "2020-01"})
+    assert first.context["month"] == date(2020, 1, 1) and first.context["previous"] is None
 
 
 def test_statement_csv_cells_never_run_as_spreadsheet_formulas(owner_client, studio):
