@@ -21,6 +21,9 @@ from .selectors import least_fee
 
 METRICS = ("impressions", "clicks", "bookings")
 COUNTER_TTL = 7 * 24 * 3600
+# A campaign is bought at most a year ahead and for at most a year at a time.
+MAX_DAYS_AHEAD = 365
+MAX_DAYS = 366
 
 
 def local_today(studio: Studio) -> date:
@@ -52,6 +55,10 @@ def buy(
         )
     if ends_on < starts_on:
         errors["ends_on"] = "The last day must not be before the first."
+    if starts_on > today + timedelta(days=MAX_DAYS_AHEAD):
+        errors["starts_on"] = f"Campaigns start at most {MAX_DAYS_AHEAD} days ahead."
+    elif ends_on - starts_on >= timedelta(days=MAX_DAYS):
+        errors["ends_on"] = f"A campaign runs at most {MAX_DAYS} days; buy the next one later."
     least = least_fee(market, categories)
     if least is None:
         errors["daily_fee_cents"] = f"Spotlight is not on sale in {market.name} yet."

@@ -1,13 +1,14 @@
 """Markets, studios, their staff, schedules and class sessions, and the studio earnings ledger."""
 
 import zoneinfo
-from datetime import time
+from datetime import date, time
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 
 def validate_timezone(value: str) -> None:
@@ -192,6 +193,15 @@ class Weekday(models.IntegerChoices):
     SUNDAY = 6, "Sun"
 
 
+# How far ahead a schedule may start or end: more than any studio plans, and far from the end
+# of the calendar, where the day after a schedule's last would not exist.
+PLANNING_YEARS = 5
+
+
+def latest_plannable_day(today: date) -> date:
+    return today.replace(year=today.year + PLANNING_YEARS, day=min(today.day, 28))
+
+
 class Schedule(models.Model):
     """A recurring slot; sessions are generated from it ahead of time."""
 
@@ -251,6 +261,12 @@ class Schedule(models.Model):
             )
         if self.ends_on and self.starts_on and self.ends_on < self.starts_on:
             raise ValidationError({"ends_on": "The end date must not be before the start date."})
+        latest = latest_plannable_day(timezone.localdate())
+        for name in ("starts_on", "ends_on"):
+            if (day := getattr(self, name)) and day > latest:
+                raise ValidationError(
+                    {name: f"Plan at most {PLANNING_YEARS} years ahead (by {latest:%-d %b %Y})."}
+                )
 
 
 class SessionStatus(models.TextChoices):

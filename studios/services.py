@@ -11,6 +11,7 @@ from django.utils.module_loading import import_string
 
 from .errors import InventoryError
 from .models import (
+    PLANNING_YEARS,
     AuditEntry,
     ClassSession,
     EarningEntry,
@@ -19,6 +20,7 @@ from .models import (
     Schedule,
     SessionStatus,
     Studio,
+    latest_plannable_day,
 )
 
 
@@ -37,7 +39,10 @@ def sessions_for_schedule(schedule: Schedule, *, start: date, end: date) -> list
     """Unsaved sessions of `schedule` for each matching local day in [start, end)."""
     tz = schedule.studio.market.tzinfo
     first = max(start, schedule.starts_on)
-    last = min(end, schedule.ends_on + timedelta(days=1)) if schedule.ends_on else end
+    # The day after ends_on only when it falls before `end` (it need not exist otherwise).
+    last = (
+        schedule.ends_on + timedelta(days=1) if schedule.ends_on and schedule.ends_on < end else end
+    )
     weekdays = set(schedule.weekdays)
     result = []
     day = first
@@ -242,6 +247,9 @@ def check_schedule(studio: Studio, values: dict) -> None:
     for key in ("class_type", "instructor"):
         if values.get(key) is not None and values[key].studio_id != studio.pk:
             errors[key] = "Pick one of this studio's own."
+    errors.update(
+        _too_far_ahead(studio, starts_on=values["starts_on"], ends_on=values.get("ends_on"))
+    )
     if not errors:
         tz = studio.market.tzinfo
         end = values.get("ends_on") or values["starts_on"] + timedelta(days=366)
@@ -259,6 +267,15 @@ def check_schedule(studio: Studio, values: dict) -> None:
             )
     if errors:
         raise InventoryError(fields=errors)
+
+
+def _too_far_ahead(studio: Studio, **days: date | None) -> dict[str, str]:
+    latest = latest_plannable_day(timezone.localdate(timezone=studio.market.tzinfo))
+    return {
+        name: f"Plan at most {PLANNING_YEARS} years ahead (by {latest:%-d %b %Y})."
+        for name, day in days.items()
+        if day is not None and day > latest
+    }
 
 
 def create_schedule(studio: Studio, *, by, **values) -> Schedule:
@@ -381,6 +398,8 @@ def end_schedule(schedule: Schedule, *, by, ends_on: date) -> int:
     """Stop a slot after `ends_on`: unbooked sessions after it are removed, booked ones listed."""
     if ends_on < schedule.starts_on:
         raise InventoryError(fields={"ends_on": "The end date must not be before the start date."})
+    if errors := _too_far_ahead(schedule.studio, ends_on=ends_on):
+        raise InventoryError(fields=errors)
     with transaction.atomic(durable=True):
         before = {"ends_on": schedule.ends_on.isoformat() if schedule.ends_on else None}
         Schedule.objects.filter(pk=schedule.pk).update(ends_on=ends_on)

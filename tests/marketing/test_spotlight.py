@@ -1,7 +1,7 @@
 """Spotlight: buying, placement and its fairness, counting without writes, billing."""
 
 from collections import Counter
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.db import connection
@@ -60,6 +60,15 @@ def test_buying_checks_dates_fee_and_overlap(studio, prices):
         ({"daily_fee_cents": 999, "categories": ["yoga"]}, r"at least \$10\.00"),
         ({"daily_fee_cents": 1499, "categories": []}, r"at least \$15\.00"),
         ({"categories": []}, "already have a Spotlight campaign"),  # whole market overlaps yoga
+        (
+            {
+                "starts_on": tomorrow + timedelta(days=365),
+                "ends_on": tomorrow + timedelta(days=366),
+            },
+            "at most 365 days ahead",
+        ),
+        ({"starts_on": date(9999, 12, 30), "ends_on": date(9999, 12, 31)}, "365 days ahead"),
+        ({"ends_on": tomorrow + timedelta(days=366)}, "runs at most 366 days"),
     ]
     for override, message in cases:
         args = {

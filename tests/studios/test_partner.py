@@ -79,6 +79,9 @@ def test_create_a_schedule_generates_its_classes(owner_client, studio):
         ({"credit_price": -1}, "greater than or equal to 1"),
         ({"ends_on": "2000-01-01"}, "must not be before the start"),
         ({"weekdays": []}, "This field is required"),
+        # The day after the last one would not exist: refused, not a 500.
+        ({"starts_on": "9999-12-30", "ends_on": "9999-12-31"}, "Plan at most 5 years ahead"),
+        ({"ends_on": "9999-12-31"}, "Plan at most 5 years ahead"),
     ],
 )
 def test_bad_schedules_get_form_errors_and_save_nothing(owner_client, studio, override, message):
@@ -317,6 +320,7 @@ def test_ending_a_schedule_without_a_date_or_before_its_start_is_refused(owner_c
     for ends_on, message in (
         ("", "Pick the last day of the schedule."),
         ("2000-01-01", "The end date must not be before the start date."),
+        ("9999-12-31", "Plan at most 5 years ahead"),
     ):
         response = owner_client.post(
             url("schedule_end", studio, schedule.pk), {"ends_on": ends_on}, follow=True
@@ -379,3 +383,32 @@ def test_statement_csv_cells_never_run_as_spreadsheet_formulas(owner_client, stu
         "'-ref",
         "-15.00",
     ]
+
+
+def test_editing_a_schedule_to_end_beyond_the_plannable_years_is_refused(owner_client, studio):
+    owner_client.post(url("schedule_new", studio), schedule_form(studio))
+    schedule = Schedule.objects.get(studio=studio)
+    response = owner_client.post(
+        url("schedule_edit", studio, schedule.pk), schedule_form(studio, ends_on="9999-12-31")
+    )
+    assert response.status_code == 200
+    assert "Plan at most 5 years ahead" in response.content.decode()
+    schedule.refresh_from_db()
+    assert schedule.ends_on is None
+
+
+def test_admin_refuses_a_schedule_beyond_the_plannable_years_and_old_ones_still_generate(
+    studio,
+):
+    from django.core.exceptions import ValidationError
+
+    from studios import services
+
+    schedule = factories.ScheduleFactory(studio=studio, ends_on=date.max)  # stored before the rule
+    with pytest.raises(ValidationError, match="Plan at most 5 years ahead"):
+        schedule.full_clean()
+    today = timezone.localdate()
+    sessions = services.sessions_for_schedule(schedule, start=today, end=today + timedelta(weeks=1))
+    assert len(sessions) == sum(
+        (today + timedelta(days=n)).weekday() in schedule.weekdays for n in range(7)
+    )
