@@ -1,4 +1,5 @@
-"""Every HTML form answers malformed input with a form error or a redirect, never a 5xx.
+"""Every HTML form answers malformed or extreme input with a form error or a redirect, never
+a 5xx.
 
 The API is fuzzed from its schema (test_api_fuzz.py); the pages' forms have no schema, so this
 reads each form off its page, as a browser would, and posts it back with one field at a time
@@ -29,6 +30,12 @@ MALFORMED = [
     "<script>alert(1)</script>",
     "\x00",
     "é" * 2000,
+    # Valid, but at the edges: the day after the last one, or before the first, must not be
+    # computed blindly; nor may a number that is not finite.
+    "9999-12-31",
+    "0001-01-01",
+    "NaN",
+    "Infinity",
 ]
 
 
