@@ -4,6 +4,7 @@ Views parse and call the same selectors and services as the website; no rule is 
 """
 
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
@@ -92,7 +93,9 @@ class SessionListView(generics.ListAPIView):
         parameters=[
             OpenApiParameter("market", str, description="Market slug; default: your home market."),
             OpenApiParameter(
-                "day", str, description="YYYY-MM-DD within the booking window; default today."
+                "day",
+                OpenApiTypes.DATE,
+                description="YYYY-MM-DD within the booking window; default today.",
             ),
             OpenApiParameter("time", str, enum=["morning", "afternoon", "evening"]),
             OpenApiParameter("category", str),

@@ -245,7 +245,12 @@ class PartnerEarningsView(ListModelMixin, PartnerAPIView):
     @extend_schema(
         summary="Earnings ledger entries of a month",
         parameters=[
-            OpenApiParameter("month", str, description="YYYY-MM, studio time; default this month.")
+            OpenApiParameter(
+                "month",
+                str,
+                pattern=r"^[0-9]{4}-[0-9]{2}$",
+                description="YYYY-MM, studio time, from 2020-01 to this month; default this month.",
+            )
         ],
         examples=[
             OpenApiExample(
