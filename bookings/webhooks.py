@@ -25,6 +25,17 @@ from .models import Reservation, WebhookSubscription
 TIMEOUT = 5
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is the endpoint's answer, not a hop: following it would send the request to
+    an address `allowed()` never saw (a public endpoint redirecting into this network)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None  # urllib then raises HTTPError(3xx): a failed delivery, retried
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
+
+
 def new_secret() -> str:
     return secrets.token_hex(32)
 
@@ -110,7 +121,7 @@ def deliver(subscription_id: int, event: str, reservation_id: int) -> int:
         },
     )
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+        with _opener.open(request, timeout=TIMEOUT) as response:
             return response.status
     except urllib.error.HTTPError as exc:
         raise RuntimeError(f"{subscription.url} answered {exc.code}") from exc

@@ -143,3 +143,41 @@ def test_an_email_that_cannot_go_out_does_not_hold_back_the_webhooks(
     outbox.relay()
     assert len(mail.outbox) == 1 and len(received) == 1  # each sent once
     assert not OutboxMessage.objects.filter(done_at__isnull=True).exists()
+
+
+def test_a_delivery_does_not_follow_a_redirect(studio, active_member, session):
+    """A public endpoint could redirect into this network, where allowed() never looked."""
+    hits = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            hits.append(("POST", self.path))
+            self.send_response(302)
+            self.send_header("Location", "/internal")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def do_GET(self):
+            hits.append(("GET", self.path))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        WebhookSubscription.objects.create(
+            studio=studio,
+            url=f"http://127.0.0.1:{server.server_address[1]}/hooks",
+            secret=webhooks.new_secret(),
+        )
+        services.book(active_member, session.pk)
+        outbox.relay()
+    finally:
+        server.shutdown()
+    assert hits == [("POST", "/hooks")]
+    failed = OutboxMessage.objects.get(handler="bookings.webhooks.deliver")
+    assert failed.done_at is None and "302" in failed.last_error
