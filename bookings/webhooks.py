@@ -11,13 +11,12 @@ import ipaddress
 import json
 import secrets
 import socket
-import urllib.error
 import urllib.parse
-import urllib.request
 import uuid
 
 from django.conf import settings
 from django.utils import timezone
+from requests_hardened import Config, Manager
 
 from . import outbox
 from .models import Reservation, WebhookSubscription
@@ -25,15 +24,20 @@ from .models import Reservation, WebhookSubscription
 TIMEOUT = 5
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirect is the endpoint's answer, not a hop: following it would send the request to
-    an address `allowed()` never saw (a public endpoint redirecting into this network)."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None  # urllib then raises HTTPError(3xx): a failed delivery, retried
-
-
-_opener = urllib.request.build_opener(_NoRedirects)
+def _client() -> Manager:
+    """requests-hardened checks the address it connects to, at the moment it connects: a name
+    that resolved to a public address for allowed() cannot then connect into this network
+    (DNS rebinding). A redirect is the endpoint's answer, not a hop to follow: it would lead to
+    an address nothing checked."""
+    return Manager(
+        Config(
+            ip_filter_enable=True,
+            ip_filter_allow_loopback_ips=settings.WEBHOOK_DELIVERY == "loopback",
+            never_redirect=True,
+            default_timeout=(TIMEOUT, TIMEOUT),
+            user_agent_override="classpass-webhooks/1",
+        )
+    )
 
 
 def new_secret() -> str:
@@ -108,20 +112,17 @@ def deliver(subscription_id: int, event: str, reservation_id: int) -> int:
     if not allowed(subscription.url):
         raise PermissionError(f"Deliveries to {subscription.url} are not allowed here.")
     body = json.dumps(payload(reservation, event), separators=(",", ":")).encode()
-    request = urllib.request.Request(
+    response = _client().send_request(
+        "POST",
         subscription.url,
         data=body,
-        method="POST",
         headers={
             "Content-Type": "application/json",
-            "User-Agent": "classpass-webhooks/1",
             "X-Classpass-Event": f"reservation.{event}",
             "X-Classpass-Delivery": str(uuid.uuid4()),
             "X-Classpass-Signature": sign(subscription.secret, body),
         },
     )
-    try:
-        with _opener.open(request, timeout=TIMEOUT) as response:
-            return response.status
-    except urllib.error.HTTPError as exc:
-        raise RuntimeError(f"{subscription.url} answered {exc.code}") from exc
+    if not 200 <= response.status_code < 300:
+        raise RuntimeError(f"{subscription.url} answered {response.status_code}")
+    return response.status_code

@@ -181,3 +181,50 @@ def test_a_delivery_does_not_follow_a_redirect(studio, active_member, session):
     assert hits == [("POST", "/hooks")]
     failed = OutboxMessage.objects.get(handler="bookings.webhooks.deliver")
     assert failed.done_at is None and "302" in failed.last_error
+
+
+def test_a_name_that_resolves_into_this_network_when_connecting_is_refused(
+    settings, monkeypatch, studio, active_member, session
+):
+    """DNS rebinding: the host's first answer (for allowed()) is public, the next one, when the
+    delivery connects, is this machine. The address is checked as it is connected to."""
+    import socket
+
+    hits = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            hits.append(self.path)
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    real = socket.getaddrinfo
+    answers = {"count": 0}
+
+    def rebinding(host, port, *args, **kwargs):
+        if host != "rebind.example":
+            return real(host, port, *args, **kwargs)
+        answers["count"] += 1
+        address = "93.184.215.14" if answers["count"] == 1 else "127.0.0.1"
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port or 0))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    settings.WEBHOOK_DELIVERY = "public"
+    try:
+        WebhookSubscription.objects.create(
+            studio=studio,
+            url=f"http://rebind.example:{server.server_address[1]}/hooks",
+            secret=webhooks.new_secret(),
+        )
+        services.book(active_member, session.pk)
+        outbox.relay()
+    finally:
+        server.shutdown()
+    assert answers["count"] >= 2 and hits == []
+    failed = OutboxMessage.objects.get(handler="bookings.webhooks.deliver")
+    assert failed.done_at is None and "127.0.0.1" in failed.last_error
