@@ -45,6 +45,9 @@ def test_booking_takes_credits_a_spot_and_sends_an_email(
     assert active_member.credit_balance == 22 and balance_matches_ledger(active_member)
     assert len(mail.outbox) == 1 and "You're booked" in mail.outbox[0].subject
     assert mail.outbox[0].alternatives  # an HTML part beside the text
+    html = mail.outbox[0].alternatives[0].content
+    # Screen readers in mail apps read it in its language, and a tab shows what it is.
+    assert '<html lang="en">' in html and f"<title>{session.class_type.name} at " in html
 
 
 def test_a_line_break_in_a_name_does_not_stop_the_email(
