@@ -132,7 +132,13 @@ class SessionListView(generics.ListAPIView):
             return Reservation.objects.none()
         form = SearchForm(self.request.query_params, days=selectors.booking_days(market))
         if not form.is_valid():
-            raise ValidationError(form.errors.get_json_data())
+            # The form's messages, by field, as every other 400 of the API gives them.
+            raise ValidationError(
+                {
+                    "non_field_errors" if name == "__all__" else name: list(messages)
+                    for name, messages in form.errors.items()
+                }
+            )
         return selectors.search_sessions(market, form.filters())
 
 

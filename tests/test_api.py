@@ -71,11 +71,19 @@ def test_search_is_open_and_filters_are_validated(studio):
     day = timezone.localtime(session.starts_at, studio.market.tzinfo).date().isoformat()
     body = api().get("/api/v1/sessions/", {"market": studio.market.slug, "day": day}).json()
     assert body["count"] == 1 and body["results"][0]["class_name"] == session.class_type.name
-    assert_error(
+    error = assert_error(
         api().get("/api/v1/sessions/", {"market": studio.market.slug, "day": "1999-01-01"}),
         400,
         "invalid",
     )
+    # The form's own words, as every 400 of the API gives them: no Python reprs.
+    assert error["fields"] == {"day": ["Pick a day within the booking window."]}
+    assert error["message"] == "day: Pick a day within the booking window."
+    error = assert_error(
+        api().get("/api/v1/sessions/", {"min_credits": 5, "max_credits": 2, "time": "noon"}), 400
+    )
+    assert error["fields"]["max_credits"] == ["The maximum must not be below the minimum."]
+    assert "ErrorDetail" not in str(error) and "noon is not one of" in error["fields"]["time"][0]
     assert_error(api().get("/api/v1/sessions/", {"page_size": 100000}), 400, "invalid")
     assert_error(api().get("/api/v1/sessions/", {"market": "atlantis"}), 400, "invalid")
 
