@@ -3,7 +3,6 @@
 Views parse and call the same selectors and services as the website; no rule is written twice.
 """
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
@@ -306,7 +305,10 @@ class ReservationListView(generics.ListCreateAPIView):
 
 
 def _own_reservation(request, reservation_id: int) -> Reservation:
-    return get_object_or_404(Reservation, pk=reservation_id, member=member_of(request))
+    reservation = Reservation.objects.filter(pk=reservation_id, member=member_of(request)).first()
+    if reservation is None:  # another member's is no more visible than none
+        raise NotFound("No such reservation.")
+    return reservation
 
 
 class CancelView(APIView):

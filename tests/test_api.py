@@ -175,9 +175,13 @@ def test_sold_out_is_a_409_and_the_waitlist_works(active_member, studio):
 def test_a_members_reservation_is_404_for_another_member(active_member, session, market):
     reservation = booking_services.book(active_member, session.pk)
     other = factories.MemberFactory(home_market=market)
-    assert_error(
-        api(token_for(other.user)).post(f"/api/v1/reservations/{reservation.pk}/cancel/"), 404
-    )
+    theirs = api(token_for(other.user))
+    for action in ("cancel", "pay"):
+        error = assert_error(theirs.post(f"/api/v1/reservations/{reservation.pk}/{action}/"), 404)
+        # The same words as for a reservation that does not exist, in the product's voice.
+        assert error["message"] == "No such reservation."
+    missing = assert_error(theirs.post("/api/v1/reservations/999999/cancel/"), 404)
+    assert missing["message"] == "No such reservation."
 
 
 @pytest.fixture
