@@ -43,6 +43,7 @@ def receiver():
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/hooks", received
     server.shutdown()
+    server.server_close()
 
 
 def test_subscribe_by_api_and_receive_signed_events_with_retries(
@@ -178,6 +179,7 @@ def test_a_delivery_does_not_follow_a_redirect(studio, active_member, session):
         outbox.relay()
     finally:
         server.shutdown()
+        server.server_close()
     assert hits == [("POST", "/hooks")]
     failed = OutboxMessage.objects.get(handler="bookings.webhooks.deliver")
     assert failed.done_at is None and "302" in failed.last_error
@@ -225,6 +227,7 @@ def test_a_name_that_resolves_into_this_network_when_connecting_is_refused(
         outbox.relay()
     finally:
         server.shutdown()
+        server.server_close()
     assert answers["count"] >= 2 and hits == []
     failed = OutboxMessage.objects.get(handler="bookings.webhooks.deliver")
     assert failed.done_at is None and "127.0.0.1" in failed.last_error
