@@ -20,9 +20,10 @@ def member_for_user(user) -> Member | None:
 def home_without_profile(user) -> str | None:
     """Where a signed-in account with no member profile belongs (a URL name): studio staff in
     the Partner Dashboard, the marketplace's admins in Django admin; None for anyone else."""
-    if user.staff_memberships.exists():
+    roles = account_roles(user)
+    if roles["partner"]:
         return "partner_home"
-    if user.is_staff:
+    if roles["admin"]:
         return "admin:index"
     return None
 
