@@ -4,6 +4,7 @@ import hashlib
 import hmac
 import json
 import threading
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -16,6 +17,25 @@ from studios.models import StaffRole
 from tests import factories
 
 pytestmark = pytest.mark.django_db
+
+
+@contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]):
+    """A local HTTP endpoint for the block's length; yields its port."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def book_and_deliver(url: str, studio, member, session) -> None:
+    """Subscribe the studio to url, book, and run the outbox once."""
+    WebhookSubscription.objects.create(studio=studio, url=url, secret=webhooks.new_secret())
+    services.book(member, session.pk)
+    outbox.relay()
 
 
 @pytest.fixture
@@ -38,12 +58,8 @@ def receiver():
         def log_message(self, *args):
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hooks", received
-    server.shutdown()
-    server.server_close()
+    with serving(Handler) as port:
+        yield f"http://127.0.0.1:{port}/hooks", received
 
 
 def test_subscribe_by_api_and_receive_signed_events_with_retries(
@@ -167,19 +183,8 @@ def test_a_delivery_does_not_follow_a_redirect(studio, active_member, session):
         def log_message(self, *args):
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        WebhookSubscription.objects.create(
-            studio=studio,
-            url=f"http://127.0.0.1:{server.server_address[1]}/hooks",
-            secret=webhooks.new_secret(),
-        )
-        services.book(active_member, session.pk)
-        outbox.relay()
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Handler) as port:
+        book_and_deliver(f"http://127.0.0.1:{port}/hooks", studio, active_member, session)
     assert hits == [("POST", "/hooks")]
     failed = OutboxMessage.objects.get(handler="bookings.webhooks.deliver")
     assert failed.done_at is None and "302" in failed.last_error
@@ -203,8 +208,6 @@ def test_a_name_that_resolves_into_this_network_when_connecting_is_refused(
         def log_message(self, *args):
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     real = socket.getaddrinfo
     answers = {"count": 0}
 
@@ -217,17 +220,8 @@ def test_a_name_that_resolves_into_this_network_when_connecting_is_refused(
 
     monkeypatch.setattr(socket, "getaddrinfo", rebinding)
     settings.WEBHOOK_DELIVERY = "public"
-    try:
-        WebhookSubscription.objects.create(
-            studio=studio,
-            url=f"http://rebind.example:{server.server_address[1]}/hooks",
-            secret=webhooks.new_secret(),
-        )
-        services.book(active_member, session.pk)
-        outbox.relay()
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Handler) as port:
+        book_and_deliver(f"http://rebind.example:{port}/hooks", studio, active_member, session)
     assert answers["count"] >= 2 and hits == []
     failed = OutboxMessage.objects.get(handler="bookings.webhooks.deliver")
     assert failed.done_at is None and "127.0.0.1" in failed.last_error
