@@ -238,33 +238,47 @@ def roster(studio: Studio, session: ClassSession) -> list[Reservation]:
 
 @dataclass(frozen=True)
 class MonthFigures:
-    visits: int
-    visits_before: int
+    visits: int  # this month's classes that have started
+    visits_before: int  # last month's
+    booked_ahead: int  # this month's classes still to come
     earnings_cents: int
     earnings_before_cents: int
 
 
 def month_figures(studio: Studio) -> MonthFigures:
-    """This month's visits and earnings against last month's, studio-local months. Two queries."""
+    """This month's visits and earnings against last month's, studio-local months, and the
+    bookings for the rest of this month. A visit is a live reservation of a class that has
+    started, as in weekly_history; a booking of a class to come is not a visit yet. Two
+    queries."""
     tz = studio.market.tzinfo
-    today = timezone.localtime(timezone.now(), tz).date()
+    now = timezone.now()
+    today = timezone.localtime(now, tz).date()
     this_start = today.replace(day=1)
     last_start = (this_start - timedelta(days=1)).replace(day=1)
-    this_from, last_from = (
+    next_start = (this_start + timedelta(days=31)).replace(day=1)
+    this_from, last_from, next_from = (
         local_to_utc(this_start, time(0), tz),
         local_to_utc(last_start, time(0), tz),
+        local_to_utc(next_start, time(0), tz),
     )
     visits = Reservation.objects.filter(
-        studio=studio, status__in=LIVE_STATUSES, starts_at__gte=last_from
+        studio=studio, status__in=LIVE_STATUSES, starts_at__gte=last_from, starts_at__lt=next_from
     ).aggregate(
-        now=Count("pk", filter=Q(starts_at__gte=this_from)),
+        now=Count("pk", filter=Q(starts_at__gte=this_from, starts_at__lte=now)),
         before=Count("pk", filter=Q(starts_at__lt=this_from)),
+        ahead=Count("pk", filter=Q(starts_at__gt=now)),
     )
     money = EarningEntry.objects.filter(studio=studio, occurred_at__gte=last_from).aggregate(
         now=Sum("amount_cents", filter=Q(occurred_at__gte=this_from)),
         before=Sum("amount_cents", filter=Q(occurred_at__lt=this_from)),
     )
-    return MonthFigures(visits["now"], visits["before"], money["now"] or 0, money["before"] or 0)
+    return MonthFigures(
+        visits["now"],
+        visits["before"],
+        visits["ahead"],
+        money["now"] or 0,
+        money["before"] or 0,
+    )
 
 
 def weekly_history(studio: Studio, *, weeks: int = 12) -> list[tuple[date, int, int]]:

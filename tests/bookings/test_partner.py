@@ -58,6 +58,49 @@ def test_overview_shows_todays_fill_and_the_months(staff_client, studio, active_
     assert "Visits this month" in page and "<svg" in page
 
 
+def test_the_months_visits_are_classes_that_started_and_bookings_ahead_are_apart(
+    staff_client, studio, active_member
+):
+    """A booking of a class still to come is not a visit yet: the month's visits count what
+    has started (as the weekly chart does), and the rest of the month's bookings stand apart."""
+    from datetime import time as clock
+
+    from bookings.selectors import month_figures
+    from studios.services import local_to_utc
+
+    tz = studio.market.tzinfo
+    now = timezone.now()
+    first = timezone.localtime(now, tz).date().replace(day=1)
+    this_from = local_to_utc(first, clock(0), tz)
+    next_from = local_to_utc((first + timedelta(days=31)).replace(day=1), clock(0), tz)
+    last_from = local_to_utc((first - timedelta(days=1)).replace(day=1), clock(0), tz)
+    when = {
+        "earlier this month": this_from + (now - this_from) / 2,
+        "later this month": now + (next_from - now) / 2,
+        "last month": last_from + (this_from - last_from) / 2,
+        "next month": next_from + timedelta(days=1),
+    }
+    for starts_at in when.values():
+        session = factories.ClassSessionFactory(studio=studio, starts_at=starts_at)
+        Reservation.objects.create(
+            member=active_member,
+            session=session,
+            studio=studio,
+            starts_at=starts_at,
+            credits_spent=1,
+            currency="USD",
+            studio_payout_cents=1500,
+            status="attended" if starts_at < now else "booked",
+        )
+
+    figures = month_figures(studio)
+
+    assert (figures.visits, figures.visits_before) == (1, 1)
+    assert figures.booked_ahead == 1
+    page = staff_client().get(url("overview", studio)).content.decode()
+    assert "1 more booked this month" in page
+
+
 def test_front_desk_sees_the_overview_without_money(staff_client, studio):
     page = staff_client(StaffRole.FRONT_DESK).get(url("overview", studio)).content.decode()
     assert "Earnings this month" not in page
