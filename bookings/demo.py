@@ -23,6 +23,13 @@ from . import outbox, services
 from .errors import BookingError
 from .models import Counter, Reservation, ReservationKind, ReservationStatus
 
+# What a past reservation's refund entry says happened (as the engine words it).
+GIVEN_BACK = {
+    ReservationStatus.CANCELLED: "cancelled",
+    ReservationStatus.LATE_CANCELLED: "cancelled",
+    ReservationStatus.MISSED: "missed",
+}
+
 # Outcomes of past reservations: attended, no-show, late cancel, free cancel.
 OUTCOMES = [
     (0.82, ReservationStatus.ATTENDED),
@@ -198,7 +205,7 @@ def write_past(planned: list[PastBooking]) -> list[Reservation]:
                 amount=-p.credits,
                 balance_after=last[member.pk],
                 reference=f"reservation:{reservation.pk}",
-                note=f"Class at {session.studio.name}",
+                note=services.class_label(session),
             )
         )
         if p.status != ReservationStatus.ATTENDED:
@@ -210,7 +217,7 @@ def write_past(planned: list[PastBooking]) -> list[Reservation]:
                     amount=p.credits,
                     balance_after=last[member.pk],
                     reference=f"refund:reservation:{reservation.pk}",
-                    note="Class cancelled or missed: credits returned.",
+                    note=services.refund_note(session, GIVEN_BACK[p.status]),
                 )
             )
         fee = {

@@ -93,6 +93,17 @@ def booking_closes_at(session: ClassSession) -> datetime:
     return session.starts_at - timedelta(minutes=session.studio.booking_cutoff_minutes)
 
 
+def class_label(session: ClassSession) -> str:
+    """How ledgers name a class: "Flow at Studio, Fri 27 Nov 18:30" (studio-local), so that a
+    member tells two bookings of the same class apart."""
+    local = timezone.localtime(session.starts_at, session.studio.market.tzinfo)
+    return f"{session.class_type.name} at {session.studio.name}, {local:%a %-d %b %H:%M}"
+
+
+def refund_note(session: ClassSession, why: str) -> str:
+    return f"{class_label(session)}: {why}, credits returned."
+
+
 def check_bookable(session: ClassSession, now: datetime) -> None:
     """Raise NotBookable unless the class can be booked at `now`."""
     if session.status != SessionStatus.SCHEDULED:
@@ -274,7 +285,7 @@ def book_locked(
                 kind=CreditKind.BOOKING,
                 amount=-offer.credits,
                 reference=f"reservation:{reservation.pk}",
-                note=f"{session.class_type.name} at {session.studio.name}",
+                note=class_label(session),
             )
         if not held:
             event = "promoted" if source == Source.WAITLIST else "booked"
@@ -407,7 +418,9 @@ def cancel(
             raise NotCancellable("This class has started; it can no longer be cancelled.")
         late = now > session.starts_at - timedelta(hours=session.studio.cancellation_window_hours)
         _release_locked(session, reservation.counter)
-        _give_back_locked(reservation, locked_member, why="cancelled", refund_money=not late)
+        _give_back_locked(
+            session, reservation, locked_member, why="cancelled", refund_money=not late
+        )
         reservation.status = (
             ReservationStatus.LATE_CANCELLED if late else ReservationStatus.CANCELLED
         )
@@ -424,7 +437,7 @@ def cancel(
 
 
 def _give_back_locked(
-    reservation: Reservation, member: Member, *, why: str, refund_money: bool
+    session: ClassSession, reservation: Reservation, member: Member, *, why: str, refund_money: bool
 ) -> None:
     if reservation.credits_spent:
         members_services.post_credits_locked(
@@ -432,7 +445,7 @@ def _give_back_locked(
             kind=CreditKind.REFUND,
             amount=reservation.credits_spent,
             reference=reservation.ref("refund"),
-            note=f"Class {why}: credits returned.",
+            note=refund_note(session, why),
         )
     if refund_money and reservation.payment_id and reservation.money_paid_cents:
         members_services.refund(
@@ -504,9 +517,8 @@ def cancel_session(session_id: int, *, now: datetime | None = None) -> int:
         )
         for reservation in booked:  # members in primary-key order: no deadlock between two runs
             locked_member = members_services.lock_member(reservation.member_id)
-            _give_back_locked(
-                reservation, locked_member, why="cancelled by the studio", refund_money=True
-            )
+            why = "cancelled by the studio"
+            _give_back_locked(session, reservation, locked_member, why=why, refund_money=True)
             emails.send_on_commit(reservation.pk, "session_cancelled")
         Reservation.objects.filter(pk__in=[r.pk for r in booked]).update(
             status=ReservationStatus.CANCELLED, cancelled_at=now
@@ -648,7 +660,7 @@ def _mark(reservation_id: int, status: str, *, now: datetime) -> Reservation:
         if now < session.starts_at - CHECK_IN_OPENS:
             raise NotCancellable("Check-in opens an hour before the class.")
         if status == ReservationStatus.MISSED:
-            _give_back_locked(reservation, member, why="missed", refund_money=False)
+            _give_back_locked(session, reservation, member, why="missed", refund_money=False)
             _charge_fee_locked(reservation, member, session, PaymentKind.MISSED_CLASS_FEE)
         reservation.status = status
         reservation.marked_at = now
@@ -685,7 +697,7 @@ def undo_mark(reservation_id: int, *, now: datetime | None = None) -> Reservatio
                 kind=CreditKind.BOOKING,
                 amount=-reservation.credits_spent,
                 reference=reservation.ref("rebook"),
-                note="No-show mark undone: credits taken again.",
+                note=f"{class_label(session)}: no-show mark undone, credits taken again.",
             )
             fee = Payment.objects.filter(
                 reference=reservation.ref(PaymentKind.MISSED_CLASS_FEE)

@@ -235,6 +235,34 @@ def test_late_cancel_returns_credits_and_charges_fee(
     assert "Late cancellation" in mail.outbox[-1].subject
 
 
+def test_the_credit_history_names_each_class_with_its_day_and_time(active_member, studio):
+    """Two bookings of the same class, one cancelled by the member and one by the studio: each
+    ledger entry says which class, studio-local day and time, and what happened."""
+    studio.market.timezone = "Europe/Berlin"
+    studio.market.save()
+    flow = factories.ClassTypeFactory(studio=studio, name="Morning Flow")
+    when = [timezone.now() + timedelta(days=n) for n in (2, 3)]
+    sessions = [
+        factories.ClassSessionFactory(studio=studio, class_type=flow, starts_at=w) for w in when
+    ]
+    first, _ = (services.book(active_member, s.pk) for s in sessions)
+    services.cancel(first.pk, member=active_member)
+    services.cancel_session(sessions[1].pk)
+
+    labels = [
+        f"Morning Flow at {studio.name}, "
+        f"{timezone.localtime(w, studio.market.tzinfo):%a %-d %b %H:%M}"
+        for w in when
+    ]
+    notes = list(CreditEntry.objects.order_by("id").values_list("kind", "note"))[-4:]
+    assert notes == [
+        (CreditKind.BOOKING, labels[0]),
+        (CreditKind.BOOKING, labels[1]),
+        (CreditKind.REFUND, f"{labels[0]}: cancelled, credits returned."),
+        (CreditKind.REFUND, f"{labels[1]}: cancelled by the studio, credits returned."),
+    ]
+
+
 def test_someone_elses_reservation_cannot_be_cancelled(active_member, session, market, plan):
     reservation = services.book(active_member, session.pk)
     other = factories.MemberFactory(home_market=market)
