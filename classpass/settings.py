@@ -32,6 +32,9 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    # Before staticfiles: its runserver (which also runs the periodic tasks in development)
+    # is the one manage.py finds.
+    "classpass",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "axes",

@@ -116,6 +116,46 @@ def test_periodic_tasks_are_scheduled_and_registered():
     assert names <= set(celery_app.tasks)
 
 
+@pytest.mark.django_db(transaction=True)
+def test_the_dev_server_runs_the_periodic_tasks_eagerly(member, studio, monkeypatch):
+    """runserver in development starts Celery's beat in a thread: a due task runs there,
+    eagerly, without a broker. Here the hold sweep frees an à-la-carte spot whose hold ran out
+    (without a beat, nothing would ever free it on the dev server)."""
+    import time
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from bookings import services
+    from bookings.models import Reservation, ReservationStatus
+    from classpass.management.commands.runserver import start_beat
+    from premium.models import PremiumSettings
+    from tests import factories
+
+    assert settings.CELERY_TASK_ALWAYS_EAGER
+    PremiumSettings.objects.create(studio=studio, price_cents=3000, max_spots=2)
+    session = factories.ClassSessionFactory(studio=studio)
+    held = services.book(member, session.pk, offer_kind="a_la_carte")
+    Reservation.objects.filter(pk=held.pk).update(
+        hold_expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    sweep = settings.CELERY_BEAT_SCHEDULE["expire-holds"]
+    monkeypatch.setitem(
+        celery_app.conf, "beat_schedule", {"expire-holds": {**sweep, "schedule": 0.2}}
+    )
+    beat = start_beat()
+    try:
+        for _ in range(100):
+            held.refresh_from_db()
+            if held.status != ReservationStatus.HELD:
+                break
+            time.sleep(0.1)
+    finally:
+        beat.stop()
+    session.refresh_from_db()
+    assert (held.status, session.premium_booked) == (ReservationStatus.EXPIRED, 0)
+
+
 @pytest.mark.django_db
 def test_seed_demo_is_realistic_and_idempotent():
     call_command("seed_demo")
