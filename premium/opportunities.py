@@ -45,12 +45,21 @@ def plan(market_id: int, studio_ids: list[int], *, now: datetime) -> list[Opport
         if stats.classes >= history.MIN_SAMPLES and stats.fill >= HIGH_FILL
     ]
     # Only classes with a demand signal reach Python: sold out, waited for, or a popular slot.
+    # Members waiting are demand only while no network spot is open: with one open (released
+    # by SmartSpot inside the promotion cutoff, or passed over as no longer eligible) they, or
+    # anyone, can book it, and more spots would not sell.
+    network_full = Q(network_booked__gte=F("network_spots"))
     demand = (
-        Q(network_spots__gt=0, network_booked__gte=F("network_spots"))
+        (Q(network_spots__gt=0) & network_full)
         | Q(schedule_id__in=popular)
-        | Q(
-            Exists(
-                WaitlistEntry.objects.filter(session=OuterRef("pk"), status=WaitlistStatus.WAITING)
+        | (
+            network_full
+            & Q(
+                Exists(
+                    WaitlistEntry.objects.filter(
+                        session=OuterRef("pk"), status=WaitlistStatus.WAITING
+                    )
+                )
             )
         )
     )
@@ -76,22 +85,23 @@ def plan(market_id: int, studio_ids: list[int], *, now: datetime) -> list[Opport
         )
         unoffered = row.capacity - row.network_spots - row.studio_booked - row.premium_booked
         sold_out = row.network_spots > 0 and row.network_booked >= row.network_spots
+        waiting = row.waiting if row.network_booked >= row.network_spots else 0
         days_ahead = (row.starts_at - now).total_seconds() / 86400
         popular = level == "slot" and stats.fill >= HIGH_FILL
         reasons = []
         if sold_out and days_ahead >= 1:
             reasons.append(f"sold out {days_ahead:.0f} day{'s' if days_ahead >= 1.5 else ''} ahead")
-        if row.waiting:
-            reasons.append(f"{row.waiting} member{'s' if row.waiting > 1 else ''} waiting")
+        if waiting:
+            reasons.append(f"{waiting} member{'s' if waiting > 1 else ''} waiting")
         if popular:
             reasons.append(
                 f"this slot sold {stats.fill:.0%} of its network spots over {stats.classes} classes"
             )
-        if not reasons or not (sold_out or row.waiting or popular):
+        if not reasons or not (sold_out or waiting or popular):
             continue
         early_extra = math.ceil(row.network_spots * 0.25) if sold_out else 1
-        spots = min(unoffered, MAX_SUGGESTED, max(1, row.waiting, early_extra))
-        likely = 0.95 if row.waiting else max(0.5, min(stats.fill, 0.95))
+        spots = min(unoffered, MAX_SUGGESTED, max(1, waiting, early_extra))
+        likely = 0.95 if waiting else max(0.5, min(stats.fill, 0.95))
         found.append(
             Opportunity(
                 session_id=row.pk,

@@ -198,6 +198,29 @@ def test_opportunities_recommend_spots_for_demand_with_a_reason(studio, market, 
     assert not Opportunity.objects.filter(session=quiet).exists()
 
 
+def test_members_still_waiting_beside_an_open_spot_are_no_demand(studio, market, plan):
+    """SmartSpot released a place inside the promotion cutoff, or the first member waiting was
+    passed over: a member still waits while a network spot is open. Anyone can book that spot,
+    so the class needs no more spots; a full class with a member waiting does."""
+    from bookings.models import WaitlistEntry
+
+    open_spot = factories.ClassSessionFactory(
+        studio=studio, capacity=20, network_spots=8, network_booked=7
+    )
+    full = factories.ClassSessionFactory(
+        studio=studio, capacity=20, network_spots=8, network_booked=8
+    )
+    for session in (open_spot, full):
+        member = factories.MemberFactory(home_market=market)
+        members_services.choose_plan(member, plan)
+        WaitlistEntry.objects.create(session=session, member=member)
+
+    scans.run_inline(ScanKind.OPPORTUNITIES)
+
+    assert list(Opportunity.objects.values_list("session", flat=True)) == [full.pk]
+    assert "1 member waiting" in Opportunity.objects.get().reason
+
+
 def test_accepting_raises_the_allocation_and_promotes_the_waitlist(studio, market, plan):
     schedule = with_history(studio, empties=[2, 2, 2])
     session = sold_out(studio, schedule, hours=72)
