@@ -19,14 +19,15 @@ class BarChart:
     width: int
     height: int
     bars: list[Bar]
-    max_label: str
+    max_label: str  # the highest value, formatted; empty when no value is above zero
 
 
 def bar_chart(
     title: str, points: list[tuple[str, int]], *, fmt=str, width: int = 560, height: int = 160
 ) -> BarChart:
     """Lay out bars for (label, value) points; negative values are drawn as zero."""
-    top = max([v for _, v in points] + [1])
+    peak = max((v for _, v in points), default=0)
+    top = max(peak, 1)
     plot_h = height - 28
     step = width / max(len(points), 1)
     bars = []
@@ -42,4 +43,6 @@ def bar_chart(
                 value_label=fmt(value),
             )
         )
-    return BarChart(title=title, width=width, height=height, bars=bars, max_label=fmt(top))
+    return BarChart(
+        title=title, width=width, height=height, bars=bars, max_label=fmt(peak) if peak > 0 else ""
+    )

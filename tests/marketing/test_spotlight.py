@@ -252,7 +252,8 @@ def test_owners_buy_and_steer_on_the_dashboard_others_cannot(client, studio, pri
     client.post(reverse("partner:spotlight_steer", args=[studio.slug, campaign.pk, "pause"]))
     campaign.refresh_from_db()
     assert campaign.status == "paused"
-    assert "Impressions per day" in client.get(url).content.decode()
+    page = client.get(url).content.decode()
+    assert "Impressions per day" in page and "(none yet)" in page and "(top " not in page
     manager = factories.StaffFactory(studio=studio, role=StaffRole.MANAGER).user
     client.force_login(manager)
     assert client.get(url).status_code == 403
