@@ -235,9 +235,21 @@ def test_calendar_feed_needs_the_secret_token(client, active_member, session):
     assert client.get(reverse("bookings:calendar", args=["not-the-token"])).status_code == 404
 
 
-def test_studio_page_lists_upcoming_classes(client, studio, session):
+def test_studio_page_lists_upcoming_classes_under_their_days(client, studio):
+    tz = studio.market.tzinfo
+    later, sooner = (
+        factories.ClassSessionFactory(studio=studio, starts_at=timezone.now() + timedelta(days=d))
+        for d in (3, 2)
+    )
     page = client.get(reverse("bookings:studio", args=[studio.slug])).content.decode()
-    assert studio.name in page and session.class_type.name in page
+    assert studio.name in page
+    headings = [
+        f'<h3 class="day-heading">{timezone.localtime(s.starts_at, tz):%A %-d %B}</h3>'
+        for s in (sooner, later)
+    ]
+    assert page.index(headings[0]) < page.index(sooner.class_type.name) < page.index(headings[1])
+    assert page.index(headings[1]) < page.index(later.class_type.name)
+    assert f"<strong>{timezone.localtime(sooner.starts_at, tz):%H:%M}</strong>" in page
     assert client.get(reverse("bookings:studio", args=["nope"])).status_code == 404
 
 
