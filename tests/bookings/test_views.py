@@ -9,6 +9,7 @@ from django.utils import timezone
 from bookings import selectors, services
 from bookings.models import Reservation
 from premium.models import PremiumPrice, PremiumSettings
+from studios.models import ClassSession
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -205,6 +206,11 @@ def test_waitlist_join_shows_position_and_leave(client, active_member, studio):
     page = client.get(reverse("bookings:class", args=[session.pk])).content.decode()
     assert "number <strong>1</strong> on the waitlist" in page
     assert "number 1 in line" in client.get(reverse("bookings:schedule")).content.decode()
+    # A spot opens and nobody is promoted (inside the promotion cutoff, say): the member's
+    # schedule says so instead of a place in a line that no longer matters.
+    ClassSession.objects.filter(pk=session.pk).update(network_spots=3)
+    page = client.get(reverse("bookings:schedule")).content.decode()
+    assert "a spot is open: book it" in page and "in line" not in page
     entry = active_member.waitlist_entries.get()
     client.post(reverse("bookings:leave_waitlist", args=[entry.pk]))
     entry.refresh_from_db()
