@@ -330,7 +330,7 @@ def pay_hold(
                     amount_cents=reservation.money_paid_cents,
                     currency=reservation.currency,
                     reference=reservation.ref("a_la_carte"),
-                    description=f"{session.class_type.name} at {session.studio.name}",
+                    description=class_label(session),
                 )
             except PaymentFailed as exc:
                 _release_hold_locked(session, reservation, now)
@@ -452,7 +452,7 @@ def _give_back_locked(
             reservation.payment,
             amount_cents=reservation.money_paid_cents,
             reference=f"refund:reservation:{reservation.pk}",
-            description=f"Class {why}",
+            description=f"{class_label(session)}: {why}",
         )
 
 
@@ -475,7 +475,7 @@ def _charge_fee_locked(
             amount_cents=fee,
             currency=market.currency,
             reference=reservation.ref(kind),
-            description=PaymentKind(kind).label,
+            description=class_label(session),
         )
     except PaymentFailed:
         # The cancellation stands; the failed payment is on record for support to follow up.
@@ -704,7 +704,9 @@ def undo_mark(reservation_id: int, *, now: datetime | None = None) -> Reservatio
             ).first()
             if fee is not None and fee.status == "succeeded":
                 members_services.refund(
-                    fee, reference=reservation.ref("fee-refund"), description="No-show undone"
+                    fee,
+                    reference=reservation.ref("fee-refund"),
+                    description=f"{class_label(session)}: no-show mark undone",
                 )
         earned = EarningEntry.objects.filter(reference=reservation.ref("reservation")).first()
         if earned is not None:

@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import selectors
-from .models import CreditEntry, Member
+from .models import CreditEntry, Member, Payment
 
 
 class PlanSerializer(serializers.Serializer):
@@ -39,6 +39,21 @@ class CreditEntrySerializer(serializers.ModelSerializer):
     class Meta:
         model = CreditEntry
         fields = ["id", "created_at", "kind", "amount", "balance_after", "note"]
+
+
+class PaymentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Payment
+        fields = [
+            "id",
+            "created_at",
+            "kind",
+            "amount_cents",
+            "currency",
+            "status",
+            "description",
+            "failure_reason",
+        ]
 
 
 def member_of(request) -> Member:
@@ -102,7 +117,7 @@ class CreditsView(generics.ListAPIView):
                     "kind": "booking",
                     "amount": -8,
                     "balance_after": 42,
-                    "note": "Vinyasa Flow at Lotus House SoHo",
+                    "note": "Vinyasa Flow at Lotus House SoHo, Fri 20 Nov 18:30",
                 },
                 response_only=True,
             )
@@ -113,3 +128,37 @@ class CreditsView(generics.ListAPIView):
 
     def get_queryset(self):
         return selectors.credit_history(member_of(self.request))
+
+
+class PaymentsView(generics.ListAPIView):
+    serializer_class = PaymentSerializer
+
+    @extend_schema(
+        summary="My payments, newest first",
+        description=(
+            "Money taken for the plan, for classes bought à la carte and for late-cancel and "
+            "missed-class fees, and refunds (negative amounts). A declined payment has status "
+            "`failed` and says why."
+        ),
+        examples=[
+            OpenApiExample(
+                "A late-cancel fee",
+                value={  # one payment: the schema wraps it in a page
+                    "id": 31,
+                    "created_at": "2026-11-20T17:05:00Z",
+                    "kind": "late_cancel_fee",
+                    "amount_cents": 1000,
+                    "currency": "USD",
+                    "status": "succeeded",
+                    "description": "Vinyasa Flow at Lotus House SoHo, Fri 20 Nov 18:30",
+                    "failure_reason": "",
+                },
+                response_only=True,
+            )
+        ],
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        return selectors.payment_history(member_of(self.request))

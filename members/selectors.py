@@ -6,7 +6,7 @@ from knox.models import AuthToken
 
 from studios.models import Market, StaffMembership
 
-from .models import CreditEntry, Member, Plan
+from .models import CreditEntry, Member, Payment, Plan
 
 
 def member_for_user(user) -> Member | None:
@@ -62,6 +62,12 @@ def plans_for(market: Market) -> QuerySet[Plan]:
 
 def credit_history(member: Member) -> QuerySet[CreditEntry]:
     return CreditEntry.objects.filter(member=member).order_by("-created_at", "-id")
+
+
+def payment_history(member: Member) -> QuerySet[Payment]:
+    """Money taken from the member or given back, newest first: plans, à la carte, fees and
+    refunds, declined ones too (with the reason)."""
+    return Payment.objects.filter(member=member).order_by("-created_at", "-id")
 
 
 def api_tokens(user):

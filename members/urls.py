@@ -41,6 +41,7 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("me/", views.account, name="account"),
+    path("me/payments/", views.payments, name="payments"),
     path("me/plan/", views.plan, name="plan"),
     path("me/plan/pause/", views.pause, name="pause"),
     path("me/plan/resume/", views.resume, name="resume"),

@@ -75,6 +75,13 @@ def account(request):
 
 
 @login_required
+def payments(request):
+    member = _member_or_404(request)
+    page = Paginator(selectors.payment_history(member), 25).get_page(request.GET.get("page"))
+    return render(request, "members/payments.html", {"member": member, "page": page})
+
+
+@login_required
 def plan(request):
     member = _member_or_404(request)
     form = PlanChoiceForm(request.POST or None, market=member.home_market)

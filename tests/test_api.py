@@ -133,6 +133,9 @@ def test_booking_with_an_idempotency_key_returns_the_same_reservation_and_status
     cancelled = client.post(f"/api/v1/reservations/{first.json()['id']}/cancel/")
     assert cancelled.json()["status"] == "cancelled"
     assert client.get("/api/v1/me/credits/").json()["results"][0]["kind"] == "refund"
+    payments = client.get("/api/v1/me/payments/").json()
+    assert [p["kind"] for p in payments["results"]] == ["plan"]  # the plan's first cycle
+    assert payments["results"][0]["amount_cents"] == active_member.plan.price_cents
 
 
 def test_bad_input_gets_the_json_error_and_writes_nothing(active_member, session):

@@ -57,6 +57,7 @@ def test_member_and_partner_pages_fit_a_phone_and_pass_axe(live_server, studio, 
         f"/studios/{studio.slug}/",
         "/me/",
         "/me/plan/",
+        "/me/payments/",
         "/me/schedule/",
     ]
     partner_pages = [

@@ -267,3 +267,52 @@ def test_help_text_is_what_the_input_says_it_is_described_by(client, market):
     page = client.get(reverse("members:signup")).content.decode()
     assert 'aria-describedby="id_password_helptext"' in page
     assert '<div class="help" id="id_password_helptext">' in page
+
+
+@pytest.mark.django_db
+def test_the_payments_page_lists_plans_fees_and_refunds_of_this_member_only(
+    client, active_member, studio, market, plan
+):
+    """A member charged a late-cancel fee, or refunded a class, sees it on the website."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from bookings import services as booking_services
+    from members import services
+
+    soon = factories.ClassSessionFactory(
+        studio=studio, starts_at=timezone.now() + timedelta(hours=3)
+    )
+    reservation = booking_services.book(active_member, soon.pk)
+    booking_services.cancel(reservation.pk, member=active_member)  # inside the 12 h window
+    other = factories.MemberFactory(home_market=market)
+    services.choose_plan(other, factories.PlanFactory(market=market, name="Other Plan"))
+
+    client.force_login(active_member.user)
+    page = client.get(reverse("members:payments")).content.decode()
+
+    assert f"{plan.name} plan, first cycle" in page
+    fee = Payment.objects.get(member=active_member, kind="late_cancel_fee")
+    assert "Late-cancel fee" in page and f"{soon.class_type.name} at {studio.name}" in page
+    assert f"${fee.amount_cents / 100:.2f}" in page and "Paid" in page
+    assert "Other Plan" not in page
+    assert 'href="/me/payments/"' in client.get(reverse("members:account")).content.decode()
+
+
+@pytest.mark.django_db
+def test_a_declined_payment_shows_as_declined_with_its_reason(client, active_member):
+    Payment.objects.create(
+        member=active_member,
+        kind="plan",
+        amount_cents=8599,
+        currency="USD",
+        status="failed",
+        provider="local",
+        reference="declined-renewal",
+        description="Core plan, renewal",
+        failure_reason="The card was declined.",
+    )
+    client.force_login(active_member.user)
+    page = client.get(reverse("members:payments")).content.decode()
+    assert "Declined" in page and "The card was declined." in page
