@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from django.core import mail
 from django.utils import timezone
+from kombu import pools as kombu_pools
 
 from bookings import outbox, services
 from bookings.models import OutboxMessage
@@ -76,9 +77,12 @@ def broker(url: str, django_settings):
 
 
 def reset_pool():
-    """Drop the producer pool, so the next publish connects to the broker now configured."""
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
+    """Drop the producer pool, so the next publish connects to the broker now configured.
+
+    The app's pools are kombu's process-wide ones, registered by broker URL: closing them is
+    not enough, the registry must forget them too (kombu.pools.reset), or the next test on
+    the first broker acquires from a closed pool."""
+    kombu_pools.reset()
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
 
