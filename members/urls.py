@@ -40,6 +40,21 @@ urlpatterns = [
         ),
         name="password_reset_complete",
     ),
+    path(
+        "me/password/",
+        auth_views.PasswordChangeView.as_view(
+            template_name="members/password_change.html",
+            success_url=reverse_lazy("members:password_change_done"),
+        ),
+        name="password_change",
+    ),
+    path(
+        "me/password/done/",
+        auth_views.PasswordChangeDoneView.as_view(
+            template_name="members/password_change_done.html"
+        ),
+        name="password_change_done",
+    ),
     path("me/", views.account, name="account"),
     path("me/payments/", views.payments, name="payments"),
     path("me/plan/", views.plan, name="plan"),

@@ -316,3 +316,50 @@ def test_a_declined_payment_shows_as_declined_with_its_reason(client, active_mem
     client.force_login(active_member.user)
     page = client.get(reverse("members:payments")).content.decode()
     assert "Declined" in page and "The card was declined." in page
+
+
+@pytest.mark.django_db
+def test_a_logged_in_member_changes_the_password_and_stays_logged_in(client, member):
+    from django.test import Client
+
+    elsewhere = Client()
+    elsewhere.force_login(member.user)
+    client.force_login(member.user)
+    assert 'href="/me/password/"' in client.get(reverse("members:account")).content.decode()
+    url = reverse("members:password_change")
+    wrong = client.post(
+        url,
+        {
+            "old_password": "not-it",
+            "new_password1": "a-new-long-passphrase",
+            "new_password2": "a-new-long-passphrase",
+        },
+    )
+    assert wrong.status_code == 200 and "incorrectly" in wrong.content.decode()
+    weak = client.post(
+        url,
+        {"old_password": "correct-horse-battery", "new_password1": "123", "new_password2": "123"},
+    )
+    assert weak.status_code == 200 and "too short" in weak.content.decode()
+    done = client.post(
+        url,
+        {
+            "old_password": "correct-horse-battery",
+            "new_password1": "a-new-long-passphrase",
+            "new_password2": "a-new-long-passphrase",
+        },
+    )
+    assert done.status_code == 302 and done.url == reverse("members:password_change_done")
+    member.user.refresh_from_db()
+    assert member.user.check_password("a-new-long-passphrase")
+    assert client.get(reverse("members:account")).status_code == 200  # still logged in
+    assert elsewhere.get(reverse("members:account")).status_code == 302  # logged out
+
+
+@pytest.mark.django_db
+def test_studio_staff_find_the_password_change_on_the_dashboard(client, studio):
+    staff = factories.StaffFactory(studio=studio).user
+    client.force_login(staff)
+    page = client.get(reverse("partner:overview", args=[studio.slug])).content.decode()
+    assert 'href="/me/password/"' in page
+    assert client.get(reverse("members:password_change")).status_code == 200
