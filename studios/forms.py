@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from django import forms
 
-from .models import ClassType, Instructor, Studio, Weekday
+from .models import ClassType, Instructor, StaffRole, Studio, Weekday
 
 
 class MoneyField(forms.DecimalField):
@@ -85,6 +85,18 @@ class SettingsForm(forms.Form):
         min_value=0, max_value=1440, help_text="Booking closes this many minutes before class."
     )
     payout_rate_cents = MoneyField(label="Standard payout per visit", min_value=Decimal("0.01"))
+
+
+class StaffForm(forms.Form):
+    email = forms.EmailField(
+        label="E-mail", help_text="Someone without an account gets an e-mail to set a password."
+    )
+    # The least the new person can do; owner is a choice made on purpose.
+    role = forms.ChoiceField(choices=StaffRole.choices, initial=StaffRole.FRONT_DESK)
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=StaffRole.choices)
 
 
 def errors_into(form: forms.Form, exc) -> None:

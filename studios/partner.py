@@ -26,6 +26,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "inventory": OWNER_MANAGER,
     "reports": OWNER_MANAGER,
     "audit": frozenset({StaffRole.OWNER}),
+    "team": frozenset({StaffRole.OWNER}),
     "premium": OWNER_MANAGER,
     "spotlight": frozenset({StaffRole.OWNER}),
     "integrations": OWNER_MANAGER,

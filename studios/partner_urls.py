@@ -11,6 +11,8 @@ urlpatterns = [
     path("schedule/<int:schedule_id>/end/", views.schedule_end, name="schedule_end"),
     path("classes/<int:session_id>/edit/", views.session_edit, name="session_edit"),
     path("settings/", views.settings_page, name="settings"),
+    path("team/", views.team, name="team"),
+    path("team/<int:membership_id>/<str:action>/", views.team_action, name="team_action"),
     path("earnings/", views.earnings, name="earnings"),
     path(
         "earnings/<int:year>-<int:month>/statement.csv", views.statement_csv, name="statement_csv"

@@ -13,6 +13,8 @@ from .models import (
     EarningEntry,
     EarningKind,
     Schedule,
+    StaffMembership,
+    StaffRole,
     Studio,
 )
 from .services import local_to_utc
@@ -74,6 +76,13 @@ def upcoming_sessions(studio: Studio, *, days: int = 14) -> QuerySet[ClassSessio
         .select_related("class_type", "instructor")
         .order_by("starts_at")
     )
+
+
+def team(studio: Studio) -> list[StaffMembership]:
+    """The studio's staff: owners first, then managers, then the front desk, by e-mail."""
+    order = {role: n for n, role in enumerate(StaffRole.values)}
+    members = StaffMembership.objects.filter(studio=studio).select_related("user")
+    return sorted(members, key=lambda m: (order[m.role], m.user.email))
 
 
 def audit_log(studio: Studio) -> QuerySet[AuditEntry]:

@@ -1,12 +1,23 @@
-"""Every write about studios: settings, schedules, class inventory, the earnings ledger."""
+"""Every write about studios: settings, the team, schedules, class inventory, the earnings
+ledger."""
 
+import logging
+import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import models, transaction
+from django.contrib.auth import get_user_model
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.core.validators import validate_email
+from django.db import IntegrityError, models, transaction
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from django.utils.module_loading import import_string
 
 from .errors import InventoryError
@@ -19,9 +30,13 @@ from .models import (
     Instructor,
     Schedule,
     SessionStatus,
+    StaffMembership,
+    StaffRole,
     Studio,
     latest_plannable_day,
 )
+
+log = logging.getLogger(__name__)
 
 
 def local_to_utc(day: date, at, tz: ZoneInfo) -> datetime:
@@ -202,6 +217,129 @@ def update_settings(studio: Studio, *, by, **values) -> Studio:
     for key, value in values.items():
         setattr(studio, key, value)
     return studio
+
+
+# --- the team ------------------------------------------------------------------------------
+
+
+def add_staff(studio: Studio, *, email: str, role: str, by) -> StaffMembership:
+    """Give the person with this e-mail a role at the studio (owners do this; audited).
+
+    Someone without an account gets one, with a random password, and an e-mail with a link to
+    choose theirs (the password reset page), sent once the change is committed.
+    """
+    email = email.strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise InventoryError(fields={"email": "Enter an e-mail address."}) from None
+    if role not in StaffRole.values:
+        raise InventoryError(fields={"role": "Pick a role."})
+    User = get_user_model()
+    try:
+        with transaction.atomic(durable=True):
+            user = User.objects.filter(username__iexact=email).first()  # e-mails
+            invited = user is None
+            if invited:  # a password nobody knows: the link sets theirs, as a reset would
+                user = User.objects.create_user(
+                    username=email, email=email, password=secrets.token_urlsafe(32)
+                )
+            membership = StaffMembership.objects.create(user=user, studio=studio, role=role)
+            _audit(
+                studio, by=by, action="staff added", target=email, before={}, after={"role": role}
+            )
+            if invited:
+                transaction.on_commit(lambda: _send_invitation(user, studio, by))
+    except IntegrityError:  # already on the team, or added by someone else meanwhile
+        held = StaffMembership.objects.filter(studio=studio, user__username__iexact=email).first()
+        label = f" ({held.get_role_display().lower()})" if held else ""
+        raise InventoryError(fields={"email": f"{email} is already on the team{label}."}) from None
+    return membership
+
+
+def change_role(studio: Studio, membership_id: int, *, role: str, by) -> StaffMembership:
+    if role not in StaffRole.values:
+        raise InventoryError(fields={"role": "Pick a role."})
+    with transaction.atomic(durable=True):
+        membership = _lock_team_member(studio, membership_id)
+        if membership.role == StaffRole.OWNER and role != StaffRole.OWNER:
+            _keep_an_owner(studio)
+        before = {"role": membership.role}
+        membership.role = role
+        membership.save(update_fields=["role"])
+        _audit(
+            studio,
+            by=by,
+            action="staff role",
+            target=membership.user.email,
+            before=before,
+            after={"role": role},
+        )
+    return membership
+
+
+def remove_staff(studio: Studio, membership_id: int, *, by) -> None:
+    with transaction.atomic(durable=True):
+        membership = _lock_team_member(studio, membership_id)
+        if membership.role == StaffRole.OWNER:
+            _keep_an_owner(studio)
+        membership.delete()
+        _audit(
+            studio,
+            by=by,
+            action="staff removed",
+            target=membership.user.email,
+            before={"role": membership.role},
+            after={"role": None},
+        )
+
+
+def _lock_team_member(studio: Studio, membership_id: int) -> StaffMembership:
+    """Lock the studio's owners (primary-key order), then the member of the team. Two owners
+    demoting each other at once queue on the same rows, so one of them stays an owner."""
+    list(
+        StaffMembership.objects.select_for_update()
+        .filter(studio=studio, role=StaffRole.OWNER)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    membership = (
+        StaffMembership.objects.select_for_update(of=("self",))
+        .select_related("user")
+        .filter(studio=studio, pk=membership_id)
+        .first()
+    )
+    if membership is None:
+        raise StaffMembership.DoesNotExist(f"No team member {membership_id} at {studio}.")
+    return membership
+
+
+def _keep_an_owner(studio: Studio) -> None:
+    """Refuse a change that would leave the studio without an owner. Hold the owners' locks."""
+    if StaffMembership.objects.filter(studio=studio, role=StaffRole.OWNER).count() <= 1:
+        raise InventoryError("A studio keeps at least one owner: make someone else owner first.")
+
+
+def _send_invitation(user, studio: Studio, by) -> None:
+    """E-mail a new account its link to choose a password; a failure is logged, not raised
+    (the owner can send the link again with the site's password reset)."""
+    link = settings.SITE_URL.rstrip("/") + reverse(
+        "members:password_reset_confirm",
+        args=[
+            urlsafe_base64_encode(force_bytes(user.pk)),
+            default_token_generator.make_token(user),
+        ],
+    )
+    who = getattr(by, "email", "") or "The studio"
+    body = (
+        f"{who} added you to the team of {studio.name} on classpass.\n\n"
+        f"Choose your password here to open the Partner Dashboard:\n{link}\n\n"
+        "The link works once. If it has expired, use 'Forgot your password?' on the log-in page."
+    )
+    try:
+        send_mail(f"You're on the team at {studio.name}", body, None, [user.email])
+    except Exception:
+        log.warning("Could not send the team invitation to %s", user.email, exc_info=True)
 
 
 # --- schedules -----------------------------------------------------------------------------

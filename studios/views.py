@@ -13,8 +13,17 @@ from django.views.decorators.http import require_POST
 
 from . import selectors, services
 from .errors import InventoryError
-from .forms import EndScheduleForm, ScheduleForm, SessionForm, SettingsForm, errors_into
-from .partner import partner_required, studios_of
+from .forms import (
+    EndScheduleForm,
+    RoleForm,
+    ScheduleForm,
+    SessionForm,
+    SettingsForm,
+    StaffForm,
+    errors_into,
+)
+from .models import StaffMembership
+from .partner import partner_for, partner_required, studios_of
 
 
 @login_required
@@ -151,6 +160,51 @@ def settings_page(request, studio):
     return render(
         request, "studios/partner/settings.html", {"studio": studio, "form": form, "page": audit}
     )
+
+
+@partner_required("team")
+def team(request, studio):
+    form = StaffForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.add_staff(studio, by=request.user, **form.cleaned_data)
+        except InventoryError as exc:
+            errors_into(form, exc)
+        else:
+            messages.success(request, f"{form.cleaned_data['email']} is on the team.")
+            return redirect("partner:team", studio_slug=studio.slug)
+    return render(
+        request,
+        "studios/partner/team.html",
+        {"studio": studio, "form": form, "team": selectors.team(studio), "roles": RoleForm()},
+    )
+
+
+@partner_required("team")
+@require_POST
+def team_action(request, studio, membership_id: int, action: str):
+    try:
+        if action == "role":
+            form = RoleForm(request.POST)
+            if not form.is_valid():
+                raise InventoryError("Pick a role.")
+            services.change_role(
+                studio, membership_id, role=form.cleaned_data["role"], by=request.user
+            )
+            messages.success(request, "Role changed.")
+        elif action == "remove":
+            services.remove_staff(studio, membership_id, by=request.user)
+            messages.success(request, "Removed from the team.")
+        else:
+            raise Http404("No such action.")
+    except StaffMembership.DoesNotExist:
+        raise Http404("No such team member.") from None
+    except InventoryError as exc:
+        messages.error(request, exc.message)
+    still = partner_for(request.user, studio.slug)
+    if still is None or not still.can["team"]:  # the owner stepped down or left
+        return redirect("partner_home")
+    return redirect("partner:team", studio_slug=studio.slug)
 
 
 def _month(request, studio) -> tuple[int, int]:

@@ -75,6 +75,7 @@ def test_member_and_partner_pages_fit_a_phone_and_pass_axe(live_server, studio, 
             "smartspot/",
             "opportunities/",
             "spotlight/",
+            "team/",
         )
     ]
     with chromium(width=WIDTH, height=800) as page:

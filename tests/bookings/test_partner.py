@@ -255,6 +255,7 @@ def test_every_partner_url_is_a_404_for_other_studios_staff_and_members(
     session = factories.ClassSessionFactory(studio=studio)
     reservation = services.book(active_member, session.pk)
     schedule = factories.ScheduleFactory(studio=studio)
+    colleague = factories.StaffFactory(studio=studio, role=StaffRole.MANAGER)
     opportunity = Opportunity.objects.create(
         session=session,
         studio=studio,
@@ -277,6 +278,7 @@ def test_every_partner_url_is_a_404_for_other_studios_staff_and_members(
             "reservation_id": reservation.pk,
             "schedule_id": schedule.pk,
             "opportunity_id": opportunity.pk,
+            "membership_id": colleague.pk,
             "action": "check_in",
             "decision": "accept",
             "year": 2026,
@@ -298,6 +300,8 @@ def test_every_partner_url_is_a_404_for_other_studios_staff_and_members(
     assert reservation.status == "booked" and opportunity.status == "open"
     campaign.refresh_from_db()
     assert campaign.status == "active"
+    colleague.refresh_from_db()  # still on the team, still a manager
+    assert colleague.role == StaffRole.MANAGER
 
 
 def test_another_studios_objects_are_404_even_for_own_staff(staff_client, studio, active_member):

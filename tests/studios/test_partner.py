@@ -412,3 +412,116 @@ def test_admin_refuses_a_schedule_beyond_the_plannable_years_and_old_ones_still_
     assert len(sessions) == sum(
         (today + timedelta(days=n)).weekday() in schedule.weekdays for n in range(7)
     )
+
+
+# --- the team ---------------------------------------------------------------------------------
+
+
+def test_an_owner_adds_an_existing_account_and_changes_its_role(owner_client, owner, studio):
+    from studios.models import StaffMembership
+
+    colleague = factories.UserFactory(email="Sam@Example.com")
+    response = owner_client.post(
+        url("team", studio), {"email": "sam@example.com", "role": "manager"}
+    )
+    assert response.status_code == 302
+    membership = StaffMembership.objects.get(studio=studio, user=colleague)
+    assert membership.role == StaffRole.MANAGER
+    again = owner_client.post(url("team", studio), {"email": "SAM@example.com", "role": "owner"})
+    assert "sam@example.com is already on the team (manager)." in again.content.decode()
+    owner_client.post(url("team_action", studio, membership.pk, "role"), {"role": "front_desk"})
+    membership.refresh_from_db()
+    assert membership.role == StaffRole.FRONT_DESK
+    page = owner_client.get(url("team", studio)).content.decode()
+    assert colleague.email in page and owner.email in page
+    # The add form starts at the least a new person can do, not at owner.
+    assert '<option value="front_desk" selected>' in page.split("Add someone")[1]
+    actions = list(AuditEntry.objects.filter(studio=studio).values_list("action", "after"))
+    assert ("staff added", {"role": "manager"}) in actions
+    assert ("staff role", {"role": "front_desk"}) in actions
+
+
+def test_a_new_e_mail_gets_an_account_and_a_link_to_choose_a_password(
+    client, owner, studio, django_capture_on_commit_callbacks
+):
+    import re
+
+    from django.core import mail
+
+    client.force_login(owner)
+    with django_capture_on_commit_callbacks(execute=True):
+        added = client.post(url("team", studio), {"email": "new@example.com", "role": "front_desk"})
+    assert added.status_code == 302
+    invitation = mail.outbox[-1]
+    assert invitation.to == ["new@example.com"] and studio.name in invitation.subject
+    link = re.search(r"http://\S+/password-reset/\S+/", invitation.body).group(0)
+    client.logout()
+    form = client.get(link.split("8000", 1)[-1], follow=True)
+    assert "Choose a new password" in form.content.decode()
+    client.post(
+        form.redirect_chain[-1][0],
+        {"new_password1": "front-desk-passphrase", "new_password2": "front-desk-passphrase"},
+    )
+    logged_in = client.post(
+        reverse("members:login"),
+        {"username": "new@example.com", "password": "front-desk-passphrase"},
+    )
+    assert logged_in.status_code == 302
+    assert client.get(url("overview", studio)).status_code == 200
+    assert client.get(url("team", studio)).status_code == 403  # the front desk
+
+
+def test_the_last_owner_can_neither_leave_nor_step_down(owner_client, owner, studio):
+    from studios.models import StaffMembership
+
+    mine = StaffMembership.objects.get(studio=studio, user=owner)
+    for action, data in (("role", {"role": "manager"}), ("remove", {})):
+        response = owner_client.post(url("team_action", studio, mine.pk, action), data, follow=True)
+        assert "A studio keeps at least one owner" in response.content.decode()
+    mine.refresh_from_db()
+    assert mine.role == StaffRole.OWNER
+    # With a second owner, the first may step down, and then lands where a manager works.
+    factories.StaffFactory(studio=studio, role=StaffRole.OWNER)
+    response = owner_client.post(url("team_action", studio, mine.pk, "role"), {"role": "manager"})
+    mine.refresh_from_db()
+    assert mine.role == StaffRole.MANAGER and response.url == reverse("partner_home")
+
+
+def test_bad_team_input_is_a_form_error_and_saves_nothing(owner_client, studio):
+    from studios.models import StaffMembership
+
+    before = StaffMembership.objects.count()
+    for data in (
+        {"email": "not an address", "role": "manager"},
+        {"email": "a@b.co", "role": "boss"},
+    ):
+        response = owner_client.post(url("team", studio), data)
+        assert response.status_code == 200 and 'class="errorlist' in response.content.decode()
+    assert StaffMembership.objects.count() == before
+    other_studio_member = factories.StaffFactory()
+    assert (
+        owner_client.post(url("team_action", studio, other_studio_member.pk, "remove")).status_code
+        == 404
+    )
+    assert owner_client.post(url("team_action", studio, 1, "promote")).status_code == 404
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_owners_demoting_each_other_at_once_leave_one_owner(studio):
+    from studios import services
+    from studios.errors import InventoryError
+    from studios.models import StaffMembership
+    from tests.race import run_in_threads
+
+    first, second = (factories.StaffFactory(studio=studio, role=StaffRole.OWNER) for _ in range(2))
+    pairs = [(first, second), (second, first)]
+
+    def demote(i):
+        by, whom = pairs[i]
+        return services.change_role(studio, whom.pk, role=StaffRole.MANAGER, by=by.user)
+
+    results = run_in_threads(2, demote)
+    refused = [r for r in results if isinstance(r, InventoryError)]
+    assert len(refused) == 1, results
+    assert StaffMembership.objects.filter(studio=studio, role=StaffRole.OWNER).count() == 1
