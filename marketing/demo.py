@@ -8,7 +8,7 @@ from django.utils import timezone
 from studios.models import Category, Market, Studio
 
 from . import services
-from .models import SpotlightCampaign, SpotlightPrice
+from .models import SpotlightCampaign, SpotlightDay, SpotlightPrice
 
 
 def seed(*, scale: int = 1, seed: int = 42) -> str:
@@ -45,5 +45,12 @@ def seed(*, scale: int = 1, seed: int = 42) -> str:
                     daily_fee_cents=least + rng.choice([0, 200, 500, 1000]),
                 )
                 campaigns += 1
-    billed = services.bill_due()
+    # Each day since the campaigns began is charged as it would have been, and shown to members
+    # (impressions and clicks; bookings come from real reservations only).
+    now = timezone.now()
+    billed = sum(services.bill_due(now=now - timedelta(days=back)) for back in range(6, -1, -1))
+    for day in SpotlightDay.objects.filter(impressions=0, day__lt=now.date()):
+        day.impressions = rng.randint(60, 400)
+        day.clicks = day.impressions * rng.randint(3, 9) // 100
+        day.save(update_fields=["impressions", "clicks"])
     return f"{prices} Spotlight prices, {campaigns} campaigns, {billed} days billed"

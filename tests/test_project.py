@@ -185,6 +185,20 @@ def test_seed_demo_is_realistic_and_idempotent():
     )
     for member in Member.objects.annotate(total=Sum("credit_entries__amount")):
         assert member.credit_balance == (member.total or 0)
+    # Each demo campaign began days ago and was charged for every day it ran, once (the seed
+    # ran twice), and its past days were shown to members.
+    from marketing.models import SpotlightCampaign, SpotlightDay
+    from studios.models import EarningEntry, EarningKind
+
+    for campaign in SpotlightCampaign.objects.select_related("market"):
+        today = timezone.localtime(now, campaign.market.tzinfo).date()
+        charges = EarningEntry.objects.filter(
+            kind=EarningKind.SPOTLIGHT, reference__startswith=f"spotlight:{campaign.pk}:"
+        )
+        assert charges.count() == (today - campaign.starts_on).days + 1
+    assert not SpotlightDay.objects.filter(
+        day__lt=now.date() - timezone.timedelta(days=1), impressions=0
+    ).exists()
 
 
 @pytest.mark.django_db
