@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from django import forms
 
-from .models import ClassType, Instructor, StaffRole, Studio, Weekday
+from .models import Category, ClassType, Instructor, StaffRole, Studio, Weekday
 
 
 class MoneyField(forms.DecimalField):
@@ -85,6 +85,20 @@ class SettingsForm(forms.Form):
         min_value=0, max_value=1440, help_text="Booking closes this many minutes before class."
     )
     payout_rate_cents = MoneyField(label="Standard payout per visit", min_value=Decimal("0.01"))
+
+
+class ClassTypeForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    category = forms.ChoiceField(choices=Category.choices)
+    duration_minutes = forms.IntegerField(min_value=5, max_value=600, label="Minutes")
+    description = forms.CharField(
+        required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class InstructorForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    bio = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
 
 
 class StaffForm(forms.Form):

@@ -25,6 +25,7 @@ from .models import (
     PLANNING_YEARS,
     AuditEntry,
     ClassSession,
+    ClassType,
     EarningEntry,
     EarningKind,
     Instructor,
@@ -340,6 +341,50 @@ def _send_invitation(user, studio: Studio, by) -> None:
         send_mail(f"You're on the team at {studio.name}", body, None, [user.email])
     except Exception:
         log.warning("Could not send the team invitation to %s", user.email, exc_info=True)
+
+
+# --- class types and instructors ------------------------------------------------------------
+
+
+def save_class_type(studio: Studio, *, by, class_type_id: int | None = None, **values) -> ClassType:
+    """Add a class type to the studio, or change one of its own (name, category, minutes,
+    description). Names are unique per studio, whatever their case. Audited."""
+    values["name"] = values["name"].strip()
+    return _save_named(studio, ClassType, class_type_id, by=by, action="class type", **values)
+
+
+def save_instructor(
+    studio: Studio, *, by, instructor_id: int | None = None, **values
+) -> Instructor:
+    """Add an instructor to the studio, or change one of its own (name, bio). Audited."""
+    values["name"] = values["name"].strip()
+    return _save_named(studio, Instructor, instructor_id, by=by, action="instructor", **values)
+
+
+def _save_named(studio: Studio, model, pk: int | None, *, by, action: str, **values):
+    if not values["name"]:
+        raise InventoryError(fields={"name": "Give it a name."})
+    what = "a class type" if model is ClassType else "an instructor"
+    taken = f"This studio already has {what} of that name."
+    try:
+        with transaction.atomic(durable=True):
+            if pk is None:
+                item, before = model(studio=studio), {}
+            else:
+                item = model.objects.select_for_update().filter(studio=studio, pk=pk).first()
+                if item is None:
+                    raise model.DoesNotExist(f"No {action} {pk} at {studio}.")
+                before = {key: getattr(item, key) for key in values}
+            same_name = model.objects.filter(studio=studio, name__iexact=values["name"])
+            if same_name.exclude(pk=item.pk).exists():
+                raise InventoryError(fields={"name": taken})
+            for key, value in values.items():
+                setattr(item, key, value)
+            item.save()
+            _audit(studio, by=by, action=action, target=item.name, before=before, after=values)
+    except IntegrityError:  # the same name saved by someone else meanwhile
+        raise InventoryError(fields={"name": taken}) from None
+    return item
 
 
 # --- schedules -----------------------------------------------------------------------------

@@ -14,7 +14,9 @@ from django.views.decorators.http import require_POST
 from . import selectors, services
 from .errors import InventoryError
 from .forms import (
+    ClassTypeForm,
     EndScheduleForm,
+    InstructorForm,
     RoleForm,
     ScheduleForm,
     SessionForm,
@@ -22,7 +24,7 @@ from .forms import (
     StaffForm,
     errors_into,
 )
-from .models import StaffMembership
+from .models import ClassType, Instructor, StaffMembership
 from .partner import partner_for, partner_required, studios_of
 
 
@@ -159,6 +161,65 @@ def settings_page(request, studio):
         audit = Paginator(selectors.audit_log(studio), 25).get_page(request.GET.get("page"))
     return render(
         request, "studios/partner/settings.html", {"studio": studio, "form": form, "page": audit}
+    )
+
+
+@partner_required("schedule")
+def catalog(request, studio):
+    """The studio's class types and instructors, each with a form to add one."""
+    which = request.POST.get("form") if request.method == "POST" else None
+    forms = {
+        "class_type": ClassTypeForm(request.POST if which == "class_type" else None, prefix="ct"),
+        "instructor": InstructorForm(request.POST if which == "instructor" else None, prefix="in"),
+    }
+    save = {"class_type": services.save_class_type, "instructor": services.save_instructor}
+    form = forms.get(which)
+    if form is not None and form.is_valid():
+        try:
+            item = save[which](studio, by=request.user, **form.cleaned_data)
+        except InventoryError as exc:
+            errors_into(form, exc)
+        else:
+            messages.success(request, f"{item.name} added.")
+            return redirect("partner:catalog", studio_slug=studio.slug)
+    return render(
+        request,
+        "studios/partner/catalog.html",
+        {
+            "studio": studio,
+            "class_types": ClassType.objects.filter(studio=studio),
+            "instructors": Instructor.objects.filter(studio=studio),
+            "class_type_form": forms["class_type"],
+            "instructor_form": forms["instructor"],
+        },
+    )
+
+
+@partner_required("schedule")
+def catalog_edit(request, studio, kind: str, item_id: int):
+    """Change one class type or instructor of the studio."""
+    kinds = {
+        "class-types": (ClassType, ClassTypeForm, services.save_class_type, "class_type_id"),
+        "instructors": (Instructor, InstructorForm, services.save_instructor, "instructor_id"),
+    }
+    if kind not in kinds:
+        raise Http404("No such list.")
+    model, form_class, save, key = kinds[kind]
+    item = model.objects.filter(studio=studio, pk=item_id).first()
+    if item is None:
+        raise Http404("Not one of this studio's.")
+    initial = {name: getattr(item, name) for name in form_class.base_fields}
+    form = form_class(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            save(studio, by=request.user, **{key: item.pk}, **form.cleaned_data)
+        except InventoryError as exc:
+            errors_into(form, exc)
+        else:
+            messages.success(request, "Saved.")
+            return redirect("partner:catalog", studio_slug=studio.slug)
+    return render(
+        request, "studios/partner/catalog_edit.html", {"studio": studio, "form": form, "item": item}
     )
 
 

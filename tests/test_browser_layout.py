@@ -76,6 +76,7 @@ def test_member_and_partner_pages_fit_a_phone_and_pass_axe(live_server, studio, 
             "opportunities/",
             "spotlight/",
             "team/",
+            "catalog/",
         )
     ]
     with chromium(width=WIDTH, height=800) as page:

@@ -121,10 +121,15 @@ def test_member_forms_refuse_malformed_input(client, active_member, studio, sess
         reverse("members:account"),
         reverse("members:plan"),
         reverse("bookings:schedule"),
+        reverse("members:password_change"),
     ]
     fuzzed = set().union(*(fuzz(client, url) for url in pages))
     # Every form with a field was reached (the others are buttons: cancel, pause, log out).
-    assert fuzzed == {reverse("bookings:book", args=[other.pk]), reverse("members:plan")}
+    assert fuzzed == {
+        reverse("bookings:book", args=[other.pk]),
+        reverse("members:plan"),
+        reverse("members:password_change"),
+    }
     assert_invariants()
 
 
@@ -145,10 +150,20 @@ def test_partner_forms_refuse_malformed_input(client, studio, session):
         url("premium"),
         url("smartspot"),
         url("spotlight"),
+        url("team"),
+        url("catalog"),
+        url("catalog_edit", "class-types", schedule.class_type_id),
     ]
+    colleague = factories.StaffFactory(studio=studio, role=StaffRole.MANAGER)
     fuzzed = set().union(*(fuzz(client, page) for page in pages))
-    # Each page's form posts back to the page, and the schedule's page has an end form too;
-    # the roster's and SmartSpot's forms are buttons with no field.
+    # Each page's form posts back to the page, the schedule's page has an end form too and the
+    # team's a role form per person; the roster's and SmartSpot's forms are buttons with no
+    # field.
     buttons_only = {url("roster", session.pk), url("smartspot")}
-    assert fuzzed == set(pages) - buttons_only | {url("schedule_end", schedule.pk)}
+    role_forms = {
+        url("team_action", m, "role") for m in (colleague.pk, owner.staff_memberships.get().pk)
+    }
+    assert fuzzed == set(pages) - buttons_only | {url("schedule_end", schedule.pk)} | role_forms
+    colleague.refresh_from_db()
+    assert colleague.role == StaffRole.MANAGER
     assert_invariants()

@@ -279,6 +279,8 @@ def test_every_partner_url_is_a_404_for_other_studios_staff_and_members(
             "schedule_id": schedule.pk,
             "opportunity_id": opportunity.pk,
             "membership_id": colleague.pk,
+            "kind": "class-types",
+            "item_id": schedule.class_type_id,
             "action": "check_in",
             "decision": "accept",
             "year": 2026,
@@ -302,6 +304,9 @@ def test_every_partner_url_is_a_404_for_other_studios_staff_and_members(
     assert campaign.status == "active"
     colleague.refresh_from_db()  # still on the team, still a manager
     assert colleague.role == StaffRole.MANAGER
+    name = schedule.class_type.name
+    schedule.class_type.refresh_from_db()
+    assert schedule.class_type.name == name
 
 
 def test_another_studios_objects_are_404_even_for_own_staff(staff_client, studio, active_member):

@@ -525,3 +525,76 @@ def test_two_owners_demoting_each_other_at_once_leave_one_owner(studio):
     refused = [r for r in results if isinstance(r, InventoryError)]
     assert len(refused) == 1, results
     assert StaffMembership.objects.filter(studio=studio, role=StaffRole.OWNER).count() == 1
+
+
+# --- class types and instructors ---------------------------------------------------------------
+
+
+def test_staff_add_and_edit_class_types_and_instructors_for_their_schedules(owner_client, studio):
+    from studios.models import ClassType, Instructor
+
+    catalog = url("catalog", studio)
+    added = owner_client.post(
+        catalog,
+        {
+            "form": "class_type",
+            "ct-name": "  Sunrise Flow ",
+            "ct-category": "yoga",
+            "ct-duration_minutes": 60,
+            "ct-description": "Slow and steady.",
+        },
+    )
+    assert added.status_code == 302
+    flow = ClassType.objects.get(studio=studio, name="Sunrise Flow")
+    assert (flow.category, flow.duration_minutes) == ("yoga", 60)
+    owner_client.post(catalog, {"form": "instructor", "in-name": "Ada Lane", "in-bio": ""})
+    ada = Instructor.objects.get(studio=studio, name="Ada Lane")
+    # Both are offered by the schedule form at once.
+    form_page = owner_client.get(url("schedule_new", studio)).content.decode()
+    assert "Sunrise Flow" in form_page and "Ada Lane" in form_page
+    # A second class type of the same name, whatever its case, is a form error.
+    again = owner_client.post(
+        catalog,
+        {
+            "form": "class_type",
+            "ct-name": "sunrise flow",
+            "ct-category": "pilates",
+            "ct-duration_minutes": 45,
+        },
+    )
+    assert "already has a class type of that name" in again.content.decode()
+    assert ClassType.objects.filter(studio=studio).count() == 1
+    edit = url("catalog_edit", studio, "class-types", flow.pk)
+    owner_client.post(
+        edit,
+        {"name": "Sunrise Flow", "category": "yoga", "duration_minutes": 75, "description": ""},
+    )
+    flow.refresh_from_db()
+    assert flow.duration_minutes == 75 and flow.description == ""
+    owner_client.post(url("catalog_edit", studio, "instructors", ada.pk), {"name": "Ada Lane-Hart"})
+    ada.refresh_from_db()
+    assert ada.name == "Ada Lane-Hart"
+    assert AuditEntry.objects.filter(studio=studio, action="class type").count() == 2
+    assert AuditEntry.objects.filter(studio=studio, action="instructor").count() == 2
+
+
+def test_bad_class_type_input_is_a_form_error_and_other_studios_items_are_404(owner_client, studio):
+    from studios.models import ClassType
+
+    for data in (
+        {"ct-name": "   ", "ct-category": "yoga", "ct-duration_minutes": 45},
+        {"ct-name": "X", "ct-category": "karaoke", "ct-duration_minutes": 45},
+        {"ct-name": "X", "ct-category": "yoga", "ct-duration_minutes": 2},
+    ):
+        response = owner_client.post(url("catalog", studio), {"form": "class_type", **data})
+        assert response.status_code == 200 and 'class="errorlist' in response.content.decode()
+    assert not ClassType.objects.filter(studio=studio).exists()
+    elsewhere = factories.ClassTypeFactory()  # another studio's
+    address = url("catalog_edit", studio, "class-types", elsewhere.pk)
+    assert owner_client.get(address).status_code == 404
+    assert owner_client.get(url("catalog_edit", studio, "rooms", 1)).status_code == 404
+
+
+def test_the_front_desk_cannot_change_the_catalog(client, studio):
+    client.force_login(factories.StaffFactory(studio=studio, role=StaffRole.FRONT_DESK).user)
+    assert client.get(url("catalog", studio)).status_code == 403
