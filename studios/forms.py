@@ -87,6 +87,16 @@ class SettingsForm(forms.Form):
     payout_rate_cents = MoneyField(label="Standard payout per visit", min_value=Decimal("0.01"))
 
 
+class ProfileForm(forms.Form):
+    address = forms.CharField(max_length=255, required=False)
+    description = forms.CharField(
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="What members read on your studio's page.",
+    )
+
+
 class ClassTypeForm(forms.Form):
     name = forms.CharField(max_length=120)
     category = forms.ChoiceField(choices=Category.choices)

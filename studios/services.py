@@ -220,6 +220,27 @@ def update_settings(studio: Studio, *, by, **values) -> Studio:
     return studio
 
 
+PROFILE_FIELDS = ("address", "description")
+
+
+def update_profile(studio: Studio, *, by, **values) -> Studio:
+    """Change what members read about the studio (address, description); audited."""
+    unknown = set(values) - set(PROFILE_FIELDS)
+    if unknown:
+        raise InventoryError(f"Unknown fields: {', '.join(sorted(unknown))}.")
+    values = {key: value.strip() for key, value in values.items()}
+    with transaction.atomic(durable=True):
+        locked = Studio.objects.select_for_update().get(pk=studio.pk)
+        before = {key: getattr(locked, key) for key in values}
+        for key, value in values.items():
+            setattr(locked, key, value)
+        locked.save(update_fields=list(values))
+        _audit(locked, by=by, action="profile", before=before, after=values)
+    for key, value in values.items():
+        setattr(studio, key, value)
+    return studio
+
+
 # --- the team ------------------------------------------------------------------------------
 
 

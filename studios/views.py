@@ -17,6 +17,7 @@ from .forms import (
     ClassTypeForm,
     EndScheduleForm,
     InstructorForm,
+    ProfileForm,
     RoleForm,
     ScheduleForm,
     SessionForm,
@@ -146,21 +147,36 @@ def session_edit(request, studio, session_id: int):
 
 @partner_required("inventory")
 def settings_page(request, studio):
+    which = request.POST.get("form", "settings") if request.method == "POST" else None
     initial = {name: getattr(studio, name) for name in services.INVENTORY_SETTINGS}
-    form = SettingsForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
+    form = SettingsForm(request.POST if which == "settings" else None, initial=initial)
+    profile = ProfileForm(
+        request.POST if which == "profile" else None,
+        initial={name: getattr(studio, name) for name in services.PROFILE_FIELDS},
+        prefix="profile",
+    )
+    forms = {
+        "settings": (form, services.update_settings),
+        "profile": (profile, services.update_profile),
+    }
+    if which in forms and forms[which][0].is_valid():
+        chosen, save = forms[which]
         try:
-            services.update_settings(studio, by=request.user, **form.cleaned_data)
+            save(studio, by=request.user, **chosen.cleaned_data)
         except InventoryError as exc:
-            errors_into(form, exc)
+            errors_into(chosen, exc)
         else:
-            messages.success(request, "Settings saved.")
+            messages.success(
+                request, "Settings saved." if which == "settings" else "Profile saved."
+            )
             return redirect("partner:settings", studio_slug=studio.slug)
     audit = None
     if request.partner.can["audit"]:
         audit = Paginator(selectors.audit_log(studio), 25).get_page(request.GET.get("page"))
     return render(
-        request, "studios/partner/settings.html", {"studio": studio, "form": form, "page": audit}
+        request,
+        "studios/partner/settings.html",
+        {"studio": studio, "form": form, "profile_form": profile, "page": audit},
     )
 
 

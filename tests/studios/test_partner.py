@@ -598,3 +598,29 @@ def test_bad_class_type_input_is_a_form_error_and_other_studios_items_are_404(ow
 def test_the_front_desk_cannot_change_the_catalog(client, studio):
     client.force_login(factories.StaffFactory(studio=studio, role=StaffRole.FRONT_DESK).user)
     assert client.get(url("catalog", studio)).status_code == 403
+
+
+def test_the_studio_profile_is_edited_on_the_settings_page_and_shown_to_members(
+    owner_client, studio, client
+):
+    response = owner_client.post(
+        url("settings", studio),
+        {
+            "form": "profile",
+            "profile-address": " 12 Canal St ",
+            "profile-description": "Hot yoga.\n<script>alert(1)</script>",
+        },
+    )
+    assert response.status_code == 302
+    studio.refresh_from_db()
+    assert studio.address == "12 Canal St"
+    assert AuditEntry.objects.filter(studio=studio, action="profile").exists()
+    page = owner_client.get(reverse("bookings:studio", args=[studio.slug])).content.decode()
+    assert "12 Canal St" in page and "Hot yoga.<br>" in page
+    assert "<script>alert(1)" not in page and "&lt;script&gt;" in page
+    too_long = owner_client.post(
+        url("settings", studio), {"form": "profile", "profile-description": "x" * 4001}
+    )
+    assert too_long.status_code == 200 and "at most 4000 characters" in too_long.content.decode()
+    studio.refresh_from_db()
+    assert studio.description.startswith("Hot yoga.")
