@@ -15,6 +15,7 @@ from . import selectors, services
 from .context_processors import NAV_ROLES
 from .errors import MemberError
 from .forms import EmailAuthenticationForm, PlanChoiceForm, SignUpForm
+from .models import SubscriptionStatus
 
 
 def _remember_roles(request) -> None:
@@ -134,8 +135,14 @@ def resume(request):
 
 
 @login_required
-@require_POST
 def cancel(request):
+    """GET asks first (what is lost, what stays); POST cancels."""
+    if request.method != "POST":
+        member = _member_or_404(request)
+        if member.status not in (SubscriptionStatus.ACTIVE, SubscriptionStatus.PAUSED):
+            messages.error(request, "There is no plan to cancel.")
+            return redirect("members:account")
+        return render(request, "members/cancel_plan.html", {"member": member})
     return _plan_action(request, services.cancel_plan, "Your plan is cancelled.")
 
 

@@ -108,11 +108,19 @@ def test_pause_resume_and_cancel_from_the_account_page(client, member, plan):
     assert Member.objects.get(pk=member.pk).status == SubscriptionStatus.PAUSED
     client.post(reverse("members:resume"))
     assert Member.objects.get(pk=member.pk).status == SubscriptionStatus.ACTIVE
+    # Cancelling asks first, saying what is lost; the question itself changes nothing.
+    balance = Member.objects.get(pk=member.pk).credit_balance
+    question = client.get(reverse("members:cancel")).content.decode()
+    assert f"<strong>{balance} credits</strong> left are forfeited now" in question
+    assert Member.objects.get(pk=member.pk).status == SubscriptionStatus.ACTIVE
+    account = client.get(reverse("members:account")).content.decode()
+    assert f'href="{reverse("members:cancel")}">Cancel plan</a>' in account
     client.post(reverse("members:cancel"))
     member.refresh_from_db()
     assert member.status == SubscriptionStatus.CANCELLED and member.credit_balance == 0
-    # A GET never changes a plan.
+    # A GET never changes a plan; once cancelled, there is nothing left to ask about.
     assert client.get(reverse("members:pause")).status_code == 405
+    assert client.get(reverse("members:cancel")).url == reverse("members:account")
 
 
 @pytest.mark.django_db
