@@ -552,7 +552,7 @@ class PartnerWebhooksView(ListModelMixin, PartnerAPIView):
 
     @extend_schema(
         summary="Subscribe a URL to reservation events",
-        description="Events: reservation.booked, .promoted, .cancelled, .late_cancelled, .session_cancelled. Each is a JSON "
+        description="Events: reservation.booked, .promoted, .cancelled, .late_cancelled, .missed, .session_cancelled. Each is a JSON "
         "POST with X-Classpass-Signature: sha256=HMAC-SHA256(secret, body), retried with back-off on failure.",
         request=WebhookSerializer,
         responses={201: WebhookCreatedSerializer},

@@ -15,6 +15,7 @@ SUBJECTS = {
     "promoted": "A spot opened up: you're booked into {class_name}",
     "cancelled": "Cancelled: {class_name} at {studio}",
     "late_cancelled": "Late cancellation: {class_name} at {studio}",
+    "missed": "Marked as missed: {class_name} at {studio}",
     "session_cancelled": "{studio} cancelled {class_name}: your credits are back",
 }
 
@@ -38,6 +39,17 @@ def reservation_event(reservation_id: int, event: str) -> None:
         webhooks.fan_out(reservation_id, event)
 
 
+def _fee(reservation, event: str):
+    """The fee payment of a late cancellation or a no-show, if one was attempted: the e-mail
+    says whether it was charged or declined, not what the market's fee would be."""
+    from members.models import Payment, PaymentKind
+
+    kind = {"late_cancelled": PaymentKind.LATE_CANCEL_FEE, "missed": PaymentKind.MISSED_CLASS_FEE}
+    if event not in kind:
+        return None
+    return Payment.objects.filter(reference=reservation.ref(kind[event])).first()
+
+
 def send_reservation_email(reservation_id: int, event: str) -> bool:
     from .models import Reservation
 
@@ -59,7 +71,7 @@ def send_reservation_email(reservation_id: int, event: str) -> bool:
         "market": market,
         "event": event,
         "local_start": timezone.localtime(session.starts_at, market.tzinfo),
-        "late_fee_cents": market.late_cancel_fee_cents,
+        "fee": _fee(reservation, event),
         "site_url": settings.SITE_URL,
     }
     subject = SUBJECTS[event].format(class_name=session.class_type.name, studio=session.studio.name)

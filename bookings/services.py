@@ -662,6 +662,7 @@ def _mark(reservation_id: int, status: str, *, now: datetime) -> Reservation:
         if status == ReservationStatus.MISSED:
             _give_back_locked(session, reservation, member, why="missed", refund_money=False)
             _charge_fee_locked(reservation, member, session, PaymentKind.MISSED_CLASS_FEE)
+            emails.send_on_commit(reservation.pk, "missed")
         reservation.status = status
         reservation.marked_at = now
         reservation.save(update_fields=["status", "marked_at"])

@@ -273,11 +273,20 @@ def test_someone_elses_reservation_cannot_be_cancelled(active_member, session, m
         services.cancel(reservation.pk)
 
 
-def test_missed_class_returns_credits_charges_fee_and_pays_the_studio(active_member, studio):
+def test_missed_class_returns_credits_charges_fee_and_pays_the_studio(
+    active_member, studio, django_capture_on_commit_callbacks
+):
     start = timezone.now() + timedelta(hours=1)
     session = factories.ClassSessionFactory(studio=studio, starts_at=start)
     reservation = services.book(active_member, session.pk)
-    services.mark_missed(reservation.pk, now=start + timedelta(hours=2))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.mark_missed(reservation.pk, now=start + timedelta(hours=2))
+    # The member hears of it: the credits back, the fee charged, how to have it undone.
+    missed = mail.outbox[-1]
+    assert missed.subject.startswith("Marked as missed") and missed.to == [active_member.user.email]
+    fee = f"${studio.market.missed_class_fee_cents / 100:.2f}"
+    assert f"missed-class fee of {fee} was charged" in missed.body
+    assert "undo the mark today" in missed.alternatives[0][0]
     reservation.refresh_from_db()
     assert reservation.status == ReservationStatus.MISSED
     assert balance_matches_ledger(active_member) and active_member.credit_balance == 30
@@ -400,7 +409,7 @@ def test_releasing_an_unpaid_hold_frees_the_spot_and_charges_nothing(member, stu
 
 
 def test_a_declined_late_cancel_fee_keeps_the_cancellation_and_records_the_failure(
-    active_member, studio
+    active_member, studio, django_capture_on_commit_callbacks
 ):
     session = factories.ClassSessionFactory(
         studio=studio, starts_at=timezone.now() + timedelta(hours=3)
@@ -409,8 +418,12 @@ def test_a_declined_late_cancel_fee_keeps_the_cancellation_and_records_the_failu
     user = active_member.user
     user.email = "card+decline@example.com"  # the local provider declines this address
     user.save(update_fields=["email"])
-    cancelled = services.cancel(reservation.pk, member=active_member)
+    with django_capture_on_commit_callbacks(execute=True):
+        cancelled = services.cancel(reservation.pk, member=active_member)
     assert cancelled.status == ReservationStatus.LATE_CANCELLED
+    # The e-mail says the fee was not charged, instead of that it was.
+    assert "could not be charged" in mail.outbox[-1].body
+    assert "was charged" not in mail.outbox[-1].body
     assert balance_matches_ledger(active_member) and active_member.credit_balance == 30
     fee = Payment.objects.get(kind=PaymentKind.LATE_CANCEL_FEE)
     assert fee.status == "failed" and "declined" in fee.failure_reason
