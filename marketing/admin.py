@@ -45,6 +45,9 @@ class DayInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None):
         return False
 
+    def get_queryset(self, request):  # each row's title names its campaign's studio
+        return super().get_queryset(request).select_related("campaign__studio")
+
 
 @admin.register(SpotlightCampaign)
 class SpotlightCampaignAdmin(admin.ModelAdmin):
