@@ -1,5 +1,7 @@
 """Django admin for plans, members, the credit ledger and payments."""
 
+from decimal import Decimal
+
 from django import forms
 from django.contrib import admin
 from django.shortcuts import get_object_or_404, redirect
@@ -8,6 +10,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from studios.admin import LedgerAdmin
+from studios.forms import MoneyField
 
 from . import services
 from .errors import MemberError
@@ -25,6 +28,12 @@ class PlanAdmin(admin.ModelAdmin):
 class CreditAdjustmentForm(forms.Form):
     amount = forms.IntegerField(help_text="Credits to add; negative to remove.")
     note = forms.CharField(max_length=255, help_text="Why. The member sees this in their history.")
+
+
+class RefundForm(forms.Form):
+    amount_cents = MoneyField(label="Amount", min_value=Decimal("0.01"))
+    reason = forms.CharField(max_length=200, help_text="Why. The member sees this.")
+    refunded_before_cents = forms.IntegerField(widget=forms.HiddenInput)
 
 
 class PlanFilter(admin.RelatedFieldListFilter):
@@ -134,3 +143,63 @@ class PaymentAdmin(LedgerAdmin):
 
     def has_add_permission(self, request):
         return False  # money moves through the payment provider, never by hand
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "refunds_with_link"]
+
+    @admin.display(description="Refunds")
+    def refunds_with_link(self, obj):
+        if obj.pk is None or obj.kind == "refund" or obj.status != "succeeded":
+            return "—"
+        given = services.refunded_cents(obj)
+        link = reverse("admin:members_payment_refund", args=[obj.pk])
+        left = obj.amount_cents - given
+        if left <= 0:
+            return f"Refunded in full ({given / 100:.2f} {obj.currency})"
+        return format_html(
+            '{} {} refunded · <a href="{}">Refund</a>', f"{given / 100:.2f}", obj.currency, link
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:payment_id>/refund/",
+                self.admin_site.admin_view(self.refund_view),
+                name="members_payment_refund",
+            ),
+            *super().get_urls(),
+        ]
+
+    def refund_view(self, request, payment_id):
+        """Support gives money back: all or part of what is left, with a reason."""
+        payment = get_object_or_404(Payment.objects.select_related("member__user"), pk=payment_id)
+        if not request.user.has_perm("members.change_payment"):
+            return redirect("admin:index")
+        given = services.refunded_cents(payment)
+        left = payment.amount_cents - given
+        form = RefundForm(
+            request.POST or None, initial={"amount_cents": left, "refunded_before_cents": given}
+        )
+        if request.method == "POST" and form.is_valid():
+            try:
+                made = services.refund_by_support(payment.pk, by=request.user, **form.cleaned_data)
+            except MemberError as exc:
+                form.add_error(None, exc.message)
+            else:
+                done = (
+                    "Refunded" if made.status == "succeeded" else "The provider refused the refund"
+                )
+                self.message_user(
+                    request, f"{done}: {-made.amount_cents / 100:.2f} {made.currency}."
+                )
+                return redirect("admin:members_payment_change", payment.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Refund {payment}",
+            "payment": payment,
+            "given": given,
+            "left": left,
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/members/refund.html", context)

@@ -184,6 +184,14 @@ class Payment(models.Model):
     )
     description = models.CharField(max_length=255, blank=True)
     failure_reason = models.CharField(max_length=255, blank=True)
+    refund_of = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="refunds",
+        help_text="For a refund: the payment it gives money back from.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -11,6 +11,7 @@ from datetime import datetime
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import Sum
 from django.utils import timezone
 from knox.models import AuthToken
 
@@ -213,14 +214,69 @@ def charge(
 
 def refund(
     payment: Payment, *, amount_cents: int | None = None, reference: str, description: str = ""
-) -> Payment:
-    """Give back all or part of a successful payment, once per reference."""
+) -> Payment | None:
+    """Give back all or part of a successful payment, once per reference.
+
+    Never more than is left of it: what was refunded before (by support, say) is taken off
+    the amount asked for; with nothing left, nothing is refunded (None). The payment's row is
+    locked, so two refunds of it at once add up to at most what was paid.
+    """
     existing = Payment.objects.filter(reference=reference).first()
     if existing is not None:
         return existing
-    amount = payment.amount_cents if amount_cents is None else amount_cents
-    if not 0 < amount <= payment.amount_cents:
-        raise ValueError("A refund gives back between 1 cent and the amount paid.")
+    if amount_cents is not None and amount_cents <= 0:
+        raise ValueError("A refund gives back at least 1 cent.")
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        left = payment.amount_cents - refunded_cents(payment)
+        amount = left if amount_cents is None else min(amount_cents, left)
+        if amount <= 0:
+            return None
+        return _refund_locked(payment, amount, reference=reference, description=description)
+
+
+def refunded_cents(payment: Payment) -> int:
+    """What was given back from this payment so far (successful refunds)."""
+    total = payment.refunds.filter(status=PaymentStatus.SUCCEEDED).aggregate(
+        total=Sum("amount_cents")
+    )["total"]
+    return -(total or 0)
+
+
+def refund_by_support(
+    payment_id: int, *, amount_cents: int, reason: str, refunded_before_cents: int, by=None
+) -> Payment:
+    """A support agent gives back part or all of a payment, with a reason the member sees.
+
+    `refunded_before_cents` is what the agent saw refunded already: if it changed meanwhile
+    (a double submit, another agent, the engine), nothing is refunded and they look again.
+    """
+    if not reason.strip():
+        raise InvalidPlanState("Say why the money is given back; the member sees it.")
+    with transaction.atomic(durable=True):
+        payment = Payment.objects.select_for_update().get(pk=payment_id)
+        if payment.kind == PaymentKind.REFUND or payment.status != PaymentStatus.SUCCEEDED:
+            raise InvalidPlanState("Only a payment that went through can be refunded.")
+        before = refunded_cents(payment)
+        if before != refunded_before_cents:
+            raise InvalidPlanState(
+                "This payment was refunded meanwhile; check what is left and try again."
+            )
+        left = payment.amount_cents - before
+        if not 0 < amount_cents <= left:
+            raise InvalidPlanState(
+                f"A refund of this payment is between 0.01 and {left / 100:.2f} {payment.currency}."
+            )
+        number = payment.refunds.count() + 1
+        return _refund_locked(
+            payment,
+            amount_cents,
+            reference=f"support-refund:{payment.pk}:{number}",
+            description=f"Refund: {reason.strip()}",
+        )
+
+
+def _refund_locked(payment: Payment, amount: int, *, reference: str, description: str) -> Payment:
     provider = get_provider()
     result = provider.refund(
         provider_reference=payment.provider_reference,
@@ -239,6 +295,7 @@ def refund(
         reference=reference,
         description=description or f"Refund of {payment.description}",
         failure_reason=result.failure_reason,
+        refund_of=payment,
     )
 
 

@@ -382,3 +382,39 @@ def test_a_form_without_its_csrf_token_gets_a_page_that_says_what_to_do(member):
 def test_favicon_ico_points_at_the_sites_icon(client):
     response = client.get("/favicon.ico")
     assert response.status_code == 301 and response.url.endswith("favicon.svg")
+
+
+@pytest.mark.django_db
+def test_support_refunds_a_payment_from_admin_and_the_member_sees_it(admin_client, member, client):
+    from members import services
+
+    paid = services.charge(
+        member,
+        kind="late_cancel_fee",
+        amount_cents=1000,
+        currency="USD",
+        reference="fee:1",
+        description="Flow at Studio",
+    )
+    change = admin_client.get(reverse("admin:members_payment_change", args=[paid.pk]))
+    assert reverse("admin:members_payment_refund", args=[paid.pk]) in change.content.decode()
+    address = reverse("admin:members_payment_refund", args=[paid.pk])
+    page = admin_client.get(address).content.decode()
+    assert "left to refund: <strong>$10.00</strong>" in page
+    bad = admin_client.post(
+        address, {"amount_cents": "11.00", "reason": "x", "refunded_before_cents": 0}
+    )
+    assert bad.status_code == 200 and "between 0.01 and 10.00" in bad.content.decode()
+    done = admin_client.post(
+        address, {"amount_cents": "10.00", "reason": "Fee waived", "refunded_before_cents": 0}
+    )
+    assert done.status_code == 302
+    client.force_login(member.user)
+    payments = client.get(reverse("members:payments")).content.decode()
+    assert "Refund: Fee waived" in payments and "-$10.00" in payments
+    assert (
+        "Refunded in full"
+        in admin_client.get(
+            reverse("admin:members_payment_change", args=[paid.pk])
+        ).content.decode()
+    )

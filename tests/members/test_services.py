@@ -213,3 +213,73 @@ def test_resubscribing_at_the_same_instant_charges_and_grants_again(member, plan
     member.refresh_from_db()
     assert member.credit_balance == 1 + plan.credits_per_cycle == ledger_sum(member)
     assert Payment.objects.filter(member=member, kind=PaymentKind.PLAN).count() == 2
+
+
+def a_la_carte_payment(member, reference="class:1", amount_cents=2500):
+    return services.charge(
+        member,
+        kind=PaymentKind.A_LA_CARTE,
+        amount_cents=amount_cents,
+        currency="USD",
+        reference=reference,
+        description="Class",
+    )
+
+
+@pytest.mark.django_db
+def test_a_payment_is_never_refunded_beyond_what_was_paid(member):
+    """Support gives part back; a later full refund (a cancellation, say) gives the rest."""
+    paid = a_la_carte_payment(member)
+    by_support = services.refund_by_support(
+        paid.pk, amount_cents=1000, reason="Late start", refunded_before_cents=0
+    )
+    assert (by_support.amount_cents, by_support.refund_of) == (-1000, paid)
+    assert by_support.description == "Refund: Late start"
+    rest = services.refund(paid, reference="refund:reservation:1")
+    assert rest.amount_cents == -1500
+    assert services.refund(paid, reference="refund:again") is None  # nothing left
+    assert services.refunded_cents(paid) == 2500
+
+
+@pytest.mark.django_db
+def test_support_refunds_refuse_what_they_cannot_do(member):
+    from members.errors import InvalidPlanState
+
+    paid = a_la_carte_payment(member)
+    refuse = [
+        dict(amount_cents=2600, reason="Too much", refunded_before_cents=0),
+        dict(amount_cents=100, reason="  ", refunded_before_cents=0),
+        dict(amount_cents=100, reason="Stale page", refunded_before_cents=500),
+    ]
+    for kwargs in refuse:
+        with pytest.raises(InvalidPlanState):
+            services.refund_by_support(paid.pk, **kwargs)
+    refund = services.refund_by_support(
+        paid.pk, amount_cents=100, reason="Ok", refunded_before_cents=0
+    )
+    with pytest.raises(InvalidPlanState):  # a refund is not refunded
+        services.refund_by_support(
+            refund.pk, amount_cents=100, reason="No", refunded_before_cents=0
+        )
+    # The same page submitted twice: the second sees that the first went through.
+    with pytest.raises(InvalidPlanState, match="meanwhile"):
+        services.refund_by_support(paid.pk, amount_cents=100, reason="Ok", refunded_before_cents=0)
+    assert services.refunded_cents(paid) == 100
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_support_refunds_of_one_payment_at_once_give_back_one(member):
+    from members.errors import InvalidPlanState
+    from tests.race import run_in_threads
+
+    paid = a_la_carte_payment(member)
+
+    def refund(_):
+        return services.refund_by_support(
+            paid.pk, amount_cents=2500, reason="Double click", refunded_before_cents=0
+        )
+
+    results = run_in_threads(2, refund)
+    assert sum(isinstance(r, InvalidPlanState) for r in results) == 1, results
+    assert services.refunded_cents(paid) == 2500
