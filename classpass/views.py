@@ -17,7 +17,8 @@ from studios.models import Market
 
 
 def home(request):
-    """Cities, and the visitor's city's Spotlight studios of the day."""
+    """Cities, and the visitor's city's Spotlight studios of the day; for a member, their next
+    class and their balance too."""
     markets = list(Market.objects.order_by("name"))
     member = member_for_user(request.user)
     market = next((m for m in markets if member and m.pk == member.home_market_id), None)
@@ -30,8 +31,18 @@ def home(request):
             market, filters, matching, seed=secrets.randbits(32)
         )
         marketing_services.count([p.campaign_id for p in placements], filters.day, "impressions")
+    # A member lands on their next class and their balance (one query more).
+    next_class = booking_selectors.upcoming_reservations(member).first() if member else None
     return render(
-        request, "home.html", {"markets": markets, "market": market, "placements": placements}
+        request,
+        "home.html",
+        {
+            "markets": markets,
+            "market": market,
+            "placements": placements,
+            "member": member,
+            "next_class": next_class,
+        },
     )
 
 

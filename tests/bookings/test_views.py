@@ -342,3 +342,25 @@ def test_one_credit_is_singular_on_the_page_and_in_the_email(client, active_memb
     assert "1 credit was taken from your balance." in mail.outbox[-1].body
     page = client.get(reverse("bookings:class", args=[cheap.pk])).content.decode()
     assert "Standard, 1 credit)" in page
+
+
+def test_a_members_home_page_shows_the_next_class_and_the_balance(
+    client, active_member, studio, django_assert_max_num_queries
+):
+    later = factories.ClassSessionFactory(
+        studio=studio, starts_at=timezone.now() + timedelta(days=3)
+    )
+    sooner = factories.ClassSessionFactory(
+        studio=studio, starts_at=timezone.now() + timedelta(days=2)
+    )
+    client.force_login(active_member.user)
+    assert "Nothing booked yet." in client.get(reverse("home")).content.decode()
+    for session in (later, sooner):
+        services.book(active_member, session.pk, expected_credits=session.credit_price)
+    active_member.refresh_from_db()
+    with django_assert_max_num_queries(12):
+        page = client.get(reverse("home")).content.decode()
+    assert f'Next: <a href="{reverse("bookings:class", args=[sooner.pk])}">' in page
+    assert f"You have {active_member.credit_balance} credits." in page
+    client.logout()
+    assert "Your classes" not in client.get(reverse("home")).content.decode()
