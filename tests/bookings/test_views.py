@@ -364,3 +364,15 @@ def test_a_members_home_page_shows_the_next_class_and_the_balance(
     assert f"You have {active_member.credit_balance} credits." in page
     client.logout()
     assert "Your classes" not in client.get(reverse("home")).content.decode()
+
+
+def test_the_history_says_which_credits_came_back(client, active_member, studio):
+    kept, cancelled = (factories.ClassSessionFactory(studio=studio) for _ in range(2))
+    services.book(active_member, kept.pk)
+    gone = services.book(active_member, cancelled.pk)
+    services.cancel(gone.pk, member=active_member)
+    client.force_login(active_member.user)
+    page = client.get(reverse("bookings:schedule")).content.decode()
+    history = page.split("<h2>History</h2>")[1]
+    assert cancelled.class_type.name in history and kept.class_type.name not in history
+    assert '<div class="muted">returned</div>' in history
