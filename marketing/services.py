@@ -187,11 +187,17 @@ def flush_counters(*, now: datetime | None = None) -> int:
 # --- billing ---------------------------------------------------------------------------------
 
 
+CATCH_UP_DAYS = 3  # past days a late billing run still charges, if they were shown
+
+
 def bill_due(*, now: datetime | None = None) -> int:
-    """Charge each running campaign for the local day that has begun, once (idempotent).
+    """Charge each running campaign for the local day that has begun, once (idempotent), and
+    catch up on the last CATCH_UP_DAYS days that went unbilled while the campaign was shown.
 
     The fee is a negative entry on the studio's earnings ledger, so it appears on the payout
-    statement as a Spotlight deduction.
+    statement as a Spotlight deduction. A day is due as it begins; if no run charged it (the
+    worker was down all that day), a later run charges it when the day has impressions, the
+    proof that the campaign was live then: a day it was paused is never charged.
     """
     now = now or timezone.now()
     billed = 0
@@ -204,21 +210,38 @@ def bill_due(*, now: datetime | None = None) -> int:
         .select_related("studio__market")
     )
     for campaign in running:
-        tz = campaign.market.tzinfo
-        day = timezone.localtime(now, tz).date()
-        if not campaign.starts_on <= day <= campaign.ends_on:
-            continue
-        with transaction.atomic():
-            entry = studio_services.record_earning(
-                campaign.studio,
-                kind=EarningKind.SPOTLIGHT,
-                amount_cents=-campaign.daily_fee_cents,
-                occurred_at=studio_services.local_to_utc(day, time(0), tz),
-                reference=f"spotlight:{campaign.pk}:{day.isoformat()}",
-                description=f"Spotlight {day:%-d %b}",
-            )
-            SpotlightDay.objects.get_or_create(campaign=campaign, day=day)
-            billed += SpotlightDay.objects.filter(campaign=campaign, day=day, fee_cents=0).update(
-                fee_cents=-entry.amount_cents
-            )
+        day = timezone.localtime(now, campaign.market.tzinfo).date()
+        if campaign.starts_on <= day <= campaign.ends_on:
+            billed += _bill_day(campaign, day)
+    missed = SpotlightDay.objects.filter(
+        fee_cents=0,
+        impressions__gt=0,
+        day__gte=now.date() - timedelta(days=CATCH_UP_DAYS + 1),
+        day__lte=now.date(),
+    ).select_related("campaign__studio__market", "campaign__market")
+    for shown in missed:
+        campaign = shown.campaign
+        today = timezone.localtime(now, campaign.market.tzinfo).date()
+        if today - timedelta(days=CATCH_UP_DAYS) <= shown.day < today and (
+            campaign.starts_on <= shown.day <= campaign.ends_on
+        ):
+            billed += _bill_day(campaign, shown.day)
     return billed
+
+
+def _bill_day(campaign: SpotlightCampaign, day: date) -> int:
+    """Charge one local day of a campaign; 0 when it was charged before."""
+    tz = campaign.market.tzinfo
+    with transaction.atomic():
+        entry = studio_services.record_earning(
+            campaign.studio,
+            kind=EarningKind.SPOTLIGHT,
+            amount_cents=-campaign.daily_fee_cents,
+            occurred_at=studio_services.local_to_utc(day, time(0), tz),
+            reference=f"spotlight:{campaign.pk}:{day.isoformat()}",
+            description=f"Spotlight {day:%-d %b}",
+        )
+        SpotlightDay.objects.get_or_create(campaign=campaign, day=day)
+        return SpotlightDay.objects.filter(campaign=campaign, day=day, fee_cents=0).update(
+            fee_cents=-entry.amount_cents
+        )

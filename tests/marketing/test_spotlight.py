@@ -222,6 +222,29 @@ def test_billing_charges_each_running_day_once_and_it_reaches_the_statement(stud
     assert SpotlightDay.objects.get(campaign=campaign).fee_cents == 1500
 
 
+def test_a_late_billing_run_charges_the_days_shown_while_it_was_down(studio, prices):
+    """The worker was down for two days: the days the campaign was shown (impressions were
+    counted and flushed) are charged once when billing runs again; a day it was paused, with
+    nothing shown, is not."""
+    campaign = running(studio, fee=1500)
+    campaign.starts_on = today(studio) - timedelta(days=4)
+    campaign.save(update_fields=["starts_on"])
+    shown = [today(studio) - timedelta(days=n) for n in (2, 1)]
+    for day in shown:
+        SpotlightDay.objects.create(campaign=campaign, day=day, impressions=40)
+    SpotlightDay.objects.create(campaign=campaign, day=today(studio) - timedelta(days=3))
+    assert services.bill_due() == 3  # today, and the two days shown
+    assert services.bill_due() == 0
+    charged = set(EarningEntry.objects.filter(studio=studio).values_list("description", flat=True))
+    assert charged == {f"Spotlight {d:%-d %b}" for d in [*shown, today(studio)]}
+    too_old = SpotlightDay.objects.create(
+        campaign=campaign, day=today(studio) - timedelta(days=4), impressions=9
+    )
+    assert services.bill_due() == 0  # beyond the catch-up window
+    too_old.refresh_from_db()
+    assert too_old.fee_cents == 0
+
+
 def test_ending_a_campaign_stops_future_charges(studio, prices):
     campaign = running(studio)
     services.end(campaign)
