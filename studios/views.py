@@ -280,7 +280,7 @@ def team_action(request, studio, membership_id: int, action: str):
         messages.error(request, exc.message)
     still = partner_for(request.user, studio.slug)
     if still is None or not still.can["team"]:  # the owner stepped down or left
-        return redirect("partner_home")
+        return redirect("partner_home" if studios_of(request.user) else "home")
     return redirect("partner:team", studio_slug=studio.slug)
 
 

@@ -485,6 +485,12 @@ def test_the_last_owner_can_neither_leave_nor_step_down(owner_client, owner, stu
     response = owner_client.post(url("team_action", studio, mine.pk, "role"), {"role": "manager"})
     mine.refresh_from_db()
     assert mine.role == StaffRole.MANAGER and response.url == reverse("partner_home")
+    # An owner who leaves the only studio they staff lands on the site's home, not on a 404.
+    other = StaffMembership.objects.get(studio=studio, role=StaffRole.OWNER)
+    owner_client.force_login(other.user)
+    owner_client.post(url("team_action", studio, mine.pk, "role"), {"role": "owner"})
+    leave = owner_client.post(url("team_action", studio, other.pk, "remove"), follow=True)
+    assert leave.status_code == 200 and leave.redirect_chain[-1][0] == reverse("home")
 
 
 def test_bad_team_input_is_a_form_error_and_saves_nothing(owner_client, studio):
