@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 from django import forms
+from django.db.models import Q
 
 from .models import Category, ClassType, Instructor, StaffRole, Studio, Weekday
 
@@ -25,6 +26,13 @@ class MoneyField(forms.DecimalField):
         return None if amount is None else int(amount * 100)
 
 
+def offered(model, studio: Studio, *, keep=None):
+    """The studio's class types or instructors to choose from: those not retired, and the one
+    already chosen (`keep`, an instance or a key), so an edit never loses it."""
+    keep = getattr(keep, "pk", keep)
+    return model.objects.filter(studio=studio).filter(Q(is_active=True) | Q(pk=keep))
+
+
 class ScheduleForm(forms.Form):
     class_type = forms.ModelChoiceField(queryset=ClassType.objects.none())
     instructor = forms.ModelChoiceField(queryset=Instructor.objects.none(), required=False)
@@ -43,8 +51,8 @@ class ScheduleForm(forms.Form):
 
     def __init__(self, *args, studio: Studio, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["class_type"].queryset = ClassType.objects.filter(studio=studio)
-        self.fields["instructor"].queryset = Instructor.objects.filter(studio=studio)
+        for name, model in (("class_type", ClassType), ("instructor", Instructor)):
+            self.fields[name].queryset = offered(model, studio, keep=self.initial.get(name))
 
     def clean(self):
         cleaned = super().clean()
@@ -69,7 +77,9 @@ class SessionForm(forms.Form):
 
     def __init__(self, *args, studio: Studio, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["instructor"].queryset = Instructor.objects.filter(studio=studio)
+        self.fields["instructor"].queryset = offered(
+            Instructor, studio, keep=self.initial.get("instructor")
+        )
 
 
 class SettingsForm(forms.Form):

@@ -155,6 +155,9 @@ class ClassType(models.Model):
         default=45, validators=[MinValueValidator(5)]
     )
     description = models.TextField(blank=True)
+    is_active = models.BooleanField(
+        default=True, help_text="Retired class types are not offered for new schedules."
+    )
 
     class Meta:
         ordering = ["name"]
@@ -175,6 +178,9 @@ class Instructor(models.Model):
     studio = models.ForeignKey(Studio, on_delete=models.CASCADE, related_name="instructors")
     name = models.CharField(max_length=120)
     bio = models.TextField(blank=True)
+    is_active = models.BooleanField(
+        default=True, help_text="Retired instructors are not offered for schedules or classes."
+    )
 
     class Meta:
         ordering = ["name"]

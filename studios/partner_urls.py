@@ -13,6 +13,11 @@ urlpatterns = [
     path("settings/", views.settings_page, name="settings"),
     path("catalog/", views.catalog, name="catalog"),
     path("catalog/<str:kind>/<int:item_id>/", views.catalog_edit, name="catalog_edit"),
+    path(
+        "catalog/<str:kind>/<int:item_id>/<str:action>/",
+        views.catalog_retire,
+        name="catalog_retire",
+    ),
     path("team/", views.team, name="team"),
     path("team/<int:membership_id>/<str:action>/", views.team_action, name="team_action"),
     path("earnings/", views.earnings, name="earnings"),

@@ -382,6 +382,27 @@ def save_instructor(
     return _save_named(studio, Instructor, instructor_id, by=by, action="instructor", **values)
 
 
+def set_retired(studio: Studio, model, pk: int, *, retired: bool, by) -> None:
+    """Retire a class type or instructor of the studio (no longer offered for new schedules
+    and classes; what already uses it keeps it), or bring it back. Audited."""
+    with transaction.atomic(durable=True):
+        item = model.objects.select_for_update().filter(studio=studio, pk=pk).first()
+        if item is None:
+            raise model.DoesNotExist(f"No {model._meta.verbose_name} {pk} at {studio}.")
+        before = {"is_active": item.is_active}
+        item.is_active = not retired
+        item.save(update_fields=["is_active"])
+        action = "class type" if model is ClassType else "instructor"
+        _audit(
+            studio,
+            by=by,
+            action=action,
+            target=item.name,
+            before=before,
+            after={"is_active": item.is_active},
+        )
+
+
 def _save_named(studio: Studio, model, pk: int | None, *, by, action: str, **values):
     if not values["name"]:
         raise InventoryError(fields={"name": "Give it a name."})

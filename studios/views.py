@@ -239,6 +239,23 @@ def catalog_edit(request, studio, kind: str, item_id: int):
     )
 
 
+@partner_required("schedule")
+@require_POST
+def catalog_retire(request, studio, kind: str, item_id: int, action: str):
+    """Retire a class type or instructor, or bring one back."""
+    models_by_kind = {"class-types": ClassType, "instructors": Instructor}
+    if kind not in models_by_kind or action not in ("retire", "restore"):
+        raise Http404("No such action.")
+    try:
+        services.set_retired(
+            studio, models_by_kind[kind], item_id, retired=action == "retire", by=request.user
+        )
+    except (ClassType.DoesNotExist, Instructor.DoesNotExist):
+        raise Http404("Not one of this studio's.") from None
+    messages.success(request, "Retired." if action == "retire" else "Back in use.")
+    return redirect("partner:catalog", studio_slug=studio.slug)
+
+
 @partner_required("team")
 def team(request, studio):
     form = StaffForm(request.POST or None)

@@ -630,3 +630,36 @@ def test_the_studio_profile_is_edited_on_the_settings_page_and_shown_to_members(
     assert too_long.status_code == 200 and "at most 4000 characters" in too_long.content.decode()
     studio.refresh_from_db()
     assert studio.description.startswith("Hot yoga.")
+
+
+def test_a_retired_instructor_is_offered_only_where_already_chosen(owner_client, studio):
+    schedule = factories.ScheduleFactory(studio=studio)
+    gone = schedule.instructor
+    retire = url("catalog_retire", studio, "instructors", gone.pk, "retire")
+    assert owner_client.post(retire).status_code == 302
+    gone.refresh_from_db()
+    assert not gone.is_active
+    option = f">{gone.name}</option>"
+    assert option not in owner_client.get(url("schedule_new", studio)).content.decode()
+    # The schedule that has them keeps them, and can be saved as it is.
+    assert option in owner_client.get(url("schedule_edit", studio, schedule.pk)).content.decode()
+    taught = factories.ClassSessionFactory(studio=studio, instructor=gone)
+    saved = owner_client.post(
+        url("session_edit", studio, taught.pk),
+        {"capacity": 20, "network_spots": 5, "studio_booked": 0, "instructor": gone.pk},
+    )
+    assert saved.status_code == 302
+    chosen = owner_client.post(
+        url("schedule_new", studio),
+        schedule_form(studio, instructor=gone.pk),
+    )
+    assert chosen.status_code == 200 and "Select a valid choice" in chosen.content.decode()
+    catalog = owner_client.get(url("catalog", studio)).content.decode()
+    assert "retired" in catalog and "Bring back" in catalog
+    owner_client.post(url("catalog_retire", studio, "instructors", gone.pk, "restore"))
+    assert option in owner_client.get(url("schedule_new", studio)).content.decode()
+    elsewhere = factories.InstructorFactory()
+    address = url("catalog_retire", studio, "instructors", elsewhere.pk, "retire")
+    assert owner_client.post(address).status_code == 404
+    elsewhere.refresh_from_db()
+    assert elsewhere.is_active
