@@ -186,6 +186,13 @@ class PaymentAdmin(LedgerAdmin):
             except MemberError as exc:
                 form.add_error(None, exc.message)
             else:
+                # Who gave it back: the payment's history in admin (the member sees the reason).
+                self.log_change(
+                    request,
+                    payment,
+                    f"Refund {made.reference} of {-made.amount_cents / 100:.2f} {made.currency}"
+                    f" ({made.status}): {form.cleaned_data['reason']}",
+                )
                 done = (
                     "Refunded" if made.status == "succeeded" else "The provider refused the refund"
                 )

@@ -409,6 +409,10 @@ def test_support_refunds_a_payment_from_admin_and_the_member_sees_it(admin_clien
         address, {"amount_cents": "10.00", "reason": "Fee waived", "refunded_before_cents": 0}
     )
     assert done.status_code == 302
+    from django.contrib.admin.models import LogEntry
+
+    history = LogEntry.objects.get(object_id=str(paid.pk))
+    assert "Fee waived" in history.change_message and history.user.is_superuser
     client.force_login(member.user)
     payments = client.get(reverse("members:payments")).content.decode()
     assert "Refund: Fee waived" in payments and "-$10.00" in payments
