@@ -10,8 +10,10 @@ from django.utils import timezone
 from .models import (
     AuditEntry,
     ClassSession,
+    ClassType,
     EarningEntry,
     EarningKind,
+    Instructor,
     Schedule,
     StaffMembership,
     StaffRole,
@@ -76,6 +78,20 @@ def upcoming_sessions(studio: Studio, *, days: int = 14) -> QuerySet[ClassSessio
         .select_related("class_type", "instructor")
         .order_by("starts_at")
     )
+
+
+def class_types_of(studio: Studio) -> QuerySet[ClassType]:
+    """All of the studio's class types, retired ones too (the catalog page marks them)."""
+    return ClassType.objects.filter(studio=studio).order_by("name")
+
+
+def instructors_of(studio: Studio) -> QuerySet[Instructor]:
+    return Instructor.objects.filter(studio=studio).order_by("name")
+
+
+def catalog_item(studio: Studio, model, item_id: int):
+    """One of the studio's class types or instructors; None for another studio's."""
+    return model.objects.filter(studio=studio, pk=item_id).first()
 
 
 def team(studio: Studio) -> list[StaffMembership]:

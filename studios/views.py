@@ -203,8 +203,8 @@ def catalog(request, studio):
         "studios/partner/catalog.html",
         {
             "studio": studio,
-            "class_types": ClassType.objects.filter(studio=studio),
-            "instructors": Instructor.objects.filter(studio=studio),
+            "class_types": selectors.class_types_of(studio),
+            "instructors": selectors.instructors_of(studio),
             "class_type_form": forms["class_type"],
             "instructor_form": forms["instructor"],
         },
@@ -221,7 +221,7 @@ def catalog_edit(request, studio, kind: str, item_id: int):
     if kind not in kinds:
         raise Http404("No such list.")
     model, form_class, save, key = kinds[kind]
-    item = model.objects.filter(studio=studio, pk=item_id).first()
+    item = selectors.catalog_item(studio, model, item_id)
     if item is None:
         raise Http404("Not one of this studio's.")
     initial = {name: getattr(item, name) for name in form_class.base_fields}
