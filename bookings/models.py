@@ -143,6 +143,15 @@ class Reservation(models.Model):
         return base if not self.mark_version else f"{base}:v{self.mark_version}"
 
     @property
+    def credits_returned(self) -> bool:
+        """Cancelled, late or not, or missed: the engine gave the credits back."""
+        return bool(self.credits_spent) and self.status in (
+            ReservationStatus.CANCELLED,
+            ReservationStatus.LATE_CANCELLED,
+            ReservationStatus.MISSED,
+        )
+
+    @property
     def shows_as_premium(self) -> bool:
         """Premium and à la carte both show as Premium to the studio."""
         return self.kind != ReservationKind.STANDARD

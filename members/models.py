@@ -103,6 +103,11 @@ class Member(models.Model):
     def has_active_plan(self) -> bool:
         return self.status == SubscriptionStatus.ACTIVE
 
+    @property
+    def has_plan(self) -> bool:
+        """Active or paused: a plan there is to cancel."""
+        return self.status in (SubscriptionStatus.ACTIVE, SubscriptionStatus.PAUSED)
+
 
 class CreditKind(models.TextChoices):
     GRANT = "grant", "Cycle grant"

@@ -410,7 +410,7 @@ def cancel_plan(member: Member, *, now: datetime | None = None) -> Member:
     now = now or timezone.now()
     with transaction.atomic(durable=True):
         locked = lock_member(member.pk)
-        if locked.status not in (SubscriptionStatus.ACTIVE, SubscriptionStatus.PAUSED):
+        if not locked.has_plan:
             raise InvalidPlanState("There is no plan to cancel.")
         if locked.credit_balance:
             post_credits_locked(

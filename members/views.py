@@ -15,7 +15,6 @@ from . import selectors, services
 from .context_processors import NAV_ROLES
 from .errors import MemberError
 from .forms import EmailAuthenticationForm, PlanChoiceForm, SignUpForm
-from .models import SubscriptionStatus
 
 
 def _remember_roles(request) -> None:
@@ -139,7 +138,7 @@ def cancel(request):
     """GET asks first (what is lost, what stays); POST cancels."""
     if request.method != "POST":
         member = _member_or_404(request)
-        if member.status not in (SubscriptionStatus.ACTIVE, SubscriptionStatus.PAUSED):
+        if not member.has_plan:
             messages.error(request, "There is no plan to cancel.")
             return redirect("members:account")
         return render(request, "members/cancel_plan.html", {"member": member})

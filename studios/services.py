@@ -371,7 +371,7 @@ def save_class_type(studio: Studio, *, by, class_type_id: int | None = None, **v
     """Add a class type to the studio, or change one of its own (name, category, minutes,
     description). Names are unique per studio, whatever their case. Audited."""
     values["name"] = values["name"].strip()
-    return _save_named(studio, ClassType, class_type_id, by=by, action="class type", **values)
+    return _save_named(studio, ClassType, class_type_id, by=by, **values)
 
 
 def save_instructor(
@@ -379,7 +379,7 @@ def save_instructor(
 ) -> Instructor:
     """Add an instructor to the studio, or change one of its own (name, bio). Audited."""
     values["name"] = values["name"].strip()
-    return _save_named(studio, Instructor, instructor_id, by=by, action="instructor", **values)
+    return _save_named(studio, Instructor, instructor_id, by=by, **values)
 
 
 def set_retired(studio: Studio, model, pk: int, *, retired: bool, by) -> None:
@@ -392,18 +392,17 @@ def set_retired(studio: Studio, model, pk: int, *, retired: bool, by) -> None:
         before = {"is_active": item.is_active}
         item.is_active = not retired
         item.save(update_fields=["is_active"])
-        action = "class type" if model is ClassType else "instructor"
         _audit(
             studio,
             by=by,
-            action=action,
+            action=model._meta.verbose_name,
             target=item.name,
             before=before,
             after={"is_active": item.is_active},
         )
 
 
-def _save_named(studio: Studio, model, pk: int | None, *, by, action: str, **values):
+def _save_named(studio: Studio, model, pk: int | None, *, by, **values):
     if not values["name"]:
         raise InventoryError(fields={"name": "Give it a name."})
     what = "a class type" if model is ClassType else "an instructor"
@@ -415,7 +414,7 @@ def _save_named(studio: Studio, model, pk: int | None, *, by, action: str, **val
             else:
                 item = model.objects.select_for_update().filter(studio=studio, pk=pk).first()
                 if item is None:
-                    raise model.DoesNotExist(f"No {action} {pk} at {studio}.")
+                    raise model.DoesNotExist(f"No {model._meta.verbose_name} {pk} at {studio}.")
                 before = {key: getattr(item, key) for key in values}
             same_name = model.objects.filter(studio=studio, name__iexact=values["name"])
             if same_name.exclude(pk=item.pk).exists():
@@ -423,7 +422,14 @@ def _save_named(studio: Studio, model, pk: int | None, *, by, action: str, **val
             for key, value in values.items():
                 setattr(item, key, value)
             item.save()
-            _audit(studio, by=by, action=action, target=item.name, before=before, after=values)
+            _audit(
+                studio,
+                by=by,
+                action=model._meta.verbose_name,
+                target=item.name,
+                before=before,
+                after=values,
+            )
     except IntegrityError:  # the same name saved by someone else meanwhile
         raise InventoryError(fields={"name": taken}) from None
     return item
