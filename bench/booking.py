@@ -283,7 +283,7 @@ def ceiling_worker(jobs, start, queue):
 
 def orm_ceiling_worker(jobs, start, queue):
     """The same pair through the ORM: the floor cost of any Django write path."""
-    from bookings.models import OutboxMessage
+    from studios.models import OutboxMessage
 
     connection.close()
     Member.objects.first()
@@ -331,7 +331,7 @@ def clear_bookings() -> None:
             ["history:%"],
         )
         cur.execute("DELETE FROM bookings_waitlistentry")
-        cur.execute("DELETE FROM bookings_outboxmessage")
+        cur.execute("DELETE FROM studios_outboxmessage")
         cur.execute("DELETE FROM bookings_reservation WHERE starts_at > now()")
         cur.execute(
             "UPDATE studios_classsession SET network_booked = 0, premium_booked = 0"

@@ -100,7 +100,7 @@ def reset() -> None:
         cur.execute("DELETE FROM premium_opportunity")
         cur.execute("DELETE FROM premium_scanchunk")
         cur.execute("DELETE FROM premium_scanrun")
-        cur.execute("DELETE FROM bookings_outboxmessage")
+        cur.execute("DELETE FROM studios_outboxmessage")
         cur.execute("UPDATE studios_classsession SET network_spots = 8 WHERE network_spots <> 8")
 
 

@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 
 from . import services
 from .errors import BookingError
-from .models import OutboxMessage, Reservation, WaitlistEntry, WebhookSubscription
+from .models import Reservation, WaitlistEntry, WebhookSubscription
 
 
 @admin.register(Reservation)
@@ -55,20 +55,6 @@ class WaitlistEntryAdmin(admin.ModelAdmin):
     search_fields = ["member__user__email"]
     list_select_related = ["member__user", "session__class_type"]
     raw_id_fields = ["member", "session", "reservation"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields]
-
-
-@admin.register(OutboxMessage)
-class OutboxMessageAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "handler", "args", "attempts", "done_at", "available_at"]
-    list_filter = ["handler", ("done_at", admin.EmptyFieldListFilter)]
-    search_fields = ["handler", "last_error"]
-    date_hierarchy = "created_at"
 
     def has_add_permission(self, request):
         return False

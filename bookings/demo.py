@@ -19,7 +19,7 @@ from members.models import (
 from studios.demo import slot_popularity
 from studios.models import ClassSession, EarningEntry, EarningKind, SessionStatus
 
-from . import outbox, services
+from . import services
 from .errors import BookingError
 from .models import Counter, Reservation, ReservationKind, ReservationStatus
 
@@ -66,35 +66,34 @@ def _upcoming(*, seed: int) -> str:
     )
     booked = waiting = 0
     demo_member = Member.objects.filter(user__username="member@classpass.local").first()
-    with outbox.silenced():  # no e-mail storm from the demo
-        for session in sessions:
-            pool = members_by_market.get(session.studio.market_id, [])
-            hot = rng.random() < 0.2  # one class in five sells out on the network
-            wanted = (
-                session.network_spots + rng.randint(1, 3)
-                if hot
-                else rng.randint(0, session.network_spots // 2)
-            )
-            for member_pk in rng.sample(pool, min(len(pool), wanted)):
-                member = Member.objects.get(pk=member_pk)
-                try:
-                    services.book(member, session.pk, now=now)
-                    booked += 1
-                except BookingError:
-                    if hot and rng.random() < 0.6:
-                        try:
-                            services.join_waitlist(member, session.pk, now=now)
-                            waiting += 1
-                        except BookingError:
-                            pass
-        if demo_member is not None:
-            own = [s for s in sessions if s.studio.market_id == demo_member.home_market_id][:40:13]
-            for session in own:
-                try:
-                    services.book(demo_member, session.pk, now=now)
-                    booked += 1
-                except BookingError:
-                    continue
+    for session in sessions:
+        pool = members_by_market.get(session.studio.market_id, [])
+        hot = rng.random() < 0.2  # one class in five sells out on the network
+        wanted = (
+            session.network_spots + rng.randint(1, 3)
+            if hot
+            else rng.randint(0, session.network_spots // 2)
+        )
+        for member_pk in rng.sample(pool, min(len(pool), wanted)):
+            member = Member.objects.get(pk=member_pk)
+            try:
+                services.book(member, session.pk, now=now)
+                booked += 1
+            except BookingError:
+                if hot and rng.random() < 0.6:
+                    try:
+                        services.join_waitlist(member, session.pk, now=now)
+                        waiting += 1
+                    except BookingError:
+                        pass
+    if demo_member is not None:
+        own = [s for s in sessions if s.studio.market_id == demo_member.home_market_id][:40:13]
+        for session in own:
+            try:
+                services.book(demo_member, session.pk, now=now)
+                booked += 1
+            except BookingError:
+                continue
     return f"{booked} upcoming bookings, {waiting} waitlist entries"
 
 

@@ -22,7 +22,7 @@ SUBJECTS = {
 
 def send_on_commit(reservation_id: int, event: str) -> None:
     """After the commit, through the outbox: the member's e-mail and the studio's webhooks."""
-    from . import outbox
+    from studios import outbox
 
     outbox.publish("bookings.emails.reservation_event", reservation_id, event)
 
@@ -32,7 +32,9 @@ def reservation_event(reservation_id: int, event: str) -> None:
     fan-out): queues the member's e-mail and each webhook delivery as messages of their own, in
     one transaction, so that one that cannot go out never holds back the others, and a retry
     of this handler never queues anything twice."""
-    from . import outbox, webhooks
+    from studios import outbox
+
+    from . import webhooks
 
     with transaction.atomic():
         outbox.publish("bookings.emails.send_reservation_email", reservation_id, event)

@@ -15,12 +15,13 @@ from django.utils import timezone
 from members import services as members_services
 from members.errors import PaymentFailed
 from members.models import CreditKind, Member, Payment, PaymentKind, SubscriptionStatus
+from studios import outbox
 from studios import services as studios_services
 from studios.db import batched, insert, take_id
 from studios.models import ClassSession, EarningEntry, EarningKind, SessionStatus
 from studios.templatetags.money import format_credits
 
-from . import emails, outbox, sql
+from . import emails, sql
 from .errors import (
     AlreadyBooked,
     BookingError,

@@ -2,13 +2,7 @@
 
 from celery import shared_task
 
-from . import outbox, services
-
-
-@shared_task
-def relay_outbox() -> int:
-    """Run the side effects (e-mails, promotion retries) that committed changes recorded."""
-    return outbox.relay()
+from . import services
 
 
 @shared_task

@@ -18,7 +18,8 @@ from django.conf import settings
 from django.utils import timezone
 from requests_hardened import Config, Manager
 
-from . import outbox
+from studios import outbox
+
 from .models import Reservation, WebhookSubscription
 
 TIMEOUT = 5

@@ -220,7 +220,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=15, hour=1),
     },
     "relay-outbox": {
-        "task": "bookings.tasks.relay_outbox",
+        "task": "studios.tasks.relay_outbox",
         "schedule": timedelta(seconds=10),
     },
     "expire-holds": {

@@ -35,13 +35,12 @@ def seed(*, scale: int = 1, seed: int = 42) -> str:
     demand = _demand_for_the_demo_owner()
     # A first run of each scan, so the dashboard shows releases and recommendations at once;
     # released places go to waiting members as the outbox would do it, without the e-mails.
-    from bookings import outbox, services
+    from bookings import services
 
-    with outbox.silenced():
-        _, released = scans.run_inline(ScanKind.SMARTSPOT)
-        _, recommended = scans.run_inline(ScanKind.OPPORTUNITIES)
-        for session_id in SmartSpotRelease.objects.values_list("session_id", flat=True):
-            services.promote_waitlist(session_id)
+    _, released = scans.run_inline(ScanKind.SMARTSPOT)
+    _, recommended = scans.run_inline(ScanKind.OPPORTUNITIES)
+    for session_id in SmartSpotRelease.objects.values_list("session_id", flat=True):
+        services.promote_waitlist(session_id)
     return (
         f"{created} premium settings; {history} past Premium visits; {demand} demo bookings; "
         f"{sum(r.written for r in released)} SmartSpot releases; "
@@ -101,41 +100,38 @@ def _history(rng: random.Random) -> int:
 
 def _demand_for_the_demo_owner() -> int:
     """Sell out a class of the next 48 h at each demo owner studio, with someone waiting."""
-    from bookings import outbox, services
+    from bookings import services
     from bookings.errors import BookingError
 
     now = timezone.now()
     sold = 0
     studios = Studio.objects.filter(staff__user__username="owner@classpass.local")
-    with outbox.silenced():
-        for studio in studios:
-            session = (
-                ClassSession.objects.filter(
-                    studio=studio,
-                    starts_at__gt=now + timedelta(hours=3),
-                    starts_at__lt=now + timedelta(hours=44),
-                    network_spots__gt=0,
-                    capacity__gt=F("network_spots") + F("studio_booked") + 2,
-                )
-                .order_by("starts_at")
-                .first()
+    for studio in studios:
+        session = (
+            ClassSession.objects.filter(
+                studio=studio,
+                starts_at__gt=now + timedelta(hours=3),
+                starts_at__lt=now + timedelta(hours=44),
+                network_spots__gt=0,
+                capacity__gt=F("network_spots") + F("studio_booked") + 2,
             )
-            if session is None:
-                continue
-            pool = list(
-                Member.objects.filter(
-                    status=SubscriptionStatus.ACTIVE, home_market_id=studio.market_id
-                )
-                .exclude(reservations__session=session)
-                .order_by("?")[: session.network_spots + 4]
-            )
-            for member in pool:
+            .order_by("starts_at")
+            .first()
+        )
+        if session is None:
+            continue
+        pool = list(
+            Member.objects.filter(status=SubscriptionStatus.ACTIVE, home_market_id=studio.market_id)
+            .exclude(reservations__session=session)
+            .order_by("?")[: session.network_spots + 4]
+        )
+        for member in pool:
+            try:
+                services.book(member, session.pk)
+                sold += 1
+            except BookingError:
                 try:
-                    services.book(member, session.pk)
-                    sold += 1
+                    services.join_waitlist(member, session.pk)
                 except BookingError:
-                    try:
-                        services.join_waitlist(member, session.pk)
-                    except BookingError:
-                        continue
+                    continue
     return sold

@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, Value, When
 from django.db.models.functions import Least
 
-from bookings import outbox
 from bookings.models import WaitlistEntry, WaitlistStatus
+from studios import outbox
 from studios.models import ClassSession, SessionStatus
 
 from . import history

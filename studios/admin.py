@@ -11,6 +11,7 @@ from .models import (
     EarningEntry,
     Instructor,
     Market,
+    OutboxMessage,
     Schedule,
     StaffMembership,
     Studio,
@@ -169,3 +170,17 @@ class AuditEntryAdmin(LedgerAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "handler", "args", "attempts", "done_at", "available_at"]
+    list_filter = ["handler", ("done_at", admin.EmptyFieldListFilter)]
+    search_fields = ["handler", "last_error"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]

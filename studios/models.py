@@ -422,3 +422,32 @@ class AuditEntry(models.Model):
     def changes(self) -> list[tuple[str, object, object]]:
         keys = sorted(set(self.before) | set(self.after))
         return [(k, self.before.get(k), self.after.get(k)) for k in keys]
+
+
+class OutboxMessage(models.Model):
+    """A side effect (an e-mail, a retry) written in the same transaction as the change.
+
+    The relay (studios.outbox) runs each message after the commit, at least once, even when
+    the broker was down at the time: nothing is lost, and a booking never waits for Redis.
+    """
+
+    handler = models.CharField(max_length=120, help_text="Dotted path of the function to call.")
+    args = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    available_at = models.DateTimeField(
+        help_text="Not run before; a claim pushes it out as a lease."
+    )
+    done_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(
+                fields=["available_at"], condition=Q(done_at__isnull=True), name="outbox_pending"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.handler}{tuple(self.args)}"

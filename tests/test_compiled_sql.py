@@ -6,10 +6,11 @@ from django.forms.models import model_to_dict
 from knox.models import AuthToken
 from rest_framework.exceptions import AuthenticationFailed
 
-from bookings.models import OutboxMessage, Reservation
+from bookings.models import Reservation
 from members.auth import TokenAuthentication
 from members.models import CreditEntry, CreditKind
 from studios.db import batched, insert, save_fields, take_id
+from studios.models import OutboxMessage
 from tests import factories
 
 pytestmark = pytest.mark.django_db

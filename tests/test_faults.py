@@ -16,9 +16,10 @@ from django.core import mail
 from django.utils import timezone
 from kombu import pools as kombu_pools
 
-from bookings import outbox, services
-from bookings.models import OutboxMessage
+from bookings import services
 from classpass.celery import app as celery_app
+from studios import outbox
+from studios.models import OutboxMessage
 from tests import factories
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -4,8 +4,9 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from bookings import outbox, services
-from bookings.models import OutboxMessage
+from bookings import services
+from studios import outbox
+from studios.models import OutboxMessage
 
 pytestmark = pytest.mark.django_db
 

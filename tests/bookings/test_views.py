@@ -323,7 +323,7 @@ def test_a_full_class_wears_the_same_badge_on_every_page(client, studio):
 def test_one_credit_is_singular_on_the_page_and_in_the_email(client, active_member, studio):
     from django.core import mail
 
-    from bookings import outbox
+    from studios import outbox
     from studios.templatetags.money import format_credits
 
     assert [format_credits(n) for n in (0, 1, 2, -1)] == [

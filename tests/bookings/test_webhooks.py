@@ -10,10 +10,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.urls import reverse
 
-from bookings import outbox, services, webhooks
-from bookings.models import OutboxMessage, WebhookSubscription
+from bookings import services, webhooks
+from bookings.models import WebhookSubscription
 from members import services as members_services
-from studios.models import StaffRole
+from studios import outbox
+from studios.models import OutboxMessage, StaffRole
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -1,5 +1,9 @@
 """The transactional outbox: side effects recorded with the change, run after the commit.
 
+It lives in the lowest app so that every app can use it: bookings for its e-mails and webhooks,
+premium for waitlist promotions, members for plan e-mails, studios for team invitations. A
+message names its handler by dotted path, so the outbox imports none of them.
+
 publish() inserts a row inside the caller's transaction, so an e-mail exists exactly when its
 booking does. relay() claims due rows (SKIP LOCKED, with a lease), runs each handler outside
 any transaction, and marks it done; a failure is retried with back-off. A kick after each
@@ -19,8 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from studios.db import insert
-
+from .db import insert
 from .models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -37,11 +40,12 @@ _silenced = threading.local()
 @contextmanager
 def silenced():
     """Record nothing while loading demo data: no e-mail storm about made-up bookings."""
+    before = getattr(_silenced, "on", False)
     _silenced.on = True
     try:
         yield
     finally:
-        _silenced.on = False
+        _silenced.on = before
 
 
 def publish(handler: str, *args) -> None:
