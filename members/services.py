@@ -19,6 +19,7 @@ from studios.db import insert, save_fields
 from studios.models import Market
 from studios.templatetags.money import format_credits
 
+from . import emails
 from .errors import EmailTaken, InvalidPlanState, NotEnoughCredits, PaymentFailed, PlanNotAvailable
 from .models import (
     CreditEntry,
@@ -302,7 +303,7 @@ def _refund_locked(payment: Payment, amount: int, *, reference: str, description
 # --- plans and cycles ----------------------------------------------------------------------
 
 
-def _start_cycle_locked(member: Member, *, plan: Plan, now: datetime) -> None:
+def _start_cycle_locked(member: Member, *, plan: Plan, now: datetime, event: str) -> None:
     """Charge the plan and start a fresh cycle anchored at `now`, then grant its credits.
 
     Each start is a new subscription with its own key; its cycles' payments and grants are
@@ -310,7 +311,7 @@ def _start_cycle_locked(member: Member, *, plan: Plan, now: datetime) -> None:
     earlier subscription of the same member.
     """
     subscription_key = uuid.uuid4().hex[:12]
-    charge(
+    payment = charge(
         member,
         kind=PaymentKind.PLAN,
         amount_cents=plan.price_cents,
@@ -338,7 +339,23 @@ def _start_cycle_locked(member: Member, *, plan: Plan, now: datetime) -> None:
             "next_renewal_at",
         ]
     )
-    grant_cycle_credits_locked(member)
+    _record_cycle_email(member, event, payment, grant_cycle_credits_locked(member))
+
+
+def _record_cycle_email(
+    member: Member, event: str, payment: Payment, entries: list[CreditEntry]
+) -> None:
+    """The receipt of a cycle that just started: what was charged, granted and expired."""
+    emails.record(
+        member,
+        event,
+        payment=payment,
+        plan=member.plan.name,
+        granted=sum(e.amount for e in entries if e.kind == CreditKind.GRANT),
+        expired=-sum(e.amount for e in entries if e.kind == CreditKind.EXPIRY),
+        balance=member.credit_balance,
+        next_renewal=member.next_renewal_at.isoformat(),
+    )
 
 
 def _check_plan_for(member: Member, plan: Plan) -> None:
@@ -360,7 +377,7 @@ def choose_plan(member: Member, plan: Plan, *, now: datetime | None = None) -> M
             )
         if locked.status == SubscriptionStatus.PAUSED:
             raise InvalidPlanState("Your plan is paused; resume it from your account page.")
-        _start_cycle_locked(locked, plan=plan, now=now)
+        _start_cycle_locked(locked, plan=plan, now=now, event="started")
     member.refresh_from_db()
     return locked
 
@@ -400,7 +417,7 @@ def resume(member: Member, *, now: datetime | None = None) -> Member:
             raise InvalidPlanState("Only a paused plan can be resumed.")
         plan = locked.next_plan or locked.plan
         _check_plan_for(locked, plan)
-        _start_cycle_locked(locked, plan=plan, now=now)
+        _start_cycle_locked(locked, plan=plan, now=now, event="resumed")
     member.refresh_from_db()
     return locked
 
@@ -412,7 +429,8 @@ def cancel_plan(member: Member, *, now: datetime | None = None) -> Member:
         locked = lock_member(member.pk)
         if not locked.has_plan:
             raise InvalidPlanState("There is no plan to cancel.")
-        if locked.credit_balance:
+        forfeited = locked.credit_balance
+        if forfeited:
             post_credits_locked(
                 locked,
                 kind=CreditKind.FORFEIT,
@@ -423,6 +441,7 @@ def cancel_plan(member: Member, *, now: datetime | None = None) -> Member:
         locked.next_plan = None
         locked.next_renewal_at = None
         locked.save(update_fields=["status", "next_plan", "next_renewal_at"])
+        emails.record(locked, "cancelled", plan=locked.plan.name, forfeited=forfeited)
     member.refresh_from_db()
     return locked
 
@@ -440,19 +459,27 @@ def renew(member_id: int, *, now: datetime | None = None) -> bool:
             return False
         plan = member.next_plan or member.plan
         cycle_start = member.next_renewal_at
+        reference = f"plan:{member.pk}:{member.subscription_key}:{member.cycle_number + 1}"
         try:
-            charge(
+            payment = charge(
                 member,
                 kind=PaymentKind.PLAN,
                 amount_cents=plan.price_cents,
                 currency=plan.currency,
-                reference=f"plan:{member.pk}:{member.subscription_key}:{member.cycle_number + 1}",
+                reference=reference,
                 description=f"{plan.name} plan, renewal",
             )
         except PaymentFailed:
             member.status = SubscriptionStatus.PAUSED
             member.next_renewal_at = None
             member.save(update_fields=["status", "next_renewal_at"])
+            emails.record(
+                member,
+                "renewal_declined",
+                payment=Payment.objects.get(reference=reference),
+                plan=plan.name,
+                balance=member.credit_balance,
+            )
             return False
         member.plan = plan
         member.next_plan = None
@@ -468,7 +495,7 @@ def renew(member_id: int, *, now: datetime | None = None) -> bool:
                 "next_renewal_at",
             ]
         )
-        grant_cycle_credits_locked(member)
+        _record_cycle_email(member, "renewed", payment, grant_cycle_credits_locked(member))
     return True
 
 

@@ -1,0 +1,72 @@
+"""E-mails about a member's plan: its start, each renewal, a declined renewal, a resume and a
+cancellation.
+
+The services record them in the outbox with the change (studios.outbox), so a member is told
+exactly when the change committed, once, also if the mail server was down at the time. What
+the e-mail states (credits granted, expired, forfeited; the balance) is written down with the
+message when the change happens: it is a receipt of that moment, not of when it is sent.
+"""
+
+from datetime import datetime
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+SUBJECTS = {
+    "started": "Welcome to classpass: your {plan} plan has started",
+    "resumed": "Your {plan} plan is running again",
+    "renewed": "Your {plan} plan has renewed",
+    "renewal_declined": "Your {plan} plan is paused: the renewal payment was declined",
+    "cancelled": "Your {plan} plan is cancelled",
+}
+
+
+def record(member, event: str, *, payment=None, **figures) -> None:
+    """Queue the e-mail of a plan event in the caller's transaction (it is sent after commit)."""
+    from studios import outbox
+
+    if event not in SUBJECTS:
+        raise ValueError(f"No plan e-mail is called {event!r}.")
+    outbox.publish(
+        "members.emails.send_plan_email",
+        member.pk,
+        event,
+        payment.pk if payment is not None else None,
+        figures,
+    )
+
+
+def send_plan_email(member_id: int, event: str, payment_id: int | None, figures: dict) -> bool:
+    """The outbox handler: render and send one plan e-mail; False when there is nothing to send."""
+    from .models import Member, Payment
+
+    member = Member.objects.select_related("user", "home_market").filter(pk=member_id).first()
+    if member is None or event not in SUBJECTS or not member.user.email:
+        return False
+    market = member.home_market
+    payment = Payment.objects.filter(pk=payment_id).first() if payment_id else None
+    context = {
+        "member": member,
+        "market": market,
+        "event": event,
+        "payment": payment,
+        "plan": figures.get("plan", ""),
+        "granted": figures.get("granted", 0),
+        "expired": figures.get("expired", 0),
+        "forfeited": figures.get("forfeited", 0),
+        "balance": figures.get("balance", 0),
+        "next_renewal": _moment(figures.get("next_renewal")),
+        "site_url": settings.SITE_URL.rstrip("/"),
+    }
+    # One line whatever the plan's name holds: a line break in a header makes sending fail.
+    subject = " ".join(SUBJECTS[event].format(plan=context["plan"]).split())
+    with timezone.override(market.tzinfo):  # dates as the member's market tells them
+        text = render_to_string(f"members/email/{event}.txt", context)
+    send_mail(subject, text, None, [member.user.email])
+    return True
+
+
+def _moment(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
