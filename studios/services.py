@@ -1,7 +1,6 @@
 """Every write about studios: settings, the team, schedules, class inventory, the earnings
 ledger."""
 
-import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -20,6 +19,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.module_loading import import_string
 
+from . import outbox
 from .errors import InventoryError
 from .models import (
     PLANNING_YEARS,
@@ -36,8 +36,6 @@ from .models import (
     Studio,
     latest_plannable_day,
 )
-
-log = logging.getLogger(__name__)
 
 
 def local_to_utc(day: date, at, tz: ZoneInfo) -> datetime:
@@ -248,7 +246,8 @@ def add_staff(studio: Studio, *, email: str, role: str, by) -> StaffMembership:
     """Give the person with this e-mail a role at the studio (owners do this; audited).
 
     Someone without an account gets one, with a random password, and an e-mail with a link to
-    choose theirs (the password reset page), sent once the change is committed.
+    choose theirs (the password reset page); someone with an account, an e-mail with the
+    dashboard's address. The e-mail is an outbox message: sent once the change commits.
     """
     email = email.strip().lower()
     try:
@@ -270,8 +269,12 @@ def add_staff(studio: Studio, *, email: str, role: str, by) -> StaffMembership:
             _audit(
                 studio, by=by, action="staff added", target=email, before={}, after={"role": role}
             )
-            if invited:
-                transaction.on_commit(lambda: _send_invitation(user, studio, by))
+            outbox.publish(
+                "studios.services.send_team_email",
+                membership.pk,
+                invited,
+                getattr(by, "email", "") or "",
+            )
     except IntegrityError:  # already on the team, or added by someone else meanwhile
         held = StaffMembership.objects.filter(studio=studio, user__username__iexact=email).first()
         label = f" ({held.get_role_display().lower()})" if held else ""
@@ -342,26 +345,42 @@ def _keep_an_owner(studio: Studio) -> None:
         raise InventoryError("A studio keeps at least one owner: make someone else owner first.")
 
 
-def _send_invitation(user, studio: Studio, by) -> None:
-    """E-mail a new account its link to choose a password; a failure is logged, not raised
-    (the owner can send the link again with the site's password reset)."""
-    link = settings.SITE_URL.rstrip("/") + reverse(
-        "members:password_reset_confirm",
-        args=[
-            urlsafe_base64_encode(force_bytes(user.pk)),
-            default_token_generator.make_token(user),
-        ],
+def send_team_email(membership_id: int, invited: bool, by_email: str) -> bool:
+    """The outbox handler of an addition to a team. A new account gets its link to choose a
+    password, an existing one the dashboard's address. A mail failure raises, so the outbox
+    tries again; someone removed before it went out is not e-mailed."""
+    membership = (
+        StaffMembership.objects.select_related("user", "studio").filter(pk=membership_id).first()
     )
-    who = getattr(by, "email", "") or "The studio"
-    body = (
-        f"{who} added you to the team of {studio.name} on classpass.\n\n"
-        f"Choose your password here to open the Partner Dashboard:\n{link}\n\n"
-        "The link works once. If it has expired, use 'Forgot your password?' on the log-in page."
-    )
-    try:
-        send_mail(f"You're on the team at {studio.name}", body, None, [user.email])
-    except Exception:
-        log.warning("Could not send the team invitation to %s", user.email, exc_info=True)
+    if membership is None or not membership.user.email:
+        return False
+    user, studio = membership.user, membership.studio
+    site = settings.SITE_URL.rstrip("/")
+    who = by_email or "The studio"
+    role = membership.get_role_display().lower()
+    if invited:
+        token = default_token_generator.make_token(user)
+        link = site + reverse(
+            "members:password_reset_confirm",
+            args=[urlsafe_base64_encode(force_bytes(user.pk)), token],
+        )
+        body = (
+            f"{who} added you to the team of {studio.name} on classpass, as {role}.\n\n"
+            f"Choose your password here to open the Partner Dashboard:\n{link}\n\n"
+            "The link works once. If it has expired, use 'Forgot your password?' on the log-in "
+            "page."
+        )
+    else:
+        dashboard = site + reverse("partner:overview", args=[studio.slug])
+        body = (
+            f"{who} added you to the team of {studio.name} on classpass, as {role}.\n\n"
+            f"Log in with your usual e-mail and password to open its Partner Dashboard:\n"
+            f"{dashboard}\n"
+        )
+    # One line whatever the studio's name holds: a line break in a header makes sending fail.
+    subject = " ".join(f"You're on the team at {studio.name}".split())
+    send_mail(subject, body, None, [user.email])
+    return True
 
 
 # --- class types and instructors ------------------------------------------------------------

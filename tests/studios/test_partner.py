@@ -471,6 +471,70 @@ def test_a_new_e_mail_gets_an_account_and_a_link_to_choose_a_password(
     assert client.get(url("team", studio)).status_code == 403  # the front desk
 
 
+def test_someone_with_an_account_is_told_where_their_new_dashboard_is(
+    owner_client, owner, studio, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    factories.UserFactory(email="sam@example.com")
+    with django_capture_on_commit_callbacks(execute=True):
+        owner_client.post(url("team", studio), {"email": "sam@example.com", "role": "manager"})
+    (email,) = mail.outbox
+    assert (
+        email.to == ["sam@example.com"] and email.subject == f"You're on the team at {studio.name}"
+    )
+    assert f"{owner.email} added you to the team of {studio.name} on classpass, as manager." in (
+        email.body
+    )
+    assert f"http://127.0.0.1:8000/partner/{studio.slug}/" in email.body
+    assert "password-reset" not in email.body  # their password is theirs
+
+
+def test_an_invitation_waits_out_a_mail_server_outage_and_goes_once(
+    owner_client, studio, settings, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    from studios import outbox
+    from studios.models import OutboxMessage, StaffMembership
+
+    working = settings.MAILERS
+    settings.MAILERS = {  # nothing listens on port 1
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": 1, "timeout": 2},
+        }
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        added = owner_client.post(
+            url("team", studio), {"email": "new@example.com", "role": "owner"}
+        )
+    assert (
+        added.status_code == 302
+        and StaffMembership.objects.filter(studio=studio, user__email="new@example.com").exists()
+    )
+    waiting = OutboxMessage.objects.get(handler="studios.services.send_team_email")
+    assert waiting.done_at is None and waiting.attempts == 1
+    settings.MAILERS = working  # the mail server is back, and the back-off is over
+    OutboxMessage.objects.filter(pk=waiting.pk).update(available_at=waiting.created_at)
+    outbox.relay()
+    outbox.relay()
+    (email,) = mail.outbox
+    assert email.to == ["new@example.com"] and "/password-reset/" in email.body
+
+
+def test_someone_removed_before_their_e_mail_went_out_is_not_e_mailed(owner_client, studio):
+    from django.core import mail
+
+    from studios import outbox
+    from studios.models import StaffMembership
+
+    owner_client.post(url("team", studio), {"email": "brief@example.com", "role": "front_desk"})
+    brief = StaffMembership.objects.get(studio=studio, user__email="brief@example.com")
+    owner_client.post(url("team_action", studio, brief.pk, "remove"))
+    assert outbox.relay() == 1 and mail.outbox == []  # handled: there is nobody to tell
+
+
 def test_the_last_owner_can_neither_leave_nor_step_down(owner_client, owner, studio):
     from studios.models import StaffMembership
 
