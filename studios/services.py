@@ -485,18 +485,32 @@ def nonexistent_days(tz: ZoneInfo, at: time, *, start: date, end: date, weekdays
     return days
 
 
-def check_schedule(studio: Studio, values: dict) -> None:
+def _not_offered(studio: Studio, values: dict, *, kept: dict | None = None) -> dict[str, str]:
+    """Errors by field for a class type or instructor that is another studio's, or retired.
+
+    A retired one stays valid where it is already used (`kept`: the ids the schedule or class
+    has now), so an edit of something else never fails on it."""
+    errors, kept = {}, kept or {}
+    for key, what in (("class_type", "class types"), ("instructor", "instructors")):
+        item = values.get(key)
+        if item is None:
+            continue
+        if item.studio_id != studio.pk:
+            errors[key] = f"Pick one of this studio's {what}."
+        elif not item.is_active and item.pk != kept.get(key):
+            errors[key] = f"{item.name} is retired: bring it back on the catalog page first."
+    return errors
+
+
+def check_schedule(studio: Studio, values: dict, *, kept: dict | None = None) -> None:
     """Raise InventoryError (by field) for a schedule that cannot be run as given."""
-    errors = {}
+    errors = _not_offered(studio, values, kept=kept)
     if values["network_spots"] > values["capacity"]:
         errors["network_spots"] = "Network spots cannot exceed the room's capacity."
     if values.get("ends_on") and values["ends_on"] < values["starts_on"]:
         errors["ends_on"] = "The end date must not be before the start date."
     if not values.get("weekdays"):
         errors["weekdays"] = "Pick at least one day of the week."
-    for key in ("class_type", "instructor"):
-        if values.get(key) is not None and values[key].studio_id != studio.pk:
-            errors[key] = "Pick one of this studio's own."
     errors.update(
         _too_far_ahead(studio, starts_on=values["starts_on"], ends_on=values.get("ends_on"))
     )
@@ -581,7 +595,8 @@ def update_schedule(schedule: Schedule, *, by, **values) -> ScheduleChange:
     nobody booked; booked ones keep their time, and are listed so staff can cancel them.
     """
     studio = schedule.studio
-    check_schedule(studio, values)
+    kept = {"class_type": schedule.class_type_id, "instructor": schedule.instructor_id}
+    check_schedule(studio, values, kept=kept)
     before = {k: getattr(schedule, k) for k in values}
     moved = any(
         before[k] != values[k]
@@ -694,8 +709,6 @@ def update_session(
     errors = {}
     if min(capacity, network_spots, studio_booked) < 0:
         raise InventoryError(fields={"capacity": "Numbers of places cannot be negative."})
-    if instructor is not None and instructor.studio_id != studio.pk:
-        raise InventoryError(fields={"instructor": "Pick one of this studio's instructors."})
     with transaction.atomic():
         session = (
             ClassSession.objects.select_for_update(of=("self",))
@@ -709,6 +722,11 @@ def update_session(
             raise InventoryError("This class was cancelled; its inventory cannot change.")
         if session.starts_at <= timezone.now():
             raise InventoryError("This class has started; its inventory is final.")
+        errors.update(
+            _not_offered(
+                studio, {"instructor": instructor}, kept={"instructor": session.instructor_id}
+            )
+        )
         if network_spots > capacity:
             errors["network_spots"] = "Network spots cannot exceed the room's capacity."
         elif network_spots < session.network_booked:
@@ -766,11 +784,7 @@ def create_session(
     studio_booked: int = 0,
 ) -> ClassSession:
     """A one-off class outside any schedule (an integration adds a workshop, say)."""
-    errors = {}
-    if class_type.studio_id != studio.pk:
-        errors["class_type"] = "Pick one of this studio's class types."
-    if instructor is not None and instructor.studio_id != studio.pk:
-        errors["instructor"] = "Pick one of this studio's instructors."
+    errors = _not_offered(studio, {"class_type": class_type, "instructor": instructor})
     if network_spots > capacity:
         errors["network_spots"] = "Network spots cannot exceed the room's capacity."
     if studio_booked > capacity:

@@ -167,3 +167,64 @@ def test_the_services_refuse_another_studios_class_type_and_instructor(studio):
     session.refresh_from_db()
     assert session.instructor == own
     assert not ClassSession.objects.filter(class_type=foreign_type).exists()
+
+
+@pytest.mark.django_db
+def test_a_retired_class_type_or_instructor_is_kept_where_used_but_not_chosen_anew(studio):
+    """Retiring takes one out of what new schedules and classes may use (the forms hide it,
+    the services refuse it for any other caller); what already uses it keeps it."""
+    schedule = factories.ScheduleFactory(studio=studio, starts_on=timezone.localdate())
+    retired_type, retired_instructor = schedule.class_type, schedule.instructor
+    for item in (retired_type, retired_instructor):
+        services.set_retired(studio, type(item), item.pk, retired=True, by=None)
+        item.refresh_from_db()
+    values = {
+        name: getattr(schedule, name) for name in services.SCHEDULE_FIELDS if name != "ends_on"
+    }
+    with pytest.raises(InventoryError) as refused:
+        services.create_schedule(studio, by=None, **values)
+    assert refused.value.fields == {
+        "class_type": f"{retired_type.name} is retired: bring it back on the catalog page first.",
+        "instructor": f"{retired_instructor.name} is retired: bring it back on the catalog page "
+        "first.",
+    }
+    # The schedule that has them keeps them through an edit of something else.
+    services.update_schedule(schedule, by=None, **{**values, "capacity": 24})
+    schedule.refresh_from_db()
+    assert schedule.capacity == 24 and schedule.class_type == retired_type
+    with pytest.raises(InventoryError):
+        services.create_session(
+            studio,
+            by=None,
+            class_type=retired_type,
+            starts_at=timezone.now() + timedelta(days=2),
+            duration_minutes=60,
+            capacity=10,
+            network_spots=4,
+            credit_price=8,
+        )
+    # A class may keep its retired instructor, but not be given one.
+    session = factories.ClassSessionFactory(studio=studio, instructor=retired_instructor)
+    other = factories.ClassSessionFactory(studio=studio)
+    services.update_session(
+        studio,
+        session.pk,
+        by=None,
+        capacity=30,
+        network_spots=5,
+        studio_booked=0,
+        instructor=retired_instructor,
+    )
+    with pytest.raises(InventoryError) as refused:
+        services.update_session(
+            studio,
+            other.pk,
+            by=None,
+            capacity=30,
+            network_spots=5,
+            studio_booked=0,
+            instructor=retired_instructor,
+        )
+    assert set(refused.value.fields) == {"instructor"}
+    other.refresh_from_db()
+    assert other.instructor != retired_instructor
