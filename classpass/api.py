@@ -39,7 +39,9 @@ def exception_handler(exc, context):
     if isinstance(exc, MemberError):
         return error(exc.code, exc.message, status.HTTP_422_UNPROCESSABLE_ENTITY)
     if isinstance(exc, InventoryError | SpotlightError):
-        return error(exc.code, exc.message, status.HTTP_422_UNPROCESSABLE_ENTITY, exc.fields)
+        return error(
+            exc.code, exc.message, status.HTTP_422_UNPROCESSABLE_ENTITY, _fields(exc.fields)
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) or "Not found.")
     elif isinstance(exc, DjangoPermissionDenied):

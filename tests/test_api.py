@@ -39,6 +39,9 @@ def assert_error(response, status: int, code: str | None = None):
     body = response.json()
     assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "fields"}
     assert body["error"]["message"]
+    # As the schema documents it (ErrorSerializer): each field's messages are a list of strings.
+    for messages in body["error"]["fields"].values():
+        assert isinstance(messages, list) and all(isinstance(m, str) and m for m in messages)
     if code:
         assert body["error"]["code"] == code, body
     return body["error"]
