@@ -76,6 +76,26 @@ urlpatterns = [
         name="api-partner-dismiss",
     ),
     path(
+        partner + "class-types/",
+        studios_api.ClassTypesView.as_view(),
+        name="api-partner-class-types",
+    ),
+    path(
+        partner + "class-types/<int:class_type_id>/",
+        studios_api.ClassTypeView.as_view(),
+        name="api-partner-class-type",
+    ),
+    path(
+        partner + "instructors/",
+        studios_api.InstructorsView.as_view(),
+        name="api-partner-instructors",
+    ),
+    path(
+        partner + "instructors/<int:instructor_id>/",
+        studios_api.InstructorView.as_view(),
+        name="api-partner-instructor",
+    ),
+    path(
         partner + "webhooks/",
         bookings_api.PartnerWebhooksView.as_view(),
         name="api-partner-webhooks",

@@ -1,4 +1,5 @@
-"""Partner API of the studios app: classes (the integration sync endpoint) and earnings.
+"""Partner API of the studios app: classes (the integration sync endpoint), earnings, and the
+class types and instructors that classes are made of.
 
 Every partner endpoint derives from PartnerAPIView: the studio comes from the URL and must be
 one the token's user staffs (404 otherwise, as on the dashboard), and the role must allow it (403).
@@ -286,3 +287,187 @@ class PartnerEarningsView(ListModelMixin, PartnerAPIView):
                     {"month": [f"Use YYYY-MM, a month from {first} to this month."]}
                 )
         return selectors.earnings_in_month(self.studio, year, month)
+
+
+# --- the catalog: class types and instructors ---------------------------------------------
+
+
+class ClassTypeSerializer(StrictModelSerializer):
+    class Meta:
+        model = ClassType
+        fields = ["id", "name", "category", "duration_minutes", "description", "is_active"]
+        read_only_fields = ["id"]
+        extra_kwargs = {
+            "duration_minutes": {"min_value": 5, "max_value": 600},
+            "description": {"max_length": 2000},
+        }
+        # Names are unique per studio whatever their case: the service says so, by field.
+        validators = []
+
+
+class InstructorSerializer(StrictModelSerializer):
+    class Meta:
+        model = Instructor
+        fields = ["id", "name", "bio", "is_active"]
+        read_only_fields = ["id"]
+        extra_kwargs = {"bio": {"max_length": 2000}}
+
+
+CLASS_TYPE_EXAMPLE = {
+    "id": 12,
+    "name": "Vinyasa Flow",
+    "category": "yoga",
+    "duration_minutes": 60,
+    "description": "A steady flow for every level.",
+    "is_active": True,
+}
+INSTRUCTOR_EXAMPLE = {"id": 4, "name": "Ana Ruiz", "bio": "", "is_active": True}
+
+
+class CatalogAPIView(PartnerAPIView):
+    """The class type and instructor endpoints: what the catalog page does, for integrations.
+
+    `is_active: false` retires one (no longer offered for new schedules and classes; what uses
+    it keeps it), `true` brings it back; the other fields go through the same service as the
+    page's form, with its rules (a name unique per studio, whatever its case) and its audit.
+    """
+
+    permission = "schedule"
+    model: type[ClassType] | type[Instructor]
+    save_name: str  # the service that adds or changes one
+    id_key: str  # its keyword for the one to change
+
+    def get_queryset(self):
+        return self.model.objects.filter(studio=self.studio).order_by("name")
+
+    def item(self, item_id: int):
+        item = selectors.catalog_item(self.studio, self.model, item_id)
+        if item is None:
+            raise NotFound(f"No such {self.model._meta.verbose_name}.")
+        return item
+
+    def write(self, request, item=None):
+        body = self.get_serializer(data=request.data, partial=item is not None)
+        body.is_valid(raise_exception=True)
+        values = dict(body.validated_data)
+        active = values.pop("is_active", None)
+        save = getattr(services, self.save_name)
+        if item is None:
+            item = save(self.studio, by=request.user, **values)
+        elif values:  # a partial change: the rest stays as it is
+            editable = [name for name in body.fields if name not in ("id", "is_active")]
+            merged = {name: values.get(name, getattr(item, name)) for name in editable}
+            item = save(self.studio, by=request.user, **{self.id_key: item.pk}, **merged)
+        if active is not None and active != item.is_active:
+            services.set_retired(
+                self.studio, self.model, item.pk, retired=not active, by=request.user
+            )
+            item.is_active = active
+        return Response(self.get_serializer(item).data)
+
+
+class ClassTypesView(ListModelMixin, CatalogAPIView):
+    model = ClassType
+    serializer_class = ClassTypeSerializer
+    save_name = "save_class_type"
+    id_key = "class_type_id"
+
+    @extend_schema(
+        summary="The studio's class types, retired ones too",
+        examples=[OpenApiExample("One", value=CLASS_TYPE_EXAMPLE, response_only=True)],
+    )
+    def get(self, request, studio_slug: str):
+        return self.list(request)
+
+    @extend_schema(
+        summary="Add a class type",
+        responses={201: ClassTypeSerializer},
+        examples=[
+            OpenApiExample(
+                "Add",
+                value={k: v for k, v in CLASS_TYPE_EXAMPLE.items() if k not in ("id", "is_active")},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Added", value=CLASS_TYPE_EXAMPLE, response_only=True, status_codes=["201"]
+            ),
+        ],
+    )
+    def post(self, request, studio_slug: str):
+        response = self.write(request)
+        response.status_code = status.HTTP_201_CREATED
+        return response
+
+
+class ClassTypeView(CatalogAPIView):
+    model = ClassType
+    serializer_class = ClassTypeSerializer
+    save_name = "save_class_type"
+    id_key = "class_type_id"
+
+    @extend_schema(
+        summary="One class type",
+        examples=[OpenApiExample("One", value=CLASS_TYPE_EXAMPLE, response_only=True)],
+    )
+    def get(self, request, studio_slug: str, class_type_id: int):
+        return Response(self.get_serializer(self.item(class_type_id)).data)
+
+    @extend_schema(
+        summary="Change a class type, or retire it (is_active: false) or bring it back",
+        examples=[
+            OpenApiExample("Retire", value={"is_active": False}, request_only=True),
+            OpenApiExample("Longer", value={"duration_minutes": 75}, request_only=True),
+        ],
+    )
+    def patch(self, request, studio_slug: str, class_type_id: int):
+        return self.write(request, self.item(class_type_id))
+
+
+class InstructorsView(ListModelMixin, CatalogAPIView):
+    model = Instructor
+    serializer_class = InstructorSerializer
+    save_name = "save_instructor"
+    id_key = "instructor_id"
+
+    @extend_schema(
+        summary="The studio's instructors, retired ones too",
+        examples=[OpenApiExample("One", value=INSTRUCTOR_EXAMPLE, response_only=True)],
+    )
+    def get(self, request, studio_slug: str):
+        return self.list(request)
+
+    @extend_schema(
+        summary="Add an instructor",
+        responses={201: InstructorSerializer},
+        examples=[
+            OpenApiExample("Add", value={"name": "Ana Ruiz", "bio": ""}, request_only=True),
+            OpenApiExample(
+                "Added", value=INSTRUCTOR_EXAMPLE, response_only=True, status_codes=["201"]
+            ),
+        ],
+    )
+    def post(self, request, studio_slug: str):
+        response = self.write(request)
+        response.status_code = status.HTTP_201_CREATED
+        return response
+
+
+class InstructorView(CatalogAPIView):
+    model = Instructor
+    serializer_class = InstructorSerializer
+    save_name = "save_instructor"
+    id_key = "instructor_id"
+
+    @extend_schema(
+        summary="One instructor",
+        examples=[OpenApiExample("One", value=INSTRUCTOR_EXAMPLE, response_only=True)],
+    )
+    def get(self, request, studio_slug: str, instructor_id: int):
+        return Response(self.get_serializer(self.item(instructor_id)).data)
+
+    @extend_schema(
+        summary="Change an instructor, or retire one (is_active: false) or bring one back",
+        examples=[OpenApiExample("Retire", value={"is_active": False}, request_only=True)],
+    )
+    def patch(self, request, studio_slug: str, instructor_id: int):
+        return self.write(request, self.item(instructor_id))

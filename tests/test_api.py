@@ -303,6 +303,51 @@ def test_partner_endpoints_are_404_for_other_studios_and_403_for_roles(studio, a
     assert session.studio_booked == 0
 
 
+def test_every_partner_api_url_is_a_404_for_other_studios_staff_and_members(studio, active_member):
+    """Each partner endpoint, whatever the method: nothing of this studio is read or changed
+    by the owner of another studio or by a member (the API's row of the tenant matrix)."""
+    from classpass import api_urls
+    from studios.models import AuditEntry, ClassType, Instructor
+
+    session = factories.ClassSessionFactory(studio=studio)
+    reservation = booking_services.book(active_member, session.pk)
+    opportunity = Opportunity.objects.create(
+        session=session, studio=studio, suggested_spots=2, expected_revenue_cents=3000, reason="-"
+    )
+    values = {
+        "studio_slug": studio.slug,
+        "session_id": session.pk,
+        "reservation_id": reservation.pk,
+        "opportunity_id": opportunity.pk,
+        "class_type_id": session.class_type_id,
+        "instructor_id": factories.InstructorFactory(studio=studio).pk,
+        "webhook_id": 1,
+    }
+    names = [p.name for p in api_urls.urlpatterns if p.name.startswith("api-partner-")]
+    assert len(names) >= 14
+    outsiders = [
+        token_for(factories.StaffFactory(role=StaffRole.OWNER).user),
+        token_for(active_member.user),
+    ]
+    body = {"studio_booked": 1, "name": "Taken", "is_active": False, "url": "https://x.test/"}
+    for token in outsiders:
+        client = api(token)
+        for name in names:
+            pattern = next(p for p in api_urls.urlpatterns if p.name == name)
+            address = reverse(name, kwargs={k: values[k] for k in pattern.pattern.converters})
+            for method in (client.get, client.post, client.patch, client.delete):
+                response = method(address, body, format="json")
+                assert response.status_code == 404, (name, method.__name__, response.content)
+    reservation.refresh_from_db()
+    opportunity.refresh_from_db()
+    session.refresh_from_db()
+    assert reservation.status == "booked" and reservation.marked_at is None
+    assert opportunity.status == "open" and session.studio_booked == 0
+    assert ClassType.objects.filter(studio=studio, is_active=True).count() == 1
+    assert Instructor.objects.filter(studio=studio, is_active=True).count() == 1
+    assert not AuditEntry.objects.filter(studio=studio).exists()
+
+
 def with_rates(settings, **rates):
     """Override some of the API's rates for one test (DRF reloads its settings)."""
     settings.REST_FRAMEWORK = {
@@ -394,6 +439,100 @@ def test_a_class_cannot_borrow_another_studios_class_type_or_instructor(studio, 
         )
         assert field in refused["fields"]
     assert not ClassSession.objects.exists()
+
+
+def test_partner_catalog_adds_changes_and_retires_class_types_and_instructors(studio, owner_token):
+    from studios.models import AuditEntry, ClassType, Instructor
+
+    client = api(owner_token)
+    base = f"/api/v1/partner/{studio.slug}"
+    added = client.post(
+        f"{base}/class-types/",
+        {"name": "  Power Yoga ", "category": "yoga", "duration_minutes": 60},
+        format="json",
+    )
+    assert added.status_code == 201, added.content
+    power = added.json()
+    assert power["name"] == "Power Yoga" and power["is_active"] is True
+    # A partial change keeps the rest; a name is unique per studio whatever its case.
+    longer = client.patch(
+        f"{base}/class-types/{power['id']}/", {"duration_minutes": 75}, format="json"
+    )
+    assert longer.json() == {**power, "duration_minutes": 75}
+    twin = client.post(
+        f"{base}/class-types/",
+        {"name": "POWER YOGA", "category": "yoga", "duration_minutes": 45},
+        format="json",
+    )
+    assert "name" in assert_error(twin, 422)["fields"]
+    for bad in (
+        {"name": "", "category": "yoga", "duration_minutes": 45},
+        {"name": "Hot", "category": "darts", "duration_minutes": 45},
+        {"name": "Hot", "category": "yoga", "duration_minutes": 2},
+        {"name": "Hot", "category": "yoga", "duration_minutes": 45, "studio": 1},
+    ):
+        assert_error(client.post(f"{base}/class-types/", bad, format="json"), 400)
+    assert ClassType.objects.filter(studio=studio).count() == 1
+    # Retiring one keeps it listed, marked, and a class can no longer be made of it.
+    retired = client.patch(
+        f"{base}/class-types/{power['id']}/", {"is_active": False}, format="json"
+    )
+    assert retired.json()["is_active"] is False
+    listed = client.get(f"{base}/class-types/").json()["results"]
+    assert [(r["name"], r["is_active"]) for r in listed] == [("Power Yoga", False)]
+    refused = client.post(
+        f"{base}/sessions/",
+        {
+            "class_type": power["id"],
+            "starts_at": (timezone.now() + timedelta(days=3)).isoformat(),
+            "duration_minutes": 60,
+            "capacity": 12,
+            "network_spots": 4,
+            "credit_price": 9,
+        },
+        format="json",
+    )
+    assert assert_error(refused, 422)["fields"] == {
+        "class_type": ["Power Yoga is retired: bring it back on the catalog page first."]
+    }
+    client.patch(f"{base}/class-types/{power['id']}/", {"is_active": True}, format="json")
+    assert ClassType.objects.get(pk=power["id"]).is_active
+    # Instructors work alike.
+    ana = client.post(f"{base}/instructors/", {"name": "Ana Ruiz"}, format="json").json()
+    renamed = client.patch(
+        f"{base}/instructors/{ana['id']}/", {"bio": "Ten years of flow."}, format="json"
+    )
+    assert renamed.json() == {**ana, "bio": "Ten years of flow."}
+    assert client.get(f"{base}/instructors/{ana['id']}/").json()["bio"] == "Ten years of flow."
+    assert Instructor.objects.get(pk=ana["id"]).studio == studio
+    # Each change is in the studio's audit log, as the page's are.
+    assert AuditEntry.objects.filter(studio=studio, action="class type").count() == 4
+    assert AuditEntry.objects.filter(studio=studio, action="instructor").count() == 2
+
+
+def test_partner_catalog_is_404_for_other_studios_and_403_for_the_front_desk(studio):
+    from studios.models import ClassType
+
+    mine = factories.ClassTypeFactory(studio=studio, name="Barre")
+    other_owner = token_for(factories.StaffFactory(role=StaffRole.OWNER).user)
+    front_desk = token_for(factories.StaffFactory(studio=studio, role=StaffRole.FRONT_DESK).user)
+    base = f"/api/v1/partner/{studio.slug}"
+    for path in ("class-types/", f"class-types/{mine.pk}/", "instructors/"):
+        assert_error(api(other_owner).get(f"{base}/{path}"), 404)
+        assert_error(api(front_desk).get(f"{base}/{path}"), 403)
+    assert_error(
+        api(other_owner).patch(f"{base}/class-types/{mine.pk}/", {"name": "X"}, format="json"), 404
+    )
+    # Their own studio's URL does not reach a class type of this one either.
+    theirs = factories.StaffFactory(role=StaffRole.OWNER)
+    theirs_base = f"/api/v1/partner/{theirs.studio.slug}"
+    assert_error(
+        api(token_for(theirs.user)).patch(
+            f"{theirs_base}/class-types/{mine.pk}/", {"is_active": False}, format="json"
+        ),
+        404,
+    )
+    assert ClassType.objects.get(pk=mine.pk).name == "Barre" and mine.is_active
 
 
 def test_a_login_session_works_across_the_api_as_a_token_does(studio, active_member):
