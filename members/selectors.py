@@ -6,7 +6,15 @@ from knox.models import AuthToken
 
 from studios.models import Market, StaffMembership
 
-from .models import CreditEntry, Member, Payment, Plan
+from .models import (
+    CreditEntry,
+    Member,
+    Payment,
+    PaymentKind,
+    PaymentStatus,
+    Plan,
+    SubscriptionStatus,
+)
 
 
 def member_for_user(user) -> Member | None:
@@ -68,6 +76,15 @@ def payment_history(member: Member) -> QuerySet[Payment]:
     """Money taken from the member or given back, newest first: plans, à la carte, fees and
     refunds, declined ones too (with the reason)."""
     return Payment.objects.filter(member=member).order_by("-created_at", "-id")
+
+
+def declined_renewal(member: Member) -> Payment | None:
+    """The declined plan payment that paused this member's plan, if that is why it is paused
+    (a member who paused on purpose made no plan payment since their last good one)."""
+    if member.status != SubscriptionStatus.PAUSED:
+        return None
+    last = Payment.objects.filter(member=member, kind=PaymentKind.PLAN).order_by("-id").first()
+    return last if last is not None and last.status == PaymentStatus.FAILED else None
 
 
 def api_tokens(user):

@@ -68,9 +68,15 @@ def account(request):
             return redirect(home)
         raise Http404("This account has no member profile.")
     page = Paginator(selectors.credit_history(member), 25).get_page(request.GET.get("page"))
-    tokens = selectors.api_tokens(request.user)
     return render(
-        request, "members/account.html", {"member": member, "page": page, "tokens": tokens}
+        request,
+        "members/account.html",
+        {
+            "member": member,
+            "page": page,
+            "tokens": selectors.api_tokens(request.user),
+            "declined": selectors.declined_renewal(member),
+        },
     )
 
 

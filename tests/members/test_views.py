@@ -124,6 +124,25 @@ def test_pause_resume_and_cancel_from_the_account_page(client, member, plan):
 
 
 @pytest.mark.django_db
+def test_the_account_page_says_when_a_declined_renewal_paused_the_plan(client, member, plan, now):
+    from datetime import timedelta
+
+    from members import services
+
+    services.choose_plan(member, plan, now=now)
+    services.pause(member)  # on purpose: no reason to show
+    client.force_login(member.user)
+    assert "was declined" not in client.get(reverse("members:account")).content.decode()
+    services.resume(member, now=now + timedelta(days=3))
+    member.user.email = "pat+decline@example.com"
+    member.user.save()
+    services.renew_due_cycles(now=now + timedelta(days=40))
+    page = client.get(reverse("members:account")).content.decode()
+    assert "Your plan is paused because its renewal payment of $49.00 on" in page
+    assert "was declined: The card was declined. Resume to start a new month" in page
+
+
+@pytest.mark.django_db
 def test_account_page_query_count_does_not_grow_with_history(
     client, member, plan, django_assert_max_num_queries
 ):
