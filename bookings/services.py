@@ -13,7 +13,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from members import services as members_services
-from members.errors import PaymentFailed
+from members.errors import AccountNotDeletable, PaymentFailed
 from members.models import CreditKind, Member, Payment, PaymentKind, SubscriptionStatus
 from studios import outbox
 from studios import services as studios_services
@@ -576,6 +576,26 @@ def leave_waitlist(member: Member, entry_id: int, *, now: datetime | None = None
     ).update(status=WaitlistStatus.LEFT, updated_at=now)
     if not changed:
         raise WaitlistError("You're not on this waitlist.")
+
+
+def before_member_deletion(member: Member, *, now: datetime) -> None:
+    """settings.MEMBER_DELETION_HOOKS, under the member's lock: an account with classes ahead is
+    not deleted (the member cancels them first, under the usual rules); its waitlist places are
+    given up, so no spot is ever promoted to it."""
+    ahead = Reservation.objects.filter(
+        member=member,
+        status__in=[ReservationStatus.HELD, ReservationStatus.BOOKED],
+        session__starts_at__gt=now,
+    ).count()
+    if ahead:
+        classes = "1 class" if ahead == 1 else f"{ahead} classes"
+        raise AccountNotDeletable(
+            f"You have {classes} ahead: cancel {'it' if ahead == 1 else 'them'} on My schedule "
+            "first."
+        )
+    WaitlistEntry.objects.filter(member=member, status=WaitlistStatus.WAITING).update(
+        status=WaitlistStatus.LEFT, updated_at=now
+    )
 
 
 def waitlist_position(entry: WaitlistEntry) -> int:

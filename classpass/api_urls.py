@@ -14,6 +14,7 @@ urlpatterns = [
     path("me/", members_api.MeView.as_view(), name="api-me"),
     path("me/credits/", members_api.CreditsView.as_view(), name="api-credits"),
     path("me/payments/", members_api.PaymentsView.as_view(), name="api-payments"),
+    path("me/delete/", members_api.DeleteAccountView.as_view(), name="api-delete-account"),
     path("sessions/", bookings_api.SessionListView.as_view(), name="api-sessions"),
     path(
         "sessions/<int:session_id>/", bookings_api.SessionDetailView.as_view(), name="api-session"

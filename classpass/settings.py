@@ -304,6 +304,9 @@ ATTENDANCE_DEFAULT_AFTER = timedelta(hours=48)
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 # Called with a class session, under its row lock, after staff change its inventory.
 SESSION_INVENTORY_HOOKS = ["bookings.services.inventory_changed_locked"]
+# Called with the member (locked) before their account is deleted; each may refuse it with a
+# MemberError (members never imports bookings: DESIGN.md).
+MEMBER_DELETION_HOOKS = ["bookings.services.before_member_deletion"]
 
 # The REST API (/api/v1/): tokens or the website's session, one JSON error shape, throttles.
 REST_FRAMEWORK = {

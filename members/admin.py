@@ -47,7 +47,12 @@ class PlanFilter(admin.RelatedFieldListFilter):
 @admin.register(Member)
 class MemberAdmin(admin.ModelAdmin):
     list_display = ["user", "home_market", "plan", "status", "credit_balance", "next_renewal_at"]
-    list_filter = ["status", "home_market", ("plan", PlanFilter)]
+    list_filter = [
+        "status",
+        "home_market",
+        ("plan", PlanFilter),
+        ("deleted_at", admin.EmptyFieldListFilter),
+    ]
     search_fields = ["user__email", "user__first_name", "user__last_name"]
     list_select_related = ["user", "home_market", "plan__market"]
     raw_id_fields = ["user"]
@@ -58,6 +63,7 @@ class MemberAdmin(admin.ModelAdmin):
         "cycle_started_at",
         "cycle_number",
         "calendar_token",
+        "deleted_at",
     ]
     exclude = ["credit_balance"]
 

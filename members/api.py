@@ -1,12 +1,14 @@
-"""Member API: who am I, my credits."""
+"""Member API: who am I, my credits and payments; deleting my account."""
 
 from drf_spectacular.utils import OpenApiExample, extend_schema
-from rest_framework import generics, serializers
-from rest_framework.exceptions import NotFound
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import selectors
+from studios.api import ErrorSerializer, RejectUnknownFields
+
+from . import selectors, services
 from .models import CreditEntry, Member, Payment
 
 
@@ -162,3 +164,45 @@ class PaymentsView(generics.ListAPIView):
 
     def get_queryset(self):
         return selectors.payment_history(member_of(self.request))
+
+
+class DeleteAccountSerializer(RejectUnknownFields, serializers.Serializer):
+    password = serializers.CharField(trim_whitespace=False, write_only=True)
+
+
+class DeleteAccountView(APIView):
+    @extend_schema(
+        summary="Delete my account, for good",
+        description=(
+            "Erases the name, e-mail address and password, ends the plan (the balance is "
+            "forfeited) and revokes every token, this one included; payments, the credit ledger "
+            "and past classes are kept without the name. The password confirms it. Refused with "
+            "422 while classes are booked ahead (cancel them first) or while the account staffs "
+            "a studio."
+        ),
+        request=DeleteAccountSerializer,
+        responses={204: None, 400: ErrorSerializer, 422: ErrorSerializer},
+        examples=[
+            OpenApiExample("Confirm", value={"password": "my password"}, request_only=True),
+            OpenApiExample(
+                "Classes ahead",
+                value={
+                    "error": {
+                        "code": "account_not_deletable",
+                        "message": "You have 1 class ahead: cancel it on My schedule first.",
+                        "fields": {},
+                    }
+                },
+                response_only=True,
+                status_codes=["422"],
+            ),
+        ],
+    )
+    def post(self, request):
+        member = member_of(request)
+        body = DeleteAccountSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        if not request.user.check_password(body.validated_data["password"]):
+            raise ValidationError({"password": ["That is not your password."]})
+        services.delete_account(member)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -43,7 +43,7 @@ def send_plan_email(member_id: int, event: str, payment_id: int | None, figures:
     from .models import Member, Payment
 
     member = Member.objects.select_related("user", "home_market").filter(pk=member_id).first()
-    if member is None or event not in SUBJECTS or not member.user.email:
+    if member is None or member.deleted_at or event not in SUBJECTS or not member.user.email:
         return False
     market = member.home_market
     payment = Payment.objects.filter(pk=payment_id).first() if payment_id else None

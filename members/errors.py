@@ -29,3 +29,7 @@ class NotEnoughCredits(MemberError):
 
 class PaymentFailed(MemberError):
     code = "payment_failed"
+
+
+class AccountNotDeletable(MemberError):
+    code = "account_not_deletable"

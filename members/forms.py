@@ -68,3 +68,23 @@ class PlanChoiceForm(forms.Form):
         self.fields["plan"].error_messages["invalid_choice"] = (
             "That plan is not offered in your city."
         )
+
+
+class DeleteAccountForm(forms.Form):
+    """Deleting an account cannot be undone: the member says so with their password."""
+
+    password = forms.CharField(
+        strip=False,
+        label="Your password",
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError("That is not your password.")
+        return password

@@ -81,6 +81,12 @@ class Member(models.Model):
     next_renewal_at = models.DateTimeField(null=True, blank=True)
     calendar_token = models.CharField(max_length=64, unique=True, default=new_calendar_token)
     created_at = models.DateTimeField(auto_now_add=True)
+    deleted_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the member deleted their account: name, e-mail address and log-in are "
+        "gone; the ledgers stay, tied to this anonymous profile.",
+    )
 
     class Meta:
         ordering = ["id"]

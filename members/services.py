@@ -8,19 +8,28 @@ import calendar
 import uuid
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from knox.models import AuthToken
 
 from studios.db import insert, save_fields
-from studios.models import Market
+from studios.models import Market, StaffMembership
 from studios.templatetags.money import format_credits
 
 from . import emails
-from .errors import EmailTaken, InvalidPlanState, NotEnoughCredits, PaymentFailed, PlanNotAvailable
+from .errors import (
+    AccountNotDeletable,
+    EmailTaken,
+    InvalidPlanState,
+    NotEnoughCredits,
+    PaymentFailed,
+    PlanNotAvailable,
+)
 from .models import (
     CreditEntry,
     CreditKind,
@@ -30,6 +39,7 @@ from .models import (
     PaymentStatus,
     Plan,
     SubscriptionStatus,
+    new_calendar_token,
 )
 from .payments import get_provider
 
@@ -424,26 +434,68 @@ def resume(member: Member, *, now: datetime | None = None) -> Member:
 
 def cancel_plan(member: Member, *, now: datetime | None = None) -> Member:
     """End the subscription. Unused credits are forfeited, as a ledger entry."""
-    now = now or timezone.now()
     with transaction.atomic(durable=True):
         locked = lock_member(member.pk)
         if not locked.has_plan:
             raise InvalidPlanState("There is no plan to cancel.")
-        forfeited = locked.credit_balance
-        if forfeited:
-            post_credits_locked(
-                locked,
-                kind=CreditKind.FORFEIT,
-                amount=-locked.credit_balance,
-                note="Plan cancelled: unused credits forfeited.",
-            )
-        locked.status = SubscriptionStatus.CANCELLED
-        locked.next_plan = None
-        locked.next_renewal_at = None
-        locked.save(update_fields=["status", "next_plan", "next_renewal_at"])
+        forfeited = _end_plan_locked(locked, note="Plan cancelled: unused credits forfeited.")
         emails.record(locked, "cancelled", plan=locked.plan.name, forfeited=forfeited)
     member.refresh_from_db()
     return locked
+
+
+def _end_plan_locked(member: Member, *, note: str) -> int:
+    """Forfeit the balance (a ledger entry) and stop renewals; returns the credits forfeited."""
+    forfeited = member.credit_balance
+    if forfeited:
+        post_credits_locked(member, kind=CreditKind.FORFEIT, amount=-forfeited, note=note)
+    if member.status != SubscriptionStatus.NONE:
+        member.status = SubscriptionStatus.CANCELLED
+    member.next_plan = None
+    member.next_renewal_at = None
+    member.save(update_fields=["status", "next_plan", "next_renewal_at"])
+    return forfeited
+
+
+def delete_account(member: Member, *, now: datetime | None = None) -> None:
+    """Close a member's account for good, at their request.
+
+    What identifies them goes: their name and e-mail address (replaced by a placeholder, which
+    frees the address for a new sign-up), their password and every log-in session, API tokens
+    and the calendar address. What the marketplace must keep stays, tied to the anonymous
+    profile: the credit ledger (the balance is forfeited, as an entry), payments and past
+    reservations, on which studios' payouts and the books rest. Refused while they staff a
+    studio, and while another app says so (settings.MEMBER_DELETION_HOOKS, run under the
+    member's lock: bookings refuses while classes are booked, and takes them off waitlists).
+    """
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        locked = lock_member(member.pk)
+        if locked.deleted_at is not None:
+            raise AccountNotDeletable("This account is already deleted.")
+        teams = list(
+            StaffMembership.objects.filter(user_id=locked.user_id).values_list(
+                "studio__name", flat=True
+            )
+        )
+        if teams:
+            raise AccountNotDeletable(
+                f"You are on the team of {', '.join(teams)}: an owner removes you there first."
+            )
+        for path in settings.MEMBER_DELETION_HOOKS:
+            import_string(path)(locked, now=now)
+        _end_plan_locked(locked, note="Account deleted: unused credits forfeited.")
+        user = locked.user
+        user.username = user.email = f"deleted-{user.pk}@deleted.invalid"
+        user.first_name = user.last_name = ""
+        user.is_active = False
+        user.set_unusable_password()  # also ends every session: their hash no longer matches
+        user.save()
+        AuthToken.objects.filter(user=user).delete()
+        locked.calendar_token = new_calendar_token()
+        locked.deleted_at = now
+        locked.save(update_fields=["calendar_token", "deleted_at"])
+    member.refresh_from_db()
 
 
 def renew(member_id: int, *, now: datetime | None = None) -> bool:

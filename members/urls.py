@@ -61,6 +61,7 @@ urlpatterns = [
     path("me/plan/pause/", views.pause, name="pause"),
     path("me/plan/resume/", views.resume, name="resume"),
     path("me/plan/cancel/", views.cancel, name="cancel"),
+    path("me/delete/", views.delete_account, name="delete_account"),
     path("me/tokens/", views.create_token, name="create_token"),
     path("me/tokens/<str:token_key>/revoke/", views.revoke_token, name="revoke_token"),
 ]

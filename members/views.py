@@ -1,7 +1,7 @@
 """Member website: sign-up, log-in, the account page and plan changes."""
 
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -14,7 +14,7 @@ from studios.templatetags.money import format_credits
 from . import selectors, services
 from .context_processors import NAV_ROLES
 from .errors import MemberError
-from .forms import EmailAuthenticationForm, PlanChoiceForm, SignUpForm
+from .forms import DeleteAccountForm, EmailAuthenticationForm, PlanChoiceForm, SignUpForm
 
 
 def _remember_roles(request) -> None:
@@ -149,6 +149,23 @@ def cancel(request):
             return redirect("members:account")
         return render(request, "members/cancel_plan.html", {"member": member})
     return _plan_action(request, services.cancel_plan, "Your plan is cancelled.")
+
+
+@login_required
+def delete_account(request):
+    """GET says what goes and what stays; POST, with the password, deletes and logs out."""
+    member = _member_or_404(request)
+    form = DeleteAccountForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.delete_account(member)
+        except MemberError as exc:
+            form.add_error(None, exc.message)
+        else:
+            logout(request)
+            messages.success(request, "Your account is deleted. Thank you for the classes.")
+            return redirect("home")
+    return render(request, "members/delete_account.html", {"member": member, "form": form})
 
 
 @login_required

@@ -59,6 +59,7 @@ def test_member_and_partner_pages_fit_a_phone_and_pass_axe(live_server, studio, 
         "/me/plan/",
         "/me/payments/",
         "/me/plan/cancel/",
+        "/me/delete/",
         "/me/password/",
         "/me/schedule/",
     ]
