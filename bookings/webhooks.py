@@ -76,7 +76,7 @@ def payload(reservation: Reservation, event: str) -> dict:
             "kind": reservation.kind,
             "shown_as": "Premium" if reservation.shows_as_premium else "Standard",
             "source": reservation.source,
-            "member": reservation.member.user.get_full_name() or reservation.member.user.email,
+            "member": reservation.member.display_name,
         },
     }
 

@@ -106,6 +106,13 @@ class Member(models.Model):
         return self.user.email
 
     @property
+    def display_name(self) -> str:
+        """How studios see the member: their name, else their address; never a deleted one's."""
+        if self.deleted_at is not None:
+            return "Deleted member"
+        return self.user.get_full_name() or self.user.email
+
+    @property
     def has_active_plan(self) -> bool:
         return self.status == SubscriptionStatus.ACTIVE
 

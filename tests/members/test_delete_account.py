@@ -135,3 +135,14 @@ def test_the_api_deletes_with_the_password_and_the_token_stops_working(leaving, 
     assert api.post(url, {"password": PASSWORD}, format="json").status_code == 204
     assert Member.objects.get(pk=leaving.pk).deleted_at is not None
     assert api.get("/api/v1/me/").status_code == 401
+
+
+def test_a_studio_sees_a_deleted_member_as_such_on_its_rosters(client, leaving, studio):
+    past = Reservation.objects.get(member=leaving).session
+    staff = factories.StaffFactory(studio=studio, role=StaffRole.FRONT_DESK)
+    client.force_login(staff.user)
+    roster = reverse("partner:roster", args=[studio.slug, past.pk])
+    assert "Pat Leaving" in client.get(roster).content.decode()
+    services.delete_account(leaving)
+    page = client.get(roster).content.decode()
+    assert "Deleted member" in page and "Pat Leaving" not in page and "deleted.invalid" not in page
