@@ -1,6 +1,7 @@
 """E-mails about reservations, HTML and text, with times in the studio's timezone."""
 
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -17,6 +18,7 @@ SUBJECTS = {
     "late_cancelled": "Late cancellation: {class_name} at {studio}",
     "missed": "Marked as missed: {class_name} at {studio}",
     "session_cancelled": "{studio} cancelled {class_name}: your credits are back",
+    "reminder": "Starting soon: {class_name} at {studio}, {time}",
 }
 
 
@@ -52,6 +54,14 @@ def _fee(reservation, event: str):
     return Payment.objects.filter(reference=reservation.ref(kind[event])).first()
 
 
+def _free_cancellation_until(session):
+    """When cancelling stops being free, if that is still ahead (in the studio's timezone)."""
+    until = session.starts_at - timedelta(hours=session.studio.cancellation_window_hours)
+    if until <= timezone.now():
+        return None
+    return timezone.localtime(until, session.studio.market.tzinfo)
+
+
 def send_reservation_email(reservation_id: int, event: str) -> bool:
     from .models import Reservation
 
@@ -64,6 +74,8 @@ def send_reservation_email(reservation_id: int, event: str) -> bool:
     )
     if reservation is None or event not in SUBJECTS:
         return False
+    if event == "reminder" and reservation.status != "booked":
+        return False  # cancelled since: nothing to remind of
     session = reservation.session
     market = session.studio.market
     context = {
@@ -74,9 +86,14 @@ def send_reservation_email(reservation_id: int, event: str) -> bool:
         "event": event,
         "local_start": timezone.localtime(session.starts_at, market.tzinfo),
         "fee": _fee(reservation, event),
+        "free_until": _free_cancellation_until(session),
         "site_url": settings.SITE_URL,
     }
-    subject = SUBJECTS[event].format(class_name=session.class_type.name, studio=session.studio.name)
+    subject = SUBJECTS[event].format(
+        class_name=session.class_type.name,
+        studio=session.studio.name,
+        time=f"{context['local_start']:%H:%M}",
+    )
     # One line whatever the names hold: a line break in a header makes sending fail, and the
     # outbox would retry this message (and the webhooks behind it) until it gave up.
     subject = " ".join(subject.split())

@@ -101,6 +101,9 @@ class Reservation(models.Model):
         default=0, help_text="Undone attendance marks; keys the ledger entries of the next mark."
     )
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    reminded_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the member was reminded that the class is soon."
+    )
 
     class Meta:
         ordering = ["-starts_at", "-id"]

@@ -748,6 +748,39 @@ def undo_mark(reservation_id: int, *, now: datetime | None = None) -> Reservatio
     return reservation
 
 
+def send_class_reminders(*, now: datetime | None = None, chunk: int = 1000) -> int:
+    """E-mail each member whose class starts within CLASS_REMINDER_AHEAD, once.
+
+    A booking made after the reminder window opened gets none: its confirmation is fresh. The
+    flag and the outbox messages are written in one transaction, chunk by chunk, and rows that
+    another run holds are skipped, so two runs, or a rerun, remind nobody twice.
+    """
+    now = now or timezone.now()
+    ahead = settings.CLASS_REMINDER_AHEAD
+    total = 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                Reservation.objects.select_for_update(skip_locked=True)
+                .filter(
+                    status=ReservationStatus.BOOKED,
+                    starts_at__gt=now,
+                    starts_at__lte=now + ahead,
+                    reminded_at__isnull=True,
+                    created_at__lt=F("starts_at") - ahead,
+                )
+                .order_by("starts_at", "pk")
+                .values_list("pk", flat=True)[:chunk]
+            )
+            if not ids:
+                return total
+            Reservation.objects.filter(pk__in=ids).update(reminded_at=now)
+            outbox.publish_many(
+                "bookings.emails.send_reservation_email", [[pk, "reminder"] for pk in ids]
+            )
+            total += len(ids)
+
+
 def mark_unmarked_attended(*, now: datetime | None = None, chunk: int = 1000) -> int:
     """Reservations still unmarked 48 h after their class ends become attended and earn.
 

@@ -6,6 +6,12 @@ from . import services
 
 
 @shared_task
+def send_class_reminders() -> int:
+    """E-mail the members whose class starts soon (CLASS_REMINDER_AHEAD), once each."""
+    return services.send_class_reminders()
+
+
+@shared_task
 def mark_unmarked_attended() -> int:
     return services.mark_unmarked_attended()
 

@@ -227,6 +227,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "bookings.tasks.expire_holds",
         "schedule": timedelta(minutes=1),
     },
+    "class-reminders": {
+        "task": "bookings.tasks.send_class_reminders",
+        "schedule": timedelta(minutes=10),
+    },
     "default-attendance": {
         "task": "bookings.tasks.mark_unmarked_attended",
         "schedule": timedelta(minutes=30),
@@ -301,6 +305,8 @@ BOOKING_OFFER_PROVIDERS = [
 BOOKING_HOLD = timedelta(minutes=10)  # a spot held while its payment completes
 WAITLIST_PROMOTION_CUTOFF = timedelta(hours=env.int("WAITLIST_PROMOTION_CUTOFF_HOURS", default=2))
 ATTENDANCE_DEFAULT_AFTER = timedelta(hours=48)
+# A booked member is e-mailed this long before class (bookings made later get no reminder).
+CLASS_REMINDER_AHEAD = timedelta(hours=env.int("CLASS_REMINDER_HOURS", default=3))
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 # Called with a class session, under its row lock, after staff change its inventory.
 SESSION_INVENTORY_HOOKS = ["bookings.services.inventory_changed_locked"]
