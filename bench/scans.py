@@ -59,8 +59,9 @@ def seed(sessions: int) -> None:
             [studios],
         )
         cur.execute(
-            "INSERT INTO studios_classtype (studio_id, name, category, duration_minutes, description)"
-            " SELECT id, 'Flow', (ARRAY['yoga','cycling','pilates','hiit'])[1 + mod(id, 4)], 45, '' FROM studios_studio"
+            "INSERT INTO studios_classtype (studio_id, name, category, duration_minutes, description, is_active)"
+            " SELECT id, 'Flow', (ARRAY['yoga','cycling','pilates','hiit'])[1 + mod(id, 4)], 45, '', true"
+            " FROM studios_studio"
         )
         cur.execute(
             "INSERT INTO studios_schedule (studio_id, class_type_id, weekdays, local_start_time, duration_minutes,"
