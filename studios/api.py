@@ -5,7 +5,12 @@ Every partner endpoint derives from PartnerAPIView: the studio comes from the UR
 one the token's user staffs (404 otherwise, as on the dashboard), and the role must allow it (403).
 """
 
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.fields import get_attribute
@@ -366,108 +371,100 @@ class CatalogAPIView(PartnerAPIView):
         return Response(self.get_serializer(item).data)
 
 
-class ClassTypesView(ListModelMixin, CatalogAPIView):
-    model = ClassType
-    serializer_class = ClassTypeSerializer
-    save_name = "save_class_type"
-    id_key = "class_type_id"
-
-    @extend_schema(
-        summary="The studio's class types, retired ones too",
-        examples=[OpenApiExample("One", value=CLASS_TYPE_EXAMPLE, response_only=True)],
-    )
+class CatalogListView(ListModelMixin, CatalogAPIView):
     def get(self, request, studio_slug: str):
         return self.list(request)
 
-    @extend_schema(
-        summary="Add a class type",
-        responses={201: ClassTypeSerializer},
-        examples=[
-            OpenApiExample(
-                "Add",
-                value={k: v for k, v in CLASS_TYPE_EXAMPLE.items() if k not in ("id", "is_active")},
-                request_only=True,
-            ),
-            OpenApiExample(
-                "Added", value=CLASS_TYPE_EXAMPLE, response_only=True, status_codes=["201"]
-            ),
-        ],
-    )
     def post(self, request, studio_slug: str):
         response = self.write(request)
         response.status_code = status.HTTP_201_CREATED
         return response
 
 
-class ClassTypeView(CatalogAPIView):
+class CatalogItemView(CatalogAPIView):
+    def get(self, request, studio_slug: str, **ids):
+        return Response(self.get_serializer(self.item(ids[self.id_key])).data)
+
+    def patch(self, request, studio_slug: str, **ids):
+        return self.write(request, self.item(ids[self.id_key]))
+
+
+class ClassTypes:
     model = ClassType
     serializer_class = ClassTypeSerializer
     save_name = "save_class_type"
     id_key = "class_type_id"
 
-    @extend_schema(
-        summary="One class type",
-        examples=[OpenApiExample("One", value=CLASS_TYPE_EXAMPLE, response_only=True)],
-    )
-    def get(self, request, studio_slug: str, class_type_id: int):
-        return Response(self.get_serializer(self.item(class_type_id)).data)
 
-    @extend_schema(
+class Instructors:
+    model = Instructor
+    serializer_class = InstructorSerializer
+    save_name = "save_instructor"
+    id_key = "instructor_id"
+
+
+def _one(example: dict) -> list:
+    return [OpenApiExample("One", value=example, response_only=True)]
+
+
+def _added(example: dict, sent: dict) -> list:
+    return [
+        OpenApiExample("Add", value=sent, request_only=True),
+        OpenApiExample("Added", value=example, response_only=True, status_codes=["201"]),
+    ]
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="The studio's class types, retired ones too", examples=_one(CLASS_TYPE_EXAMPLE)
+    ),
+    post=extend_schema(
+        summary="Add a class type",
+        responses={201: ClassTypeSerializer},
+        examples=_added(
+            CLASS_TYPE_EXAMPLE,
+            {k: v for k, v in CLASS_TYPE_EXAMPLE.items() if k not in ("id", "is_active")},
+        ),
+    ),
+)
+class ClassTypesView(ClassTypes, CatalogListView):
+    pass
+
+
+@extend_schema_view(
+    get=extend_schema(summary="One class type", examples=_one(CLASS_TYPE_EXAMPLE)),
+    patch=extend_schema(
         summary="Change a class type, or retire it (is_active: false) or bring it back",
         examples=[
             OpenApiExample("Retire", value={"is_active": False}, request_only=True),
             OpenApiExample("Longer", value={"duration_minutes": 75}, request_only=True),
         ],
-    )
-    def patch(self, request, studio_slug: str, class_type_id: int):
-        return self.write(request, self.item(class_type_id))
+    ),
+)
+class ClassTypeView(ClassTypes, CatalogItemView):
+    pass
 
 
-class InstructorsView(ListModelMixin, CatalogAPIView):
-    model = Instructor
-    serializer_class = InstructorSerializer
-    save_name = "save_instructor"
-    id_key = "instructor_id"
-
-    @extend_schema(
-        summary="The studio's instructors, retired ones too",
-        examples=[OpenApiExample("One", value=INSTRUCTOR_EXAMPLE, response_only=True)],
-    )
-    def get(self, request, studio_slug: str):
-        return self.list(request)
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
+        summary="The studio's instructors, retired ones too", examples=_one(INSTRUCTOR_EXAMPLE)
+    ),
+    post=extend_schema(
         summary="Add an instructor",
         responses={201: InstructorSerializer},
-        examples=[
-            OpenApiExample("Add", value={"name": "Ana Ruiz", "bio": ""}, request_only=True),
-            OpenApiExample(
-                "Added", value=INSTRUCTOR_EXAMPLE, response_only=True, status_codes=["201"]
-            ),
-        ],
-    )
-    def post(self, request, studio_slug: str):
-        response = self.write(request)
-        response.status_code = status.HTTP_201_CREATED
-        return response
+        examples=_added(INSTRUCTOR_EXAMPLE, {"name": "Ana Ruiz", "bio": ""}),
+    ),
+)
+class InstructorsView(Instructors, CatalogListView):
+    pass
 
 
-class InstructorView(CatalogAPIView):
-    model = Instructor
-    serializer_class = InstructorSerializer
-    save_name = "save_instructor"
-    id_key = "instructor_id"
-
-    @extend_schema(
-        summary="One instructor",
-        examples=[OpenApiExample("One", value=INSTRUCTOR_EXAMPLE, response_only=True)],
-    )
-    def get(self, request, studio_slug: str, instructor_id: int):
-        return Response(self.get_serializer(self.item(instructor_id)).data)
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(summary="One instructor", examples=_one(INSTRUCTOR_EXAMPLE)),
+    patch=extend_schema(
         summary="Change an instructor, or retire one (is_active: false) or bring one back",
         examples=[OpenApiExample("Retire", value={"is_active": False}, request_only=True)],
-    )
-    def patch(self, request, studio_slug: str, instructor_id: int):
-        return self.write(request, self.item(instructor_id))
+    ),
+)
+class InstructorView(Instructors, CatalogItemView):
+    pass
