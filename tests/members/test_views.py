@@ -3,6 +3,7 @@ import re
 import pytest
 from django.core import mail
 from django.urls import reverse
+from django.utils import timezone
 
 from members.models import CreditEntry, Member, Payment, SubscriptionStatus
 from tests import factories
@@ -138,7 +139,11 @@ def test_the_account_page_says_when_a_declined_renewal_paused_the_plan(client, m
     member.user.save()
     services.renew_due_cycles(now=now + timedelta(days=40))
     page = client.get(reverse("members:account")).content.decode()
-    assert "Your plan is paused because its renewal payment of $49.00 on" in page
+    declined = Payment.objects.get(status="failed")
+    day = timezone.localtime(declined.created_at, member.home_market.tzinfo)
+    assert f"Your plan is paused because its renewal payment of $49.00 on {day:%-d %b %Y} was" in (
+        page
+    )
     assert "was declined: The card was declined. Resume to start a new month" in page
 
 
