@@ -768,6 +768,7 @@ def send_class_reminders(*, now: datetime | None = None, chunk: int = 1000) -> i
                     starts_at__lte=now + ahead,
                     reminded_at__isnull=True,
                     created_at__lt=F("starts_at") - ahead,
+                    member__class_reminders=True,
                 )
                 .order_by("starts_at", "pk")
                 .values_list("pk", flat=True)[:chunk]

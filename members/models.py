@@ -81,6 +81,9 @@ class Member(models.Model):
     next_renewal_at = models.DateTimeField(null=True, blank=True)
     calendar_token = models.CharField(max_length=64, unique=True, default=new_calendar_token)
     created_at = models.DateTimeField(auto_now_add=True)
+    class_reminders = models.BooleanField(
+        default=True, help_text="E-mail a reminder shortly before each booked class."
+    )
     deleted_at = models.DateTimeField(
         null=True,
         blank=True,

@@ -457,6 +457,12 @@ def _end_plan_locked(member: Member, *, note: str) -> int:
     return forfeited
 
 
+def set_class_reminders(member: Member, *, enabled: bool) -> None:
+    """Whether the member is e-mailed a reminder before each class they booked."""
+    Member.objects.filter(pk=member.pk).update(class_reminders=enabled)
+    member.class_reminders = enabled
+
+
 def delete_account(member: Member, *, now: datetime | None = None) -> None:
     """Close a member's account for good, at their request.
 

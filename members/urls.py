@@ -62,6 +62,7 @@ urlpatterns = [
     path("me/plan/resume/", views.resume, name="resume"),
     path("me/plan/cancel/", views.cancel, name="cancel"),
     path("me/delete/", views.delete_account, name="delete_account"),
+    path("me/reminders/", views.class_reminders, name="class_reminders"),
     path("me/tokens/", views.create_token, name="create_token"),
     path("me/tokens/<str:token_key>/revoke/", views.revoke_token, name="revoke_token"),
 ]

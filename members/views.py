@@ -152,6 +152,21 @@ def cancel(request):
 
 
 @login_required
+@require_POST
+def class_reminders(request):
+    member = _member_or_404(request)
+    enabled = request.POST.get("enabled") == "on"
+    services.set_class_reminders(member, enabled=enabled)
+    messages.success(
+        request,
+        "You will be e-mailed before each class you book."
+        if enabled
+        else "No more reminders before your classes.",
+    )
+    return redirect("members:account")
+
+
+@login_required
 def delete_account(request):
     """GET says what goes and what stays; POST, with the password, deletes and logs out."""
     member = _member_or_404(request)

@@ -112,3 +112,20 @@ def test_two_reminder_runs_at_once_remind_each_member_once(market, plan, studio,
     messages = OutboxMessage.objects.filter(handler="bookings.emails.send_reservation_email")
     assert messages.count() == 30
     assert len({tuple(m.args) for m in messages}) == 30
+
+
+@pytest.mark.django_db
+def test_a_member_who_turned_reminders_off_gets_none(client, active_member, studio, settings):
+    settings.CLASS_REMINDER_AHEAD = timedelta(hours=3)
+    session = factories.ClassSessionFactory(
+        studio=studio, starts_at=timezone.now() + timedelta(hours=2)
+    )
+    booked_earlier(active_member, session)
+    client.force_login(active_member.user)
+    account = client.get("/me/").content.decode()
+    assert 'name="enabled" checked' in account
+    client.post("/me/reminders/", {})  # the box unticked
+    assert "No more reminders" in client.get("/me/").content.decode()
+    assert services.send_class_reminders() == 0
+    client.post("/me/reminders/", {"enabled": "on"})
+    assert services.send_class_reminders() == 1
