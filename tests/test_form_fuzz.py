@@ -122,6 +122,7 @@ def test_member_forms_refuse_malformed_input(client, active_member, studio, sess
         reverse("members:plan"),
         reverse("bookings:schedule"),
         reverse("members:password_change"),
+        reverse("members:delete_account"),
     ]
     fuzzed = set().union(*(fuzz(client, url) for url in pages))
     # Every form with a field was reached (the others are buttons: cancel, pause, log out).
@@ -129,6 +130,8 @@ def test_member_forms_refuse_malformed_input(client, active_member, studio, sess
         reverse("bookings:book", args=[other.pk]),
         reverse("members:plan"),
         reverse("members:password_change"),
+        reverse("members:class_reminders"),
+        reverse("members:delete_account"),
     }
     assert_invariants()
 
