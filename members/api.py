@@ -34,6 +34,7 @@ class MeSerializer(serializers.ModelSerializer):
             "credit_balance",
             "cycle_started_at",
             "next_renewal_at",
+            "class_reminders",
         ]
 
 
@@ -92,9 +93,14 @@ ME_EXAMPLE = OpenApiExample(
         "credit_balance": 42,
         "cycle_started_at": "2026-11-03T15:00:00Z",
         "next_renewal_at": "2026-12-03T15:00:00Z",
+        "class_reminders": True,
     },
     response_only=True,
 )
+
+
+class MeChangeSerializer(RejectUnknownFields, serializers.Serializer):
+    class_reminders = serializers.BooleanField(required=False)
 
 
 class MeView(APIView):
@@ -103,6 +109,29 @@ class MeView(APIView):
     )
     def get(self, request):
         return Response(MeSerializer(member_of(request)).data)
+
+    @extend_schema(
+        summary="Change my settings",
+        description=(
+            "`class_reminders`: whether I am e-mailed a reminder before each class I book. "
+            "A field left out keeps its value. Receipts of charges and bookings are always sent."
+        ),
+        request=MeChangeSerializer,
+        responses={200: MeSerializer, 400: ErrorSerializer},
+        examples=[
+            OpenApiExample(
+                "No more reminders", value={"class_reminders": False}, request_only=True
+            ),
+            ME_EXAMPLE,
+        ],
+    )
+    def patch(self, request):
+        member = member_of(request)
+        body = MeChangeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        if "class_reminders" in body.validated_data:
+            services.set_class_reminders(member, enabled=body.validated_data["class_reminders"])
+        return Response(MeSerializer(member).data)
 
 
 class CreditsView(generics.ListAPIView):

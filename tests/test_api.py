@@ -67,6 +67,27 @@ def test_account_page_creates_a_token_once_and_revokes_it(client, active_member)
     assert not AuthToken.objects.exists()
 
 
+def test_a_member_turns_class_reminders_off_and_on_over_the_api(active_member, studio):
+    client = api(token_for(active_member.user))
+    assert client.get("/api/v1/me/").json()["class_reminders"] is True
+    off = client.patch("/api/v1/me/", {"class_reminders": False}, format="json")
+    assert off.status_code == 200 and off.json()["class_reminders"] is False
+    active_member.refresh_from_db()
+    assert active_member.class_reminders is False
+    # A field left out keeps its value; bad input changes nothing.
+    assert client.patch("/api/v1/me/", {}, format="json").json()["class_reminders"] is False
+    for body in ({"class_reminders": None}, {"class_reminders": "maybe"}, {"reminders": True}):
+        assert_error(client.patch("/api/v1/me/", body, format="json"), 400, "invalid")
+    active_member.refresh_from_db()
+    assert active_member.class_reminders is False
+    on = client.patch("/api/v1/me/", {"class_reminders": True}, format="json")
+    assert on.json()["class_reminders"] is True
+    staff = factories.StaffFactory(studio=studio, role=StaffRole.OWNER).user
+    body = {"class_reminders": False}
+    assert_error(api(token_for(staff)).patch("/api/v1/me/", body, format="json"), 404)
+    assert_error(api().patch("/api/v1/me/", body, format="json"), 401)
+
+
 def test_search_is_open_and_filters_are_validated(studio):
     session = factories.ClassSessionFactory(
         studio=studio, starts_at=timezone.now() + timedelta(hours=3)
