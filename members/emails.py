@@ -10,7 +10,7 @@ message when the change happens: it is a receipt of that moment, not of when it 
 from datetime import datetime
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -62,9 +62,13 @@ def send_plan_email(member_id: int, event: str, payment_id: int | None, figures:
     }
     # One line whatever the plan's name holds: a line break in a header makes sending fail.
     subject = " ".join(SUBJECTS[event].format(plan=context["plan"]).split())
+    context["subject"] = subject
     with timezone.override(market.tzinfo):  # dates as the member's market tells them
         text = render_to_string(f"members/email/{event}.txt", context)
-    send_mail(subject, text, None, [member.user.email])
+        html = render_to_string("members/email/plan.html", context)
+    message = EmailMultiAlternatives(subject, text, to=[member.user.email])
+    message.attach_alternative(html, "text/html")
+    message.send()
     return True
 
 

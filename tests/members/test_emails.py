@@ -32,6 +32,13 @@ def only_email():
     return mail.outbox.pop()
 
 
+def html_of(email) -> str:
+    """The HTML part beside the text, which says the same."""
+    (content, mimetype), *_ = email.alternatives
+    assert mimetype == "text/html"
+    return content
+
+
 def test_choosing_a_plan_sends_a_receipt_with_the_credits_and_the_renewal_date(
     auckland_plan, now, committed
 ):
@@ -44,6 +51,9 @@ def test_choosing_a_plan_sends_a_receipt_with_the_credits_and_the_renewal_date(
     assert "€49.00 was charged" in email.body
     assert "30 credits were added to your balance, which is now 30 credits." in email.body
     assert "renews on 27 December 2026" in email.body  # 26 December 15:00 UTC, in Auckland
+    html = html_of(email)
+    assert "<strong>Core</strong> plan has started. €49.00 was charged" in html
+    assert "<strong>30 credits</strong>" in html and "27 December 2026" in html
 
 
 def test_a_renewal_sends_what_was_charged_granted_and_expired(market, plan, now, committed):
@@ -59,6 +69,9 @@ def test_a_renewal_sends_what_was_charged_granted_and_expired(market, plan, now,
     assert "30 credits were added. 25 credits were more than the rollover allows" in email.body
     assert "Your balance is now 60 credits." in email.body
     assert "next renewal is on 26 January 2027" in email.body
+    html = html_of(email)
+    assert 'Expired (over the rollover)</td><td style="text-align: right">25 credits' in html
+    assert "<strong>60 credits</strong>" in html
     # The relay ran it once; a second relay sends nothing more.
     outbox.relay()
     assert mail.outbox == []
@@ -81,6 +94,7 @@ def test_a_declined_renewal_tells_the_member_why_and_that_the_plan_is_paused(
     assert email.subject == f"Your {plan.name} plan is paused: the renewal payment was declined"
     assert "of $49.00 was declined, with this reason: The card was declined." in email.body
     assert "You keep your 30 credits" in email.body
+    assert "with this reason: The card was declined." in html_of(email)
     assert Payment.objects.get(status=PaymentStatus.FAILED).amount_cents == 4900
 
 
@@ -99,6 +113,19 @@ def test_resuming_and_cancelling_are_confirmed(market, plan, now, committed):
     cancelled = only_email()
     assert cancelled.subject == f"Your {plan.name} plan is cancelled"
     assert "The 60 credits left in your balance were forfeited" in cancelled.body
+    assert "The 60 credits left in your balance were forfeited" in html_of(cancelled)
+
+
+def test_a_plan_name_is_escaped_in_the_html_part(market, now, committed):
+    plan = factories.PlanFactory(market=market, name='<script>alert("x")</script> & Co')
+    member = factories.MemberFactory(home_market=market)
+    with committed():
+        services.choose_plan(member, plan, now=now)
+    email = only_email()
+    assert '<script>alert("x")</script> & Co plan has started' in email.body  # plain text
+    html = html_of(email)
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; Co" in html
 
 
 def test_a_plan_that_cannot_be_paid_sends_nothing(market, plan, now, committed):
