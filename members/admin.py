@@ -3,7 +3,8 @@
 from decimal import Decimal
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -66,6 +67,37 @@ class MemberAdmin(admin.ModelAdmin):
         "deleted_at",
     ]
     exclude = ["credit_balance"]
+    actions = ["delete_accounts"]
+
+    def has_delete_permission(self, request, obj=None):
+        # A profile carries the ledger, payments and reservations: it is never removed. An
+        # account is closed with the action below, which erases what identifies the member.
+        return False
+
+    @admin.action(description="Delete accounts at the members' request (erase personal data)")
+    def delete_accounts(self, request, queryset):
+        """Close accounts as the member would from /me/delete/, after a confirmation page."""
+        chosen = list(queryset.select_related("user", "plan__market"))
+        if request.POST.get("confirmed") != "yes":
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Delete these accounts?",
+                "members": chosen,
+                "opts": self.model._meta,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(request, "admin/members/delete_accounts.html", context)
+        deleted = 0
+        for member in chosen:
+            label = str(member)
+            try:
+                services.delete_account(member)
+            except MemberError as exc:
+                self.message_user(request, f"{label}: {exc.message}", messages.WARNING)
+            else:
+                deleted += 1
+        self.message_user(request, f"Deleted {deleted} account(s).")
+        return None
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name in {"plan", "next_plan"}:  # each option names the plan's market

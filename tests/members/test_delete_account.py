@@ -146,3 +146,29 @@ def test_a_studio_sees_a_deleted_member_as_such_on_its_rosters(client, leaving, 
     services.delete_account(leaving)
     page = client.get(roster).content.decode()
     assert "Deleted member" in page and "Pat Leaving" not in page and "deleted.invalid" not in page
+
+
+def test_an_admin_deletes_accounts_on_request_after_a_confirmation(admin_client, leaving, market):
+    """Support closes an account for a member who asks by e-mail; the same rules hold."""
+    busy = factories.MemberFactory(home_market=market)
+    services.choose_plan(busy, factories.PlanFactory(market=market))
+    session = factories.ClassSessionFactory(studio=factories.StudioFactory(market=market))
+    bookings.book(busy, session.pk)
+    changelist = reverse("admin:members_member_changelist")
+    chosen = {"action": "delete_accounts", "_selected_action": [leaving.pk, busy.pk]}
+    confirm = admin_client.post(changelist, chosen).content.decode()
+    assert "Delete these accounts?" in confirm and "Yes, delete 2 accounts" in confirm
+    assert leaving.user.email in confirm and busy.user.email in confirm
+    assert not Member.objects.filter(deleted_at__isnull=False).exists()  # nothing yet
+    done = admin_client.post(changelist, {**chosen, "confirmed": "yes"}, follow=True)
+    page = done.content.decode()
+    assert "Deleted 1 account(s)." in page
+    assert f"{busy.user.email}: you have 1 class ahead" in page.lower()  # admin capitalises
+    leaving.refresh_from_db()
+    busy.refresh_from_db()
+    assert leaving.deleted_at is not None and leaving.user.email.endswith("@deleted.invalid")
+    assert busy.deleted_at is None and busy.user.is_active
+    # A profile carries the books: admin never removes one outright.
+    delete = reverse("admin:members_member_delete", args=[busy.pk])
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 403
+    assert Member.objects.filter(pk=busy.pk).exists()
