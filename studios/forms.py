@@ -3,9 +3,20 @@
 from decimal import Decimal
 
 from django import forms
+from django.contrib.auth import get_user_model
 from django.db.models import Q
 
 from .models import Category, ClassType, Instructor, StaffRole, Studio, Weekday
+
+
+class LoginEmailField(forms.EmailField):
+    """An e-mail address that is also a log-in name: no longer than User.username holds (150),
+    where a plain EmailField would take 320 characters and the database would refuse them."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", get_user_model()._meta.get_field("username").max_length)
+        kwargs.setdefault("widget", forms.EmailInput(attrs={"autocomplete": "email"}))
+        super().__init__(**kwargs)
 
 
 class MoneyField(forms.DecimalField):
@@ -122,7 +133,7 @@ class InstructorForm(forms.Form):
 
 
 class StaffForm(forms.Form):
-    email = forms.EmailField(
+    email = LoginEmailField(
         label="E-mail", help_text="Someone without an account gets an e-mail to set a password."
     )
     # The least the new person can do; owner is a choice made on purpose.

@@ -395,3 +395,14 @@ def test_studio_staff_find_the_password_change_on_the_dashboard(client, studio):
     page = client.get(reverse("partner:overview", args=[studio.slug])).content.decode()
     assert 'href="/me/password/"' in page
     assert client.get(reverse("members:password_change")).status_code == 200
+
+
+@pytest.mark.django_db
+def test_sign_up_refuses_an_address_longer_than_a_log_in_name(client, market):
+    long = "a" * 140 + "@example.com"  # 152 characters: a valid address, too long to log in with
+    response = client.post(
+        reverse("members:signup"),
+        {"email": long, "password": "a-very-good-passphrase", "market": market.pk},
+    )
+    assert response.status_code == 200 and "at most 150 characters" in response.content.decode()
+    assert not Member.objects.exists()

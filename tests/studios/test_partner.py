@@ -564,6 +564,7 @@ def test_bad_team_input_is_a_form_error_and_saves_nothing(owner_client, studio):
     for data in (
         {"email": "not an address", "role": "manager"},
         {"email": "a@b.co", "role": "boss"},
+        {"email": "a" * 140 + "@example.com", "role": "manager"},  # longer than a log-in name
     ):
         response = owner_client.post(url("team", studio), data)
         assert response.status_code == 200 and 'class="errorlist' in response.content.decode()
