@@ -179,6 +179,8 @@ MAILERS = {
     }
 }
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="classpass <no-reply@classpass.local>")
+# Where members write to when something is wrong with their account (named in e-mails).
+SUPPORT_EMAIL = env("SUPPORT_EMAIL", default="support@classpass.local")
 
 # HTTPS and cookies: on in production, overridable one by one.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -74,3 +74,21 @@ def send_plan_email(member_id: int, event: str, payment_id: int | None, figures:
 
 def _moment(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
+
+
+def record_email_change(member, *, old_email: str, new_email: str) -> None:
+    """Queue the notice to the old address, in the caller's transaction."""
+    from studios import outbox
+
+    outbox.publish("members.emails.send_email_changed", member.pk, old_email, new_email)
+
+
+def send_email_changed(member_id: int, old_email: str, new_email: str) -> bool:
+    """The outbox handler: tell the old address that the account now uses another one."""
+    context = {"new_email": new_email, "support_email": settings.SUPPORT_EMAIL}
+    text = render_to_string("members/email/email_changed.txt", context)
+    message = EmailMultiAlternatives(
+        "Your classpass e-mail address was changed", text, to=[old_email]
+    )
+    message.send()
+    return True

@@ -1,4 +1,4 @@
-"""Forms of the member website: sign-up, log-in, plan choice."""
+"""Forms of the member website: sign-up, log-in, plan choice, details, deletion."""
 
 from django import forms
 from django.contrib.auth import get_user_model, password_validation
@@ -87,3 +87,37 @@ class DeleteAccountForm(forms.Form):
         if not self.user.check_password(password):
             raise forms.ValidationError("That is not your password.")
         return password
+
+
+class DetailsForm(forms.Form):
+    """The member's name and address; a new address is confirmed with the password."""
+
+    first_name = forms.CharField(
+        max_length=150, required=False, widget=forms.TextInput(attrs={"autocomplete": "given-name"})
+    )
+    last_name = forms.CharField(
+        max_length=150,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
+        help_text="Studios see your name on their class lists, to check you in.",
+    )
+    email = LoginEmailField(label="E-mail")
+    password = forms.CharField(
+        label="Your password",
+        strip=False,
+        required=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text="Needed only to change the e-mail address.",
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean(self):
+        cleaned = super().clean()
+        email = cleaned.get("email")
+        changes_address = email and email.strip().lower() != self.user.email.lower()
+        if changes_address and not self.user.check_password(cleaned.get("password") or ""):
+            self.add_error("password", "Enter your password to change the e-mail address.")
+        return cleaned

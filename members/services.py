@@ -92,6 +92,39 @@ def sign_up(*, email: str, password: str, market: Market) -> Member:
         ) from exc
 
 
+def change_details(member: Member, *, first_name: str, last_name: str, email: str) -> bool:
+    """Set the member's name (how studios see them at the front desk) and e-mail address.
+
+    The address is also the log-in name. When it changes, the old address is told, in the same
+    transaction (through the outbox), so someone who took over a session cannot quietly take
+    over the account. Raises EmailTaken if another account uses the new address. Returns
+    whether the address changed. The caller confirms an address change with the password.
+    """
+    User = get_user_model()
+    email = User.objects.normalize_email(email).strip().lower()
+    first_name, last_name = first_name.strip(), last_name.strip()
+    taken = EmailTaken("Another account uses this e-mail address.")
+    try:
+        with transaction.atomic():
+            user = User.objects.select_for_update().get(pk=member.user_id)
+            old_email = user.email
+            changed = email != old_email
+            if changed and (
+                User.objects.filter(username__iexact=email).exclude(pk=user.pk).exists()
+                or User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists()
+            ):
+                raise taken
+            user.first_name, user.last_name = first_name, last_name
+            user.username = user.email = email
+            user.save(update_fields=["first_name", "last_name", "username", "email"])
+            if changed:
+                emails.record_email_change(member, old_email=old_email, new_email=email)
+    except IntegrityError as exc:  # a concurrent sign-up or change took the address first
+        raise taken from exc
+    member.user = user
+    return changed
+
+
 # --- the credit ledger ---------------------------------------------------------------------
 
 

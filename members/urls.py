@@ -61,6 +61,7 @@ urlpatterns = [
     path("me/plan/pause/", views.pause, name="pause"),
     path("me/plan/resume/", views.resume, name="resume"),
     path("me/plan/cancel/", views.cancel, name="cancel"),
+    path("me/details/", views.details, name="details"),
     path("me/delete/", views.delete_account, name="delete_account"),
     path("me/reminders/", views.class_reminders, name="class_reminders"),
     path("me/tokens/", views.create_token, name="create_token"),

@@ -14,7 +14,13 @@ from studios.templatetags.money import format_credits
 from . import selectors, services
 from .context_processors import NAV_ROLES
 from .errors import MemberError
-from .forms import DeleteAccountForm, EmailAuthenticationForm, PlanChoiceForm, SignUpForm
+from .forms import (
+    DeleteAccountForm,
+    DetailsForm,
+    EmailAuthenticationForm,
+    PlanChoiceForm,
+    SignUpForm,
+)
 
 
 def _remember_roles(request) -> None:
@@ -164,6 +170,36 @@ def class_reminders(request):
         else "No more reminders before your classes.",
     )
     return redirect("members:account")
+
+
+@login_required
+def details(request):
+    """The member's name and e-mail address; a new address needs the password."""
+    member = _member_or_404(request)
+    user = request.user
+    initial = {"first_name": user.first_name, "last_name": user.last_name, "email": user.email}
+    form = DetailsForm(request.POST or None, initial=initial, user=user)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            changed = services.change_details(
+                member,
+                first_name=data["first_name"],
+                last_name=data["last_name"],
+                email=data["email"],
+            )
+        except MemberError as exc:
+            form.add_error("email", exc.message)
+        else:
+            messages.success(
+                request,
+                f"Saved. You log in with {data['email'].strip().lower()} from now on; "
+                "your old address was told."
+                if changed
+                else "Saved.",
+            )
+            return redirect("members:account")
+    return render(request, "members/details.html", {"member": member, "form": form})
 
 
 @login_required

@@ -1,4 +1,5 @@
-"""Whole journeys in Debian's Chromium: a member from sign-up to cancel, an owner at work.
+"""Whole journeys in Debian's Chromium: a member from sign-up to cancel (and their name), an
+owner at work.
 
 Each step saves a screenshot to artifacts/screenshots/ (git-ignored).
 """
@@ -54,7 +55,17 @@ def test_a_member_signs_up_picks_a_plan_searches_books_and_cancels(
         page.wait_for_load_state("networkidle")
         assert "Your credits are back" in page.content()
         shot(page, "member-06-cancelled")
+        page.goto(f"{live_server.url}/me/")
+        page.click("text=Edit details")
+        page.wait_for_url("**/me/details/")
+        page.fill("input[name=first_name]", "Nova")
+        page.fill("input[name=last_name]", "Member")
+        shot(page, "member-07-details")
+        page.click("form button:text('Save')")
+        page.wait_for_url("**/me/")
+        assert "Nova Member · new.member@example.com" in page.inner_text("main")
     member = Member.objects.get(user__email="new.member@example.com")
+    assert member.user.get_full_name() == "Nova Member"
     assert member.credit_balance == 30
     assert Reservation.objects.get(member=member).status == "cancelled"
 

@@ -122,6 +122,7 @@ def test_member_forms_refuse_malformed_input(client, active_member, studio, sess
         reverse("members:plan"),
         reverse("bookings:schedule"),
         reverse("members:password_change"),
+        reverse("members:details"),
         reverse("members:delete_account"),
     ]
     fuzzed = set().union(*(fuzz(client, url) for url in pages))
@@ -131,6 +132,7 @@ def test_member_forms_refuse_malformed_input(client, active_member, studio, sess
         reverse("members:plan"),
         reverse("members:password_change"),
         reverse("members:class_reminders"),
+        reverse("members:details"),
         reverse("members:delete_account"),
     }
     assert_invariants()

@@ -72,3 +72,26 @@ def test_concurrent_sign_ups_with_one_address_make_one_account():
     assert len(made) == 1 and len(refused) == len(spellings) - 1, results
     assert get_user_model().objects.filter(username="sam@example.com").count() == 1
     assert Member.objects.filter(user__username="sam@example.com").count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_members_taking_the_same_new_address_at_once_get_one_owner():
+    from django.contrib.auth import get_user_model
+
+    from members.errors import EmailTaken
+
+    members = [factories.MemberFactory() for _ in range(6)]
+    results = run_in_threads(
+        6,
+        lambda i: services.change_details(
+            members[i],
+            first_name="",
+            last_name="",
+            email="Same@Example.com" if i % 2 else "same@example.COM",
+        ),
+    )
+    assert results.count(True) == 1, results
+    assert all(isinstance(r, EmailTaken) for r in results if r is not True), results
+    owners = get_user_model().objects.filter(email__iexact="same@example.com")
+    assert owners.count() == 1 and owners.get().username == "same@example.com"

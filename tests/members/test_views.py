@@ -406,3 +406,57 @@ def test_sign_up_refuses_an_address_longer_than_a_log_in_name(client, market):
     )
     assert response.status_code == 200 and "at most 150 characters" in response.content.decode()
     assert not Member.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_member_sets_a_name_studios_see_and_changes_the_address_with_the_password(
+    client, member, studio, django_capture_on_commit_callbacks
+):
+    from bookings.services import book
+    from members import services
+    from studios import outbox
+
+    old = member.user.email
+    client.force_login(member.user)
+    assert "Edit details" in client.get(reverse("members:account")).content.decode()
+    url = reverse("members:details")
+    page = client.get(url).content.decode()
+    assert f'value="{old}"' in page and 'autocomplete="given-name"' in page
+    # A name needs no password; studios see it on their class lists.
+    done = client.post(url, {"first_name": " Maya ", "last_name": "Lin", "email": old}, follow=True)
+    assert "Saved." in done.content.decode() and "Maya Lin" in done.content.decode()
+    with outbox.silenced():
+        services.choose_plan(member, factories.PlanFactory(market=member.home_market))
+        session = factories.ClassSessionFactory(studio=studio)
+        book(member, session.pk)
+    owner = factories.StaffFactory(studio=studio, role="owner").user
+    client.force_login(owner)
+    roster = client.get(reverse("partner:roster", args=[studio.slug, session.pk]))
+    assert "Maya Lin" in roster.content.decode() and old not in roster.content.decode()
+    # A new address needs the password; without it nothing changes.
+    client.force_login(member.user)
+    change = {"first_name": "Maya", "last_name": "Lin", "email": "maya@new.example"}
+    for password in ("", "not it"):
+        refused = client.post(url, {**change, "password": password})
+        assert "Enter your password to change the e-mail address." in refused.content.decode()
+    member.user.refresh_from_db()
+    assert member.user.email == old
+    # Another account's address, in any case, is refused.
+    factories.UserFactory(email="taken@example.com")
+    taken = client.post(
+        url, {**change, "email": "Taken@Example.com", "password": "correct-horse-battery"}
+    )
+    assert "Another account uses this e-mail address." in taken.content.decode()
+    mail.outbox.clear()
+    new = {**change, "email": "Maya@New.example", "password": "correct-horse-battery"}
+    with django_capture_on_commit_callbacks(execute=True):  # the outbox's relay runs
+        done = client.post(url, new, follow=True)
+    assert "You log in with maya@new.example from now on" in done.content.decode()
+    member.user.refresh_from_db()
+    assert member.user.email == member.user.username == "maya@new.example"
+    # The old address is told, once; the new one logs in.
+    assert [m.to for m in mail.outbox] == [[old]]
+    assert "now uses another one: maya@new.example" in mail.outbox[0].body
+    client.logout()
+    login = {"username": "maya@new.example", "password": "correct-horse-battery"}
+    assert client.post(reverse("members:login"), login).status_code == 302
