@@ -11,6 +11,15 @@ from .models import Plan
 
 
 class SignUpForm(forms.Form):
+    first_name = forms.CharField(
+        max_length=150, required=False, widget=forms.TextInput(attrs={"autocomplete": "given-name"})
+    )
+    last_name = forms.CharField(
+        max_length=150,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
+        help_text="Studios see your name on their class lists, to check you in.",
+    )
     email = LoginEmailField()
     password = forms.CharField(
         strip=False,
@@ -39,7 +48,12 @@ class SignUpForm(forms.Form):
         cleaned = super().clean()
         password, email = cleaned.get("password"), cleaned.get("email")
         if password:
-            probe = get_user_model()(username=email or "", email=email or "")
+            probe = get_user_model()(
+                username=email or "",
+                email=email or "",
+                first_name=cleaned.get("first_name", ""),
+                last_name=cleaned.get("last_name", ""),
+            )
             try:
                 password_validation.validate_password(password, probe)
             except forms.ValidationError as exc:

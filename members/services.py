@@ -73,7 +73,9 @@ def lock_member(member_id: int, *, skip_locked: bool = False) -> Member | None:
 # --- sign-up -------------------------------------------------------------------------------
 
 
-def sign_up(*, email: str, password: str, market: Market) -> Member:
+def sign_up(
+    *, email: str, password: str, market: Market, first_name: str = "", last_name: str = ""
+) -> Member:
     """Create a user and their member profile. Raises EmailTaken if the address is in use."""
     User = get_user_model()
     email = User.objects.normalize_email(email).strip().lower()
@@ -84,7 +86,13 @@ def sign_up(*, email: str, password: str, market: Market) -> Member:
         raise EmailTaken("An account with this e-mail address already exists. Log in instead.")
     try:
         with transaction.atomic():
-            user = User.objects.create_user(username=email, email=email, password=password)
+            user = User.objects.create_user(
+                username=email,
+                email=email,
+                password=password,
+                first_name=first_name.strip(),
+                last_name=last_name.strip(),
+            )
             return Member.objects.create(user=user, home_market=market)
     except IntegrityError as exc:  # a concurrent sign-up with the same address won the race
         raise EmailTaken(

@@ -44,11 +44,7 @@ def sign_up(request):
     form = SignUpForm(request.POST or None, city=request.GET.get("market"))
     if request.method == "POST" and form.is_valid():
         try:
-            member = services.sign_up(
-                email=form.cleaned_data["email"],
-                password=form.cleaned_data["password"],
-                market=form.cleaned_data["market"],
-            )
+            member = services.sign_up(**form.cleaned_data)
         except MemberError as exc:
             form.add_error("email", exc.message)
         else:

@@ -13,11 +13,18 @@ from tests import factories
 def test_sign_up_logs_in_and_leads_to_plan_choice(client, market):
     response = client.post(
         reverse("members:signup"),
-        {"email": "New@Example.com", "password": "a-very-good-passphrase", "market": market.pk},
+        {
+            "first_name": " Ada ",
+            "last_name": "Okafor",
+            "email": "New@Example.com",
+            "password": "a-very-good-passphrase",
+            "market": market.pk,
+        },
     )
     assert response.status_code == 302 and response.url == reverse("members:plan")
     member = Member.objects.get(user__email="new@example.com")
     assert member.home_market == market
+    assert member.display_name == "Ada Okafor"  # how studios see them
     assert client.get(reverse("members:account")).status_code == 200
 
 
