@@ -421,6 +421,11 @@ def _missing():
 
 class RosterRowSerializer(serializers.ModelSerializer):
     member = serializers.CharField(source="member.user.email")
+    member_name = serializers.CharField(
+        source="member.display_name",
+        help_text="As the dashboard's class list shows the member: their name, else their "
+        'address; "Deleted member" for a closed account.',
+    )
     shown_as = serializers.SerializerMethodField()
     visits_cycle = serializers.IntegerField()
     visits_total = serializers.IntegerField()
@@ -430,6 +435,7 @@ class RosterRowSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "member",
+            "member_name",
             "kind",
             "shown_as",
             "source",
@@ -456,6 +462,7 @@ class PartnerRosterView(PartnerAPIView):
                 value={  # one row: the schema wraps it in a list
                     "id": 5012,
                     "member": "maya@example.com",
+                    "member_name": "Maya Lin",
                     "kind": "standard",
                     "shown_as": "Standard",
                     "source": "api",

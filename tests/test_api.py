@@ -270,6 +270,11 @@ def test_partner_roster_check_in_and_earnings(studio, owner_token, active_member
     base = f"/api/v1/partner/{studio.slug}"
     roster = client.get(f"{base}/sessions/{session.pk}/roster/").json()
     assert roster[0]["member"] == active_member.user.email and roster[0]["shown_as"] == "Standard"
+    assert roster[0]["member_name"] == active_member.user.email  # no name given
+    active_member.user.first_name, active_member.user.last_name = "Maya", "Lin"
+    active_member.user.save()
+    roster = client.get(f"{base}/sessions/{session.pk}/roster/").json()
+    assert roster[0]["member_name"] == "Maya Lin"
     assert (
         client.post(f"{base}/reservations/{reservation.pk}/check-in/").json()["status"]
         == "attended"
