@@ -91,9 +91,8 @@ def class_detail(request, session_id: int):
     offers = collect_offers(ctx)
     spotlight = request.GET.get("spotlight", "")
     if spotlight.isdigit():  # a click on a Spotlight placement
-        marketing_services.count(
-            [int(spotlight)], timezone.localdate(timezone=session.studio.market.tzinfo), "clicks"
-        )
+        day = timezone.localtime(session.starts_at, session.studio.market.tzinfo).date()
+        marketing_services.count([int(spotlight)], day, "clicks")  # the class's day, as bookings
     context = {
         "spotlight": spotlight if spotlight.isdigit() else "",
         "session": session,

@@ -2,8 +2,11 @@
 
 Counting never writes to the database on a page view: impressions, clicks and bookings are
 added to cache counters (Redis in production) and a task flushes them into SpotlightDay rows.
+Each counts for the local day of the classes it was for (the searched day, the class's day).
 """
 
+from collections import defaultdict
+from contextlib import suppress
 from datetime import date, datetime, time, timedelta
 
 from django.core.cache import cache
@@ -158,29 +161,45 @@ def count(campaign_ids: list[int], day: date, metric: str) -> None:
 
 
 def flush_counters(*, now: datetime | None = None) -> int:
-    """Move the cache counters of recent days into SpotlightDay rows. Safe to run twice:
-    each counter is decremented by exactly what was added to the database."""
+    """Move the cache counters into SpotlightDay rows. Safe to run twice: each counter is
+    decremented by exactly what was added to the database.
+
+    A count belongs to the day of the classes it was for: a search of Friday's classes, a click
+    on a Friday class's placement and its booking count for Friday, whenever they happen. So
+    the days flushed are the last two and every day members can search ahead (the market's
+    booking window), read from the cache in one round trip.
+    """
     now = now or timezone.now()
-    moved = 0
     recent = SpotlightCampaign.objects.filter(
         ends_on__gte=(now - timedelta(days=3)).date()
     ).select_related("market")
+    keys = {}
     for campaign in recent:
         today = timezone.localtime(now, campaign.market.tzinfo).date()
         day = max(campaign.starts_on, today - timedelta(days=2))
-        while day <= min(today, campaign.ends_on):
-            deltas = {m: cache.get(_key(campaign.pk, day, m), 0) for m in METRICS}
-            if any(deltas.values()):
-                with transaction.atomic():
-                    SpotlightDay.objects.get_or_create(campaign=campaign, day=day)
-                    SpotlightDay.objects.filter(campaign=campaign, day=day).update(
-                        **{m: F(m) + v for m, v in deltas.items()}
-                    )
-                for metric, value in deltas.items():
-                    if value:
-                        cache.decr(_key(campaign.pk, day, metric), value)
-                moved += sum(deltas.values())
+        last = min(campaign.ends_on, today + timedelta(days=campaign.market.booking_window_days))
+        while day <= last:
+            for metric in METRICS:
+                keys[_key(campaign.pk, day, metric)] = (campaign, day, metric)
             day += timedelta(days=1)
+    counted = cache.get_many(list(keys))
+    deltas: dict[tuple, dict[str, int]] = defaultdict(dict)
+    for key, value in counted.items():
+        if value:
+            campaign, day, metric = keys[key]
+            deltas[(campaign, day)][metric] = value
+    moved = 0
+    for (campaign, day), metrics in deltas.items():
+        with transaction.atomic():
+            SpotlightDay.objects.get_or_create(campaign=campaign, day=day)
+            SpotlightDay.objects.filter(campaign=campaign, day=day).update(
+                **{m: F(m) + v for m, v in metrics.items()}
+            )
+        for metric, value in metrics.items():
+            # A counter that expired since it was read has nothing left to take off.
+            with suppress(ValueError):
+                cache.decr(_key(campaign.pk, day, metric), value)
+        moved += sum(metrics.values())
     return moved
 
 

@@ -196,6 +196,33 @@ def test_counting_writes_nothing_until_the_flush(client, studio, active_member, 
     assert (row.impressions, row.clicks, row.bookings) == (1, 1, 1)
 
 
+def test_counts_for_a_later_days_classes_reach_the_dashboard_at_the_next_flush(
+    client, studio, active_member, prices
+):
+    """A search of Friday's classes, a click and a booking on Monday count for Friday, and
+    the studio sees them within the minute, not on Friday."""
+    campaign = running(studio)
+    session = factories.ClassSessionFactory(
+        studio=studio, starts_at=timezone.now() + timedelta(days=3)
+    )
+    day = timezone.localtime(session.starts_at, studio.market.tzinfo).date()
+    assert day > today(studio)
+    client.force_login(active_member.user)
+    client.get(reverse("bookings:search"), {"market": studio.market.slug, "day": day})
+    client.get(reverse("bookings:class", args=[session.pk]), {"spotlight": campaign.pk})
+    client.post(
+        reverse("bookings:book", args=[session.pk]),
+        {"offer": "standard", "expected_credits": 8, "spotlight": campaign.pk},
+    )
+    assert services.flush_counters() == 3
+    row = SpotlightDay.objects.get(campaign=campaign)
+    assert (row.day, row.impressions, row.clicks, row.bookings) == (day, 1, 1, 1)
+    # Past the booking window nothing can be counted, so nothing is read there.
+    services.count([campaign.pk], today(studio) + timedelta(days=4), "impressions")
+    services.count([campaign.pk], campaign.ends_on + timedelta(days=1), "impressions")
+    assert services.flush_counters() == 1
+
+
 def test_a_forged_spotlight_id_is_not_credited(client, studio, active_member, prices):
     other = running(factories.StudioFactory(market=studio.market))
     session = factories.ClassSessionFactory(studio=studio)
