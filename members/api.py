@@ -21,6 +21,8 @@ class PlanSerializer(serializers.Serializer):
 
 class MeSerializer(serializers.ModelSerializer):
     email = serializers.EmailField(source="user.email")
+    first_name = serializers.CharField(source="user.first_name")
+    last_name = serializers.CharField(source="user.last_name")
     market = serializers.SlugRelatedField(source="home_market", slug_field="slug", read_only=True)
     plan = PlanSerializer(allow_null=True)
 
@@ -28,6 +30,8 @@ class MeSerializer(serializers.ModelSerializer):
         model = Member
         fields = [
             "email",
+            "first_name",
+            "last_name",
             "market",
             "status",
             "plan",
@@ -87,6 +91,8 @@ ME_EXAMPLE = OpenApiExample(
     "A member on the Core plan",
     value={
         "email": "maya@example.com",
+        "first_name": "Maya",
+        "last_name": "Lin",
         "market": "new-york",
         "status": "active",
         "plan": {"name": "Core", "credits_per_cycle": 50, "price_cents": 8499, "currency": "USD"},
@@ -100,6 +106,8 @@ ME_EXAMPLE = OpenApiExample(
 
 
 class MeChangeSerializer(RejectUnknownFields, serializers.Serializer):
+    first_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
+    last_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
     class_reminders = serializers.BooleanField(required=False)
 
 
@@ -111,10 +119,12 @@ class MeView(APIView):
         return Response(MeSerializer(member_of(request)).data)
 
     @extend_schema(
-        summary="Change my settings",
+        summary="Change my name and settings",
         description=(
-            "`class_reminders`: whether I am e-mailed a reminder before each class I book. "
-            "A field left out keeps its value. Receipts of charges and bookings are always sent."
+            "`first_name`, `last_name`: the name studios see on their class lists. "
+            "`class_reminders`: whether I am e-mailed a reminder before each class I book "
+            "(receipts of charges and bookings are always sent). A field left out keeps its "
+            "value. The e-mail address changes on the website, with the password."
         ),
         request=MeChangeSerializer,
         responses={200: MeSerializer, 400: ErrorSerializer},
@@ -129,8 +139,16 @@ class MeView(APIView):
         member = member_of(request)
         body = MeChangeSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        if "class_reminders" in body.validated_data:
-            services.set_class_reminders(member, enabled=body.validated_data["class_reminders"])
+        data, user = body.validated_data, request.user
+        if {"first_name", "last_name"} & set(data):
+            services.change_details(
+                member,
+                first_name=data.get("first_name", user.first_name),
+                last_name=data.get("last_name", user.last_name),
+                email=user.email,
+            )
+        if "class_reminders" in data:
+            services.set_class_reminders(member, enabled=data["class_reminders"])
         return Response(MeSerializer(member).data)
 
 

@@ -67,7 +67,9 @@ def test_account_page_creates_a_token_once_and_revokes_it(client, active_member)
     assert not AuthToken.objects.exists()
 
 
-def test_a_member_turns_class_reminders_off_and_on_over_the_api(active_member, studio):
+def test_a_member_sets_a_name_and_turns_class_reminders_off_and_on_over_the_api(
+    active_member, studio
+):
     client = api(token_for(active_member.user))
     assert client.get("/api/v1/me/").json()["class_reminders"] is True
     off = client.patch("/api/v1/me/", {"class_reminders": False}, format="json")
@@ -82,6 +84,16 @@ def test_a_member_turns_class_reminders_off_and_on_over_the_api(active_member, s
     assert active_member.class_reminders is False
     on = client.patch("/api/v1/me/", {"class_reminders": True}, format="json")
     assert on.json()["class_reminders"] is True
+    # The name studios see; a name left out keeps its value, the address never changes here.
+    named = client.patch("/api/v1/me/", {"first_name": " Maya ", "last_name": "Lin"}, format="json")
+    assert (named.json()["first_name"], named.json()["last_name"]) == ("Maya", "Lin")
+    renamed = client.patch("/api/v1/me/", {"last_name": "Lin-Okafor"}, format="json").json()
+    assert (renamed["first_name"], renamed["last_name"]) == ("Maya", "Lin-Okafor")
+    active_member.refresh_from_db()
+    assert active_member.display_name == "Maya Lin-Okafor"
+    for body in ({"first_name": "x" * 151}, {"email": "new@example.com"}):
+        assert_error(client.patch("/api/v1/me/", body, format="json"), 400, "invalid")
+    assert client.get("/api/v1/me/").json()["email"] == active_member.user.email
     staff = factories.StaffFactory(studio=studio, role=StaffRole.OWNER).user
     body = {"class_reminders": False}
     assert_error(api(token_for(staff)).patch("/api/v1/me/", body, format="json"), 404)
