@@ -35,6 +35,7 @@ class SearchForm(forms.Form):
         label="Max credits",
         widget=forms.NumberInput(attrs={"aria-label": "Max credits", "placeholder": "max"}),
     )
+    mine = forms.BooleanField(required=False, label="My studios")
     q = forms.CharField(
         required=False,
         max_length=100,
@@ -62,8 +63,9 @@ class SearchForm(forms.Form):
             self.add_error("max_credits", "The maximum must not be below the minimum.")
         return cleaned
 
-    def filters(self) -> SearchFilters:
-        """The valid filters; an invalid field falls back to its default (and shows its error)."""
+    def filters(self, *, member=None) -> SearchFilters:
+        """The valid filters; an invalid field falls back to its default (and shows its error).
+        "My studios" applies to a member only; a visitor's search ignores it."""
         data = self.cleaned_data if self.is_bound else {}
         errors = self.errors if self.is_bound else {}
 
@@ -78,6 +80,7 @@ class SearchForm(forms.Form):
             min_credits=value("min_credits"),
             max_credits=value("max_credits") if "min_credits" not in errors else None,
             q=value("q", ""),
+            saved_by=member.pk if member is not None and value("mine") else None,
         )
 
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 from marketing import selectors as marketing
 from marketing.models import SpotlightCampaign
 from members.models import Member
+from members.selectors import saved_studio_ids
 from studios.models import ClassSession, EarningEntry, Market, SessionStatus, Studio
 from studios.services import local_to_utc
 
@@ -31,6 +32,7 @@ class SearchFilters:
     min_credits: int | None = None
     max_credits: int | None = None
     q: str = ""
+    saved_by: int | None = None  # a member's id: only the studios they saved
 
 
 def local_today(market: Market) -> date:
@@ -71,6 +73,8 @@ def search_sessions(
         qs = qs.filter(class_type__category=filters.category)
     if filters.studio:
         qs = qs.filter(studio__slug=filters.studio)
+    if filters.saved_by is not None:
+        qs = qs.filter(studio_id__in=saved_studio_ids(filters.saved_by))
     if filters.min_credits is not None:
         qs = qs.filter(credit_price__gte=filters.min_credits)
     if filters.max_credits is not None:

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from marketing import services as marketing_services
 from members.models import Member
-from members.selectors import home_without_profile, member_for_user
+from members.selectors import has_saved, home_without_profile, member_for_user
 from studios.models import Market
 
 from . import calendar, pricing, selectors, services
@@ -45,7 +45,7 @@ def search(request):
     form = SearchForm(request.GET or None, days=days)
     if form.is_bound:
         form.is_valid()
-    filters = form.filters()
+    filters = form.filters(member=member)
     matching = selectors.search_sessions(market, filters)
     page = Paginator(matching, 20).get_page(request.GET.get("page"))
     for session in page:
@@ -64,6 +64,7 @@ def search(request):
         {
             "market": market,
             "markets": markets,
+            "member": member,
             "form": form,
             "filters": filters,
             "days": days,
@@ -124,7 +125,14 @@ def studio_detail(request, slug: str):
     sessions = selectors.upcoming_for_studio(studio)
     for session in sessions:
         session.spots = selectors.spots_label(session)
-    return render(request, "bookings/studio_detail.html", {"studio": studio, "sessions": sessions})
+    member = member_for_user(request.user)
+    context = {
+        "studio": studio,
+        "sessions": sessions,
+        "member": member,
+        "saved": has_saved(member, studio),
+    }
+    return render(request, "bookings/studio_detail.html", context)
 
 
 def _member_or_404(request) -> Member:

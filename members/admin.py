@@ -1,4 +1,4 @@
-"""Django admin for plans, members, the credit ledger and payments."""
+"""Django admin for plans, members, the credit ledger, payments and saved studios."""
 
 from decimal import Decimal
 
@@ -15,7 +15,7 @@ from studios.forms import MoneyField
 
 from . import services
 from .errors import MemberError
-from .models import CreditEntry, Member, Payment, Plan
+from .models import CreditEntry, Member, Payment, Plan, SavedStudio
 
 
 @admin.register(Plan)
@@ -248,3 +248,13 @@ class PaymentAdmin(LedgerAdmin):
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/members/refund.html", context)
+
+
+@admin.register(SavedStudio)
+class SavedStudioAdmin(admin.ModelAdmin):
+    """Which members keep which studios among "My studios": read to answer a member or a studio."""
+
+    list_display = ["created_at", "member", "studio"]
+    search_fields = ["member__user__email", "studio__name"]
+    list_select_related = ["member__user", "studio"]
+    raw_id_fields = ["member", "studio"]

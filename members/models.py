@@ -1,4 +1,4 @@
-"""Plans, member profiles, the credit ledger and payments."""
+"""Plans, member profiles, the credit ledger, payments and the studios members save."""
 
 import secrets
 
@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from studios.models import Market
+from studios.models import Market, Studio
 
 
 class Plan(models.Model):
@@ -228,3 +228,22 @@ class Payment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.amount_cents} {self.currency} ({self.status})"
+
+
+class SavedStudio(models.Model):
+    """A studio a member keeps among "My studios": their search can show only these."""
+
+    # The unique constraint's index leads with the member: no index of its own.
+    member = models.ForeignKey(
+        Member, on_delete=models.CASCADE, related_name="saved_studios", db_index=False
+    )
+    studio = models.ForeignKey(Studio, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["member", "studio"], name="one_save_per_member_studio")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member} saved {self.studio}"

@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, QuerySet
 from knox.models import AuthToken
 
-from studios.models import Market, StaffMembership
+from studios.models import Market, StaffMembership, Studio
 
 from .models import (
     CreditEntry,
@@ -13,6 +13,7 @@ from .models import (
     PaymentKind,
     PaymentStatus,
     Plan,
+    SavedStudio,
     SubscriptionStatus,
 )
 
@@ -91,3 +92,27 @@ def api_tokens(user):
     return list(
         AuthToken.objects.filter(user=user).order_by("-created").values("token_key", "created")
     )
+
+
+def saved_studios(member: Member) -> list[Studio]:
+    """The member's studios that are still on the marketplace, by name. One query."""
+    return list(
+        Studio.objects.filter(
+            is_active=True, pk__in=SavedStudio.objects.filter(member=member).values("studio_id")
+        )
+        .select_related("market")
+        .order_by("name")
+    )
+
+
+def saved_studio_ids(member_id: int) -> QuerySet:
+    """A subquery of the member's saved studios' ids, for a search to filter on."""
+    return SavedStudio.objects.filter(member_id=member_id).values("studio_id")
+
+
+def studio_to_save(slug: str) -> Studio | None:
+    return Studio.objects.filter(slug=slug, is_active=True).first()
+
+
+def has_saved(member: Member | None, studio: Studio) -> bool:
+    return member is not None and SavedStudio.objects.filter(member=member, studio=studio).exists()

@@ -18,7 +18,7 @@ from django.utils.module_loading import import_string
 from knox.models import AuthToken
 
 from studios.db import insert, save_fields
-from studios.models import Market, StaffMembership
+from studios.models import Market, StaffMembership, Studio
 from studios.templatetags.money import format_credits
 
 from . import emails
@@ -38,6 +38,7 @@ from .models import (
     PaymentKind,
     PaymentStatus,
     Plan,
+    SavedStudio,
     SubscriptionStatus,
     new_calendar_token,
 )
@@ -504,16 +505,28 @@ def set_class_reminders(member: Member, *, enabled: bool) -> None:
     member.class_reminders = enabled
 
 
+def save_studio(member: Member, studio: Studio, *, saved: bool) -> None:
+    """Keep a studio among the member's studios, or take it out. Saying it twice is harmless,
+    also at the same moment (the unique constraint keeps one row)."""
+    if saved:
+        SavedStudio.objects.bulk_create(
+            [SavedStudio(member=member, studio=studio)], ignore_conflicts=True
+        )
+    else:
+        SavedStudio.objects.filter(member=member, studio=studio).delete()
+
+
 def delete_account(member: Member, *, now: datetime | None = None) -> None:
     """Close a member's account for good, at their request.
 
     What identifies them goes: their name and e-mail address (replaced by a placeholder, which
-    frees the address for a new sign-up), their password and every log-in session, API tokens
-    and the calendar address. What the marketplace must keep stays, tied to the anonymous
-    profile: the credit ledger (the balance is forfeited, as an entry), payments and past
-    reservations, on which studios' payouts and the books rest. Refused while they staff a
-    studio, and while another app says so (settings.MEMBER_DELETION_HOOKS, run under the
-    member's lock: bookings refuses while classes are booked, and takes them off waitlists).
+    frees the address for a new sign-up), their password and every log-in session, API tokens,
+    the calendar address and the studios they saved. What the marketplace must keep stays,
+    tied to the anonymous profile: the credit ledger (the balance is forfeited, as an entry),
+    payments and past reservations, on which studios' payouts and the books rest. Refused while
+    they staff a studio, and while another app says so (settings.MEMBER_DELETION_HOOKS, run
+    under the member's lock: bookings refuses while classes are booked, and takes them off
+    waitlists).
     """
     now = now or timezone.now()
     with transaction.atomic(durable=True):
@@ -539,6 +552,7 @@ def delete_account(member: Member, *, now: datetime | None = None) -> None:
         user.set_unusable_password()  # also ends every session: their hash no longer matches
         user.save()
         AuthToken.objects.filter(user=user).delete()
+        SavedStudio.objects.filter(member=locked).delete()
         locked.calendar_token = new_calendar_token()
         locked.deleted_at = now
         locked.save(update_fields=["calendar_token", "deleted_at"])

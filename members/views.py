@@ -5,8 +5,10 @@ from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from studios.templatetags.money import format_credits
@@ -77,6 +79,7 @@ def account(request):
             "member": member,
             "page": page,
             "tokens": selectors.api_tokens(request.user),
+            "saved_studios": selectors.saved_studios(member),
             "declined": selectors.declined_renewal(member),
         },
     )
@@ -166,6 +169,28 @@ def class_reminders(request):
         else "No more reminders before your classes.",
     )
     return redirect("members:account")
+
+
+@login_required
+@require_POST
+def save_studio(request, slug: str):
+    """Save a studio among "My studios" (saved=on) or take it out; back to where it was asked."""
+    member = _member_or_404(request)
+    studio = selectors.studio_to_save(slug)
+    if studio is None:
+        raise Http404("That studio does not exist.")
+    saved = request.POST.get("saved") == "on"
+    services.save_studio(member, studio, saved=saved)
+    messages.success(
+        request,
+        f"{studio.name} is in My studios." if saved else f"{studio.name} is out of My studios.",
+    )
+    back = request.POST.get("next", "")
+    if not back.startswith("/") or not url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        back = reverse("members:account")
+    return HttpResponseRedirect(back)  # a path, never a view name to look up
 
 
 @login_required

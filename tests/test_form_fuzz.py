@@ -118,6 +118,7 @@ def test_member_forms_refuse_malformed_input(client, active_member, studio, sess
     client.force_login(active_member.user)
     pages = [
         reverse("bookings:class", args=[other.pk]),
+        reverse("bookings:studio", args=[studio.slug]),
         reverse("members:account"),
         reverse("members:plan"),
         reverse("bookings:schedule"),
@@ -132,6 +133,7 @@ def test_member_forms_refuse_malformed_input(client, active_member, studio, sess
         reverse("members:plan"),
         reverse("members:password_change"),
         reverse("members:class_reminders"),
+        reverse("members:save_studio", args=[studio.slug]),
         reverse("members:details"),
         reverse("members:delete_account"),
     }

@@ -92,6 +92,56 @@ def test_search_query_count_does_not_grow_with_rows(client, studio, django_asser
     assert response.content.decode().count("session-row") >= 20
 
 
+def test_a_member_saves_studios_and_searches_only_their_classes(
+    client, active_member, studio, django_assert_max_num_queries
+):
+    from members.models import SavedStudio
+
+    other = factories.StudioFactory(market=studio.market, name="Elsewhere Barre")
+    tz = studio.market.tzinfo
+    tomorrow = timezone.localtime(timezone.now(), tz).date() + timedelta(days=1)
+    morning = datetime.combine(tomorrow, time(9), tzinfo=tz)
+    mine = factories.ClassSessionFactory(studio=studio, starts_at=morning)
+    factories.ClassSessionFactory(studio=other, starts_at=morning)
+    client.force_login(active_member.user)
+    studio_page = reverse("bookings:studio", args=[studio.slug])
+    assert "Save to My studios" in client.get(studio_page).content.decode()
+    save = reverse("members:save_studio", args=[studio.slug])
+    for _ in range(2):  # saying it twice keeps one
+        done = client.post(save, {"saved": "on", "next": studio_page}, follow=True)
+        assert done.redirect_chain[-1][0] == studio_page
+    assert "In My studios" in done.content.decode()
+    assert SavedStudio.objects.filter(member=active_member).count() == 1
+    search = {"market": studio.market.slug, "day": local_day(mine)}
+    every = client.get(reverse("bookings:search"), search).content.decode()
+    assert studio.name in every and other.name in every and 'name="mine"' in every
+    with django_assert_max_num_queries(8):
+        only = client.get(reverse("bookings:search"), {**search, "mine": "on"})
+    only = only.content.decode()
+    assert studio.name in only and other.name not in only
+    account = client.get(reverse("members:account")).content.decode()
+    assert f'href="{studio_page}">{studio.name}</a>' in account
+    # Another member's saved studios are theirs alone.
+    someone = factories.MemberFactory(home_market=studio.market)
+    client.force_login(someone.user)
+    nothing = client.get(reverse("bookings:search"), {**search, "mine": "on"}).content.decode()
+    assert "No classes at My studios match" in nothing and studio.name not in nothing
+    # A visitor has no studios: the box is not offered and the search shows every class.
+    client.logout()
+    visitor = client.get(reverse("bookings:search"), {**search, "mine": "on"}).content.decode()
+    assert other.name in visitor and 'name="mine"' not in visitor
+    assert "Save to My studios" not in client.get(studio_page).content.decode()
+    # Taking it out, from the account page; a next address elsewhere is not followed.
+    client.force_login(active_member.user)
+    for elsewhere in ("https://elsewhere.example/", "//elsewhere.example/", "home", ""):
+        out = client.post(save, {"next": elsewhere})
+        assert out.url == reverse("members:account"), elsewhere
+    assert not SavedStudio.objects.exists()
+    assert client.get(save).status_code == 405
+    missing = reverse("members:save_studio", args=["no-such-studio"])
+    assert client.post(missing, {"saved": "on"}).status_code == 404
+
+
 def test_class_page_explains_the_price_and_offers_booking(
     client, active_member, session, django_assert_max_num_queries
 ):

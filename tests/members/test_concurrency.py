@@ -95,3 +95,14 @@ def test_members_taking_the_same_new_address_at_once_get_one_owner():
     assert all(isinstance(r, EmailTaken) for r in results if r is not True), results
     owners = get_user_model().objects.filter(email__iexact="same@example.com")
     assert owners.count() == 1 and owners.get().username == "same@example.com"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_saving_a_studio_from_several_tabs_at_once_keeps_one_row():
+    from members.models import SavedStudio
+
+    member, studio = factories.MemberFactory(), factories.StudioFactory()
+    results = run_in_threads(6, lambda i: services.save_studio(member, studio, saved=True))
+    assert results == [None] * 6, results  # none failed on the unique constraint
+    assert SavedStudio.objects.filter(member=member, studio=studio).count() == 1

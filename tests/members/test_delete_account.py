@@ -38,6 +38,7 @@ def leaving(active_member, studio, session):
     full = factories.ClassSessionFactory(studio=studio, network_spots=2, network_booked=2)
     bookings.join_waitlist(active_member, full.pk)
     services.create_api_token(user)
+    services.save_studio(active_member, studio, saved=True)
     active_member.refresh_from_db()
     return active_member
 
@@ -55,6 +56,7 @@ def test_deleting_erases_the_person_and_keeps_the_books(leaving):
     assert not user.has_usable_password() and not user.check_password(PASSWORD)
     assert not AuthToken.objects.filter(user=user).exists()
     assert leaving.calendar_token != calendar and leaving.deleted_at is not None
+    assert not leaving.saved_studios.exists()
     # The plan ends and the balance is forfeited, as a ledger entry; the ledger still adds up.
     assert leaving.status == "cancelled" and leaving.next_renewal_at is None
     assert leaving.credit_balance == 0
