@@ -10,7 +10,9 @@ from studios.models import Market
 from .models import Plan
 
 
-class SignUpForm(forms.Form):
+class NameForm(forms.Form):
+    """The name studios see on their class lists; optional, as an address stands in for it."""
+
     first_name = forms.CharField(
         max_length=150, required=False, widget=forms.TextInput(attrs={"autocomplete": "given-name"})
     )
@@ -20,6 +22,9 @@ class SignUpForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
         help_text="Studios see your name on their class lists, to check you in.",
     )
+
+
+class SignUpForm(NameForm):
     email = LoginEmailField()
     password = forms.CharField(
         strip=False,
@@ -103,18 +108,9 @@ class DeleteAccountForm(forms.Form):
         return password
 
 
-class DetailsForm(forms.Form):
+class DetailsForm(NameForm):
     """The member's name and address; a new address is confirmed with the password."""
 
-    first_name = forms.CharField(
-        max_length=150, required=False, widget=forms.TextInput(attrs={"autocomplete": "given-name"})
-    )
-    last_name = forms.CharField(
-        max_length=150,
-        required=False,
-        widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
-        help_text="Studios see your name on their class lists, to check you in.",
-    )
     email = LoginEmailField(label="E-mail")
     password = forms.CharField(
         label="Your password",
