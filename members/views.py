@@ -214,7 +214,7 @@ def details(request):
         else:
             messages.success(
                 request,
-                f"Saved. You log in with {data['email'].strip().lower()} from now on; "
+                f"Saved. You log in with {member.user.email} from now on; "
                 "your old address was told."
                 if changed
                 else "Saved.",
