@@ -104,6 +104,12 @@ class SessionListView(generics.ListAPIView):
             OpenApiParameter(
                 "q", str, description="Free text: class, studio, instructor, category."
             ),
+            OpenApiParameter(
+                "mine",
+                bool,
+                description="Only the classes of the studios I saved (GET /api/v1/me/studios/); "
+                "ignored without a member's credentials.",
+            ),
         ],
         examples=[
             OpenApiExample(
@@ -138,7 +144,7 @@ class SessionListView(generics.ListAPIView):
                     for name, messages in form.errors.items()
                 }
             )
-        return selectors.search_sessions(market, form.filters())
+        return selectors.search_sessions(market, form.filters(member=member))
 
 
 class SessionDetailView(APIView):

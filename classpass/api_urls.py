@@ -15,6 +15,8 @@ urlpatterns = [
     path("me/credits/", members_api.CreditsView.as_view(), name="api-credits"),
     path("me/payments/", members_api.PaymentsView.as_view(), name="api-payments"),
     path("me/delete/", members_api.DeleteAccountView.as_view(), name="api-delete-account"),
+    path("me/studios/", members_api.SavedStudiosView.as_view(), name="api-saved-studios"),
+    path("me/studios/<slug:slug>/", members_api.SavedStudioView.as_view(), name="api-saved-studio"),
     path("sessions/", bookings_api.SessionListView.as_view(), name="api-sessions"),
     path(
         "sessions/<int:session_id>/", bookings_api.SessionDetailView.as_view(), name="api-session"

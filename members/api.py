@@ -1,4 +1,4 @@
-"""Member API: who am I, my credits and payments; deleting my account."""
+"""Member API: who am I, my credits and payments, the studios I saved; deleting my account."""
 
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import generics, serializers, status
@@ -252,4 +252,79 @@ class DeleteAccountView(APIView):
         if not request.user.check_password(body.validated_data["password"]):
             raise ValidationError({"password": ["That is not your password."]})
         services.delete_account(member)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SavedStudioSerializer(serializers.Serializer):
+    slug = serializers.SlugField()
+    name = serializers.CharField()
+    address = serializers.CharField()
+    market = serializers.CharField(source="market.slug")
+
+
+SAVED_STUDIO_EXAMPLE = OpenApiExample(
+    "A saved studio",
+    value={
+        "slug": "flow-house",
+        "name": "Flow House",
+        "address": "12 Spring St, New York",
+        "market": "new-york",
+    },
+    response_only=True,
+)
+
+
+class SavedStudiosView(APIView):
+    @extend_schema(
+        summary="The studios I saved (My studios)",
+        description="Search only their classes with `GET /api/v1/sessions/?mine=true`.",
+        responses=SavedStudioSerializer(many=True),  # a plain list: a member saves a few
+        examples=[SAVED_STUDIO_EXAMPLE],
+    )
+    def get(self, request):
+        studios = selectors.saved_studios(member_of(request))
+        return Response(SavedStudioSerializer(studios, many=True).data)
+
+
+class SavedStudioView(APIView):
+    def _studio(self, slug: str):
+        studio = selectors.studio_to_save(slug)
+        if studio is None:
+            raise NotFound("That studio does not exist.")
+        return studio
+
+    @extend_schema(
+        summary="Save a studio to My studios",
+        description="Saving a studio already saved changes nothing.",
+        request=None,
+        responses={200: SavedStudioSerializer, 404: ErrorSerializer},
+        examples=[SAVED_STUDIO_EXAMPLE],
+    )
+    def put(self, request, slug: str):
+        member, studio = member_of(request), self._studio(slug)
+        services.save_studio(member, studio, saved=True)
+        return Response(SavedStudioSerializer(studio).data)
+
+    @extend_schema(
+        summary="Take a studio out of My studios",
+        request=None,
+        responses={204: None, 404: ErrorSerializer},
+        examples=[
+            OpenApiExample(
+                "No such studio",
+                value={
+                    "error": {
+                        "code": "not_found",
+                        "message": "That studio does not exist.",
+                        "fields": {},
+                    }
+                },
+                response_only=True,
+                status_codes=["404"],
+            )
+        ],
+    )
+    def delete(self, request, slug: str):
+        member, studio = member_of(request), self._studio(slug)
+        services.save_studio(member, studio, saved=False)
         return Response(status=status.HTTP_204_NO_CONTENT)

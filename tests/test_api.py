@@ -1,7 +1,7 @@
 """The REST API: tokens, member and partner endpoints, one error shape, throttling, the schema."""
 
 import json
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from io import StringIO
 
 import pytest
@@ -98,6 +98,34 @@ def test_a_member_sets_a_name_and_turns_class_reminders_off_and_on_over_the_api(
     body = {"class_reminders": False}
     assert_error(api(token_for(staff)).patch("/api/v1/me/", body, format="json"), 404)
     assert_error(api().patch("/api/v1/me/", body, format="json"), 401)
+
+
+def test_a_member_saves_studios_and_searches_only_theirs_over_the_api(active_member, studio):
+    other = factories.StudioFactory(market=studio.market)
+    tz = studio.market.tzinfo
+    day = timezone.localtime(timezone.now(), tz).date() + timedelta(days=1)
+    morning = timezone.make_aware(datetime.combine(day, time(9)), tz)
+    factories.ClassSessionFactory(studio=studio, starts_at=morning)
+    factories.ClassSessionFactory(studio=other, starts_at=morning)
+    client = api(token_for(active_member.user))
+    assert client.get("/api/v1/me/studios/").json() == []
+    for _ in range(2):  # saving twice changes nothing
+        saved = client.put(f"/api/v1/me/studios/{studio.slug}/")
+        assert saved.status_code == 200 and saved.json()["slug"] == studio.slug
+    listed = client.get("/api/v1/me/studios/").json()
+    assert [s["slug"] for s in listed] == [studio.slug]
+    search = {"market": studio.market.slug, "day": day.isoformat()}
+    every = client.get("/api/v1/sessions/", search).json()["results"]
+    only = client.get("/api/v1/sessions/", {**search, "mine": "true"}).json()["results"]
+    assert {r["studio_slug"] for r in every} == {studio.slug, other.slug}
+    assert {r["studio_slug"] for r in only} == {studio.slug}
+    # Anonymous: nothing saved, so "mine" means nothing and every class shows.
+    anonymous = api().get("/api/v1/sessions/", {**search, "mine": "true"}).json()["results"]
+    assert len(anonymous) == 2
+    assert_error(client.put("/api/v1/me/studios/no-such-studio/"), 404)
+    assert client.delete(f"/api/v1/me/studios/{studio.slug}/").status_code == 204
+    assert client.get("/api/v1/me/studios/").json() == []
+    assert_error(api().get("/api/v1/me/studios/"), 401)
 
 
 def test_search_is_open_and_filters_are_validated(studio):
