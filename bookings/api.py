@@ -14,7 +14,13 @@ from rest_framework.views import APIView
 
 from members.api import member_of, member_ref_of
 from members.selectors import member_for_user
-from studios.api import ErrorSerializer, FlatOutputSerializer, PartnerAPIView, RejectUnknownFields
+from studios.api import (
+    ErrorSerializer,
+    FlatOutputSerializer,
+    PartnerAPIView,
+    RejectUnknownFields,
+    error_example,
+)
 from studios.models import Market
 from studios.selectors import session_for_studio
 
@@ -393,18 +399,7 @@ class WaitlistView(APIView):
         request=None,
         responses={204: None, 409: ErrorSerializer},
         examples=[
-            OpenApiExample(
-                "Not waiting",
-                value={
-                    "error": {
-                        "code": "waitlist_error",
-                        "message": "You're not on this waitlist.",
-                        "fields": {},
-                    }
-                },
-                response_only=True,
-                status_codes=["409"],
-            )
+            error_example("Not waiting", 409, "waitlist_error", "You're not on this waitlist.")
         ],
     )
     def delete(self, request, session_id: int):
@@ -606,16 +601,7 @@ class PartnerWebhookView(PartnerAPIView):
         summary="Unsubscribe",
         request=None,
         responses={204: None, 404: ErrorSerializer},
-        examples=[
-            OpenApiExample(
-                "Unknown",
-                value={
-                    "error": {"code": "not_found", "message": "No such subscription.", "fields": {}}
-                },
-                response_only=True,
-                status_codes=["404"],
-            )
-        ],
+        examples=[error_example("Unknown", 404, "not_found", "No such subscription.")],
     )
     def delete(self, request, studio_slug: str, webhook_id: int):
         if not WebhookSubscription.objects.filter(studio=self.studio, pk=webhook_id).update(

@@ -6,7 +6,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from studios.api import ErrorSerializer, RejectUnknownFields
+from studios.api import ErrorSerializer, RejectUnknownFields, error_example
 
 from . import selectors, services
 from .models import CreditEntry, Member, Payment
@@ -231,17 +231,11 @@ class DeleteAccountView(APIView):
         responses={204: None, 400: ErrorSerializer, 422: ErrorSerializer},
         examples=[
             OpenApiExample("Confirm", value={"password": "my password"}, request_only=True),
-            OpenApiExample(
+            error_example(
                 "Classes ahead",
-                value={
-                    "error": {
-                        "code": "account_not_deletable",
-                        "message": "You have 1 class ahead: cancel it on My schedule first.",
-                        "fields": {},
-                    }
-                },
-                response_only=True,
-                status_codes=["422"],
+                422,
+                "account_not_deletable",
+                "You have 1 class ahead: cancel it on My schedule first.",
             ),
         ],
     )
@@ -309,20 +303,7 @@ class SavedStudioView(APIView):
         summary="Take a studio out of My studios",
         request=None,
         responses={204: None, 404: ErrorSerializer},
-        examples=[
-            OpenApiExample(
-                "No such studio",
-                value={
-                    "error": {
-                        "code": "not_found",
-                        "message": "That studio does not exist.",
-                        "fields": {},
-                    }
-                },
-                response_only=True,
-                status_codes=["404"],
-            )
-        ],
+        examples=[error_example("No such studio", 404, "not_found", "That studio does not exist.")],
     )
     def delete(self, request, slug: str):
         member, studio = member_of(request), self._studio(slug)

@@ -49,6 +49,16 @@ class ErrorSerializer(serializers.Serializer):
     error = ErrorBodySerializer()
 
 
+def error_example(title: str, status: int, code: str, message: str) -> OpenApiExample:
+    """A documented error answer, in the one shape ErrorSerializer describes."""
+    return OpenApiExample(
+        title,
+        value={"error": {"code": code, "message": message, "fields": {}}},
+        response_only=True,
+        status_codes=[str(status)],
+    )
+
+
 class RejectUnknownFields:
     """A serializer mixin: a field it does not know is a 400, not a silently ignored typo."""
 
