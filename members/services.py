@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from knox.models import AuthToken
@@ -74,16 +74,24 @@ def lock_member(member_id: int, *, skip_locked: bool = False) -> Member | None:
 # --- sign-up -------------------------------------------------------------------------------
 
 
+def _login_address(email: str) -> str:
+    """An e-mail address as accounts store it, also as their log-in name: lower case."""
+    return get_user_model().objects.normalize_email(email).strip().lower()
+
+
+def _address_in_use(email: str, *, other_than: int | None = None) -> bool:
+    """Whether another account logs in with, or receives mail at, this address (any case)."""
+    users = get_user_model().objects.filter(Q(username__iexact=email) | Q(email__iexact=email))
+    return users.exclude(pk=other_than).exists() if other_than else users.exists()
+
+
 def sign_up(
     *, email: str, password: str, market: Market, first_name: str = "", last_name: str = ""
 ) -> Member:
     """Create a user and their member profile. Raises EmailTaken if the address is in use."""
     User = get_user_model()
-    email = User.objects.normalize_email(email).strip().lower()
-    if (
-        User.objects.filter(username__iexact=email).exists()
-        or User.objects.filter(email__iexact=email).exists()
-    ):
+    email = _login_address(email)
+    if _address_in_use(email):
         raise EmailTaken("An account with this e-mail address already exists. Log in instead.")
     try:
         with transaction.atomic():
@@ -110,7 +118,7 @@ def change_details(member: Member, *, first_name: str, last_name: str, email: st
     whether the address changed. The caller confirms an address change with the password.
     """
     User = get_user_model()
-    email = User.objects.normalize_email(email).strip().lower()
+    email = _login_address(email)
     first_name, last_name = first_name.strip(), last_name.strip()
     taken = EmailTaken("Another account uses this e-mail address.")
     try:
@@ -118,10 +126,7 @@ def change_details(member: Member, *, first_name: str, last_name: str, email: st
             user = User.objects.select_for_update().get(pk=member.user_id)
             old_email = user.email
             changed = email != old_email
-            if changed and (
-                User.objects.filter(username__iexact=email).exclude(pk=user.pk).exists()
-                or User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists()
-            ):
+            if changed and _address_in_use(email, other_than=user.pk):
                 raise taken
             user.first_name, user.last_name = first_name, last_name
             user.username = user.email = email
