@@ -181,6 +181,8 @@ MAILERS = {
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="classpass <no-reply@classpass.local>")
 # Where members write to when something is wrong with their account (named in e-mails).
 SUPPORT_EMAIL = env("SUPPORT_EMAIL", default="support@classpass.local")
+# How long the link that confirms a member's new e-mail address works (seconds; 3 days).
+EMAIL_CHANGE_TIMEOUT = 3 * 24 * 3600
 
 # HTTPS and cookies: on in production, overridable one by one.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -83,6 +83,33 @@ def record_email_change(member, *, old_email: str, new_email: str) -> None:
     outbox.publish("members.emails.send_email_changed", member.pk, old_email, new_email)
 
 
+def record_email_confirmation(member, *, new_email: str, token: str) -> None:
+    """Queue the link that confirms a new address, in the caller's transaction."""
+    from studios import outbox
+
+    outbox.publish("members.emails.send_email_confirmation", member.pk, new_email, token)
+
+
+def send_email_confirmation(member_id: int, new_email: str, token: str) -> bool:
+    """The outbox handler: send the new address the link that makes it the account's."""
+    from django.urls import reverse
+
+    from .models import Member
+
+    member = Member.objects.filter(pk=member_id, deleted_at__isnull=True).first()
+    if member is None:  # the account was deleted before the e-mail went out
+        return False
+    context = {
+        "new_email": new_email,
+        "link": settings.SITE_URL.rstrip("/") + reverse("members:confirm_email", args=[token]),
+        "days": settings.EMAIL_CHANGE_TIMEOUT // (24 * 3600),
+        "support_email": settings.SUPPORT_EMAIL,
+    }
+    text = render_to_string("members/email/confirm_email.txt", context)
+    EmailMultiAlternatives("Confirm your new classpass e-mail address", text, to=[new_email]).send()
+    return True
+
+
 def send_email_changed(member_id: int, old_email: str, new_email: str) -> bool:
     """The outbox handler: tell the old address that the account now uses another one."""
     context = {"new_email": new_email, "support_email": settings.SUPPORT_EMAIL}

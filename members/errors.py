@@ -15,6 +15,12 @@ class EmailTaken(MemberError):
     code = "email_taken"
 
 
+class InvalidLink(MemberError):
+    """A link e-mailed to a member (to confirm a new address) is altered, expired or stale."""
+
+    code = "invalid_link"
+
+
 class PlanNotAvailable(MemberError):
     code = "plan_not_available"
 

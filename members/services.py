@@ -11,9 +11,11 @@ from datetime import datetime
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.core import signing
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.module_loading import import_string
 from knox.models import AuthToken
 
@@ -25,6 +27,7 @@ from . import emails
 from .errors import (
     AccountNotDeletable,
     EmailTaken,
+    InvalidLink,
     InvalidPlanState,
     NotEnoughCredits,
     PaymentFailed,
@@ -109,34 +112,109 @@ def sign_up(
         ) from exc
 
 
-def change_details(member: Member, *, first_name: str, last_name: str, email: str) -> bool:
-    """Set the member's name (how studios see them at the front desk) and e-mail address.
+def change_details(member: Member, *, first_name: str, last_name: str, email: str) -> str | None:
+    """Set the member's name (how studios see them at the front desk) and ask for a new address.
 
-    The address is also the log-in name. When it changes, the old address is told, in the same
-    transaction (through the outbox), so someone who took over a session cannot quietly take
-    over the account. Raises EmailTaken if another account uses the new address. Returns
-    whether the address changed. The caller confirms an address change with the password.
+    The name changes at once. The e-mail address is also the log-in name, so a new one changes
+    only when the member follows the link e-mailed to it (confirm_email_change): a mistyped or
+    someone else's address never becomes the account's. Raises EmailTaken if another account
+    uses the new address, and then changes nothing. Returns the address the link went to, or
+    None when the address stays. The caller confirms an address change with the password.
     """
     User = get_user_model()
     email = _login_address(email)
-    first_name, last_name = first_name.strip(), last_name.strip()
-    taken = EmailTaken("Another account uses this e-mail address.")
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=member.user_id)
+        new_email = email if email != user.email else None
+        if new_email and _address_in_use(new_email, other_than=user.pk):
+            raise EmailTaken("Another account uses this e-mail address.")
+        user.first_name, user.last_name = first_name.strip(), last_name.strip()
+        user.save(update_fields=["first_name", "last_name"])
+        if new_email:
+            token = signing.dumps(
+                {"user": user.pk, "to": new_email, "state": _address_state(user)},
+                salt=EMAIL_CHANGE_SALT,
+                compress=True,
+            )
+            emails.record_email_confirmation(member, new_email=new_email, token=token)
+    member.user = user
+    return new_email
+
+
+EMAIL_CHANGE_SALT = "members.email-change"
+
+
+def _address_state(user) -> str:
+    """A digest of what a confirmation link must find unchanged: the address it replaces and
+    the password (a reset by the rightful owner ends links asked for before it)."""
+    return salted_hmac(
+        EMAIL_CHANGE_SALT, f"{user.pk}|{user.email}|{user.password}", algorithm="sha256"
+    ).hexdigest()
+
+
+def email_change_of(token: str) -> tuple[Member, str]:
+    """The member and the new address a confirmation link is for, if it still holds.
+
+    Raises InvalidLink when the link is altered, older than EMAIL_CHANGE_TIMEOUT, or was made
+    before the account's address or password last changed, or the account is gone.
+    """
+    claim = _email_change_claim(token)
+    return _claimed_member(claim), claim["to"]
+
+
+def confirm_email_change(token: str) -> Member:
+    """Move the account to the address a confirmation link was sent to.
+
+    The old address is told in the same transaction (through the outbox), with the new one, so
+    someone who took over a session cannot quietly take over the account. Following the link
+    again changes nothing. Raises InvalidLink (see email_change_of) or EmailTaken if another
+    account took the address meanwhile.
+    """
+    claim = _email_change_claim(token)
+    taken = EmailTaken("Another account now uses this e-mail address.")
     try:
         with transaction.atomic():
-            user = User.objects.select_for_update().get(pk=member.user_id)
-            old_email = user.email
-            changed = email != old_email
-            if changed and _address_in_use(email, other_than=user.pk):
+            member = _claimed_member(claim, lock=True)
+            user = member.user
+            if user.email == claim["to"]:  # followed before
+                return member
+            if _address_in_use(claim["to"], other_than=user.pk):
                 raise taken
-            user.first_name, user.last_name = first_name, last_name
-            user.username = user.email = email
-            user.save(update_fields=["first_name", "last_name", "username", "email"])
-            if changed:
-                emails.record_email_change(member, old_email=old_email, new_email=email)
+            old_email = user.email
+            user.username = user.email = claim["to"]
+            user.save(update_fields=["username", "email"])
+            emails.record_email_change(member, old_email=old_email, new_email=user.email)
     except IntegrityError as exc:  # a concurrent sign-up or change took the address first
         raise taken from exc
+    return member
+
+
+def _email_change_claim(token: str) -> dict:
+    try:
+        return signing.loads(token, salt=EMAIL_CHANGE_SALT, max_age=settings.EMAIL_CHANGE_TIMEOUT)
+    except signing.SignatureExpired as exc:
+        raise InvalidLink("This link has expired. Ask for the change again on My details.") from exc
+    except signing.BadSignature as exc:
+        raise InvalidLink(NOT_A_LINK) from exc
+
+
+NOT_A_LINK = "This link is not valid. Open the whole link from the e-mail."
+
+
+def _claimed_member(claim: dict, *, lock: bool = False) -> Member:
+    """The member a confirmation link names, with their user (locked if asked), if it holds."""
+    users = get_user_model().objects.select_for_update() if lock else get_user_model().objects
+    user = users.filter(pk=claim.get("user")).first()
+    member = Member.objects.filter(user=user, deleted_at__isnull=True).first() if user else None
+    if member is None:
+        raise InvalidLink(NOT_A_LINK)
     member.user = user
-    return changed
+    if user.email != claim["to"] and _address_state(user) != claim["state"]:
+        raise InvalidLink(
+            "This link was sent before the account's e-mail address or password last changed. "
+            "Ask for the change again on My details."
+        )
+    return member
 
 
 # --- the credit ledger ---------------------------------------------------------------------

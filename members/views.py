@@ -1,5 +1,6 @@
 """Member website: sign-up, log-in, the account page and plan changes."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
@@ -195,7 +196,7 @@ def save_studio(request, slug: str):
 
 @login_required
 def details(request):
-    """The member's name and e-mail address; a new address needs the password."""
+    """The member's name and e-mail address; a new address needs the password and a link."""
     member = _member_or_404(request)
     user = request.user
     initial = {"first_name": user.first_name, "last_name": user.last_name, "email": user.email}
@@ -203,7 +204,7 @@ def details(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            changed = services.change_details(
+            new_email = services.change_details(
                 member,
                 first_name=data["first_name"],
                 last_name=data["last_name"],
@@ -212,15 +213,39 @@ def details(request):
         except MemberError as exc:
             form.add_error("email", exc.message)
         else:
+            days = settings.EMAIL_CHANGE_TIMEOUT // (24 * 3600)
             messages.success(
                 request,
-                f"Saved. You log in with {member.user.email} from now on; "
-                "your old address was told."
-                if changed
+                f"Saved. We sent a link to {new_email}: follow it within {days} days to log in "
+                f"with that address. Until then, you log in with {member.user.email}."
+                if new_email
                 else "Saved.",
             )
             return redirect("members:account")
     return render(request, "members/details.html", {"member": member, "form": form})
+
+
+def confirm_email(request, token):
+    """The link e-mailed to a new address. GET says what it does; POST makes the address the
+    account's. No log-in is needed: the link itself proves the mailbox, and it was asked for
+    with the account's password."""
+    try:
+        member, new_email = services.email_change_of(token)
+        if request.method == "POST":
+            member = services.confirm_email_change(token)
+    except MemberError as exc:
+        return render(request, "members/confirm_email.html", {"error": exc.message}, status=400)
+    if request.method == "POST":
+        messages.success(
+            request, f"Your e-mail address is now {member.user.email}. Log in with it from now on."
+        )
+        if request.user.is_authenticated and request.user.pk == member.user_id:
+            return redirect("members:account")
+        return redirect("members:login")
+    done = member.user.email == new_email
+    return render(
+        request, "members/confirm_email.html", {"error": "", "new_email": new_email, "done": done}
+    )
 
 
 @login_required

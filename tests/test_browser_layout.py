@@ -8,7 +8,8 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 
 from bookings import services
-from studios.models import StaffRole
+from members import services as members_services
+from studios.models import OutboxMessage, StaffRole
 from tests import factories
 from tests.browser import chromium, log_in, needs_chromium, shot
 
@@ -41,6 +42,10 @@ def test_member_and_partner_pages_fit_a_phone_and_pass_axe(live_server, studio, 
     session = factories.ClassSessionFactory(studio=studio)
     full = factories.ClassSessionFactory(studio=studio, network_spots=1, network_booked=1)
     services.book(active_member, session.pk)
+    members_services.change_details(
+        active_member, first_name="", last_name="", email="next@example.com"
+    )
+    link = OutboxMessage.objects.get(handler="members.emails.send_email_confirmation")
     visitor_pages = [
         "/",
         "/classes/",
@@ -48,6 +53,8 @@ def test_member_and_partner_pages_fit_a_phone_and_pass_axe(live_server, studio, 
         "/signup/",
         "/login/",
         ("/no-such-page/", 404),
+        f"/me/details/email/{link.args[2]}/",
+        ("/me/details/email/not-a-link/", 400),
     ]
     member_pages = [
         "/",

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 
-from members import services
+from members import emails, services
 from members.models import Payment, PaymentStatus, SubscriptionStatus
 from studios import outbox
 from studios.models import OutboxMessage
@@ -159,3 +159,19 @@ def test_a_renewal_while_the_mail_server_is_down_is_kept_and_sent_once_it_is_bac
     outbox.relay()
     outbox.relay()
     assert only_email().subject == f"Your {plan.name} plan has renewed"
+
+
+def test_an_address_change_link_is_not_sent_for_an_account_deleted_before_it_went_out(market):
+    member = factories.MemberFactory(home_market=market)
+    # In a test, nothing that waits for a commit runs: the relay has not sent it yet.
+    services.change_details(member, first_name="", last_name="", email="next@example.com")
+    queued = OutboxMessage.objects.get(handler="members.emails.send_email_confirmation")
+    services.delete_account(member)
+    assert emails.send_email_confirmation(*queued.args) is False
+    assert mail.outbox == []
+    other = factories.MemberFactory(home_market=market)
+    assert emails.send_email_confirmation(other.pk, "new@example.com", "token") is True
+    assert (
+        mail.outbox[0].to == ["new@example.com"]
+        and "/me/details/email/token/" in mail.outbox[0].body
+    )

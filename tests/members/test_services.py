@@ -283,3 +283,86 @@ def test_two_support_refunds_of_one_payment_at_once_give_back_one(member):
     results = run_in_threads(2, refund)
     assert sum(isinstance(r, InvalidPlanState) for r in results) == 1, results
     assert services.refunded_cents(paid) == 2500
+
+
+def requested_link(member, new_email: str) -> str:
+    """Ask for a new address as the details page does; the token the e-mail's link carries."""
+    from studios.models import OutboxMessage
+
+    assert services.change_details(member, first_name="", last_name="", email=new_email)
+    message = OutboxMessage.objects.filter(handler="members.emails.send_email_confirmation").last()
+    return message.args[2]
+
+
+@pytest.mark.django_db
+def test_a_new_address_waits_for_its_link_and_the_name_does_not(member):
+    old = member.user.email
+    token = requested_link(member, "New@Example.com")
+    member.user.refresh_from_db()
+    assert member.user.email == member.user.username == old
+    assert services.email_change_of(token) == (member, "new@example.com")
+    services.confirm_email_change(token)
+    member.user.refresh_from_db()
+    assert member.user.email == member.user.username == "new@example.com"
+    assert services.confirm_email_change(token) == member  # followed twice: nothing more
+    # A name alone sends nothing and changes at once.
+    assert (
+        services.change_details(member, first_name=" Ada ", last_name="", email="NEW@example.com")
+        is None
+    )
+    member.user.refresh_from_db()
+    assert member.user.first_name == "Ada"
+
+
+@pytest.mark.django_db
+def test_a_link_that_is_altered_old_or_stale_changes_nothing(member, monkeypatch):
+    import time
+
+    from members.errors import InvalidLink
+
+    old = member.user.email
+    token = requested_link(member, "new@example.com")
+    for bad in (token[:-2] + "xx", "", token + "a"):
+        with pytest.raises(InvalidLink, match="not valid"):
+            services.confirm_email_change(bad)
+    # Asked for four days ago: past EMAIL_CHANGE_TIMEOUT.
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now - 4 * 24 * 3600)
+    expired = requested_link(member, "late@example.com")
+    monkeypatch.undo()
+    with pytest.raises(InvalidLink, match="expired"):
+        services.confirm_email_change(expired)
+    # A password reset by the rightful owner ends the links asked for before it.
+    member.user.set_password("a-new-long-password")
+    member.user.save()
+    with pytest.raises(InvalidLink, match="password last changed"):
+        services.email_change_of(token)
+    # So does another address confirmed meanwhile.
+    first, second = (
+        requested_link(member, "one@example.com"),
+        requested_link(member, "two@example.com"),
+    )
+    services.confirm_email_change(second)
+    with pytest.raises(InvalidLink, match="address or password last changed"):
+        services.confirm_email_change(first)
+    member.user.refresh_from_db()
+    assert member.user.email == "two@example.com" != old
+
+
+@pytest.mark.django_db
+def test_an_address_taken_before_the_link_is_followed_is_refused(member):
+    from members.errors import InvalidLink
+
+    old = member.user.email
+    token = requested_link(member, "wanted@example.com")
+    factories.UserFactory(email="Wanted@Example.com", username="wanted@example.com")
+    with pytest.raises(EmailTaken, match="now uses"):
+        services.confirm_email_change(token)
+    member.user.refresh_from_db()
+    assert member.user.email == old
+    # A deleted account's links die with it.
+    other = factories.MemberFactory(home_market=member.home_market)
+    token = requested_link(other, "gone@example.com")
+    services.delete_account(other)
+    with pytest.raises(InvalidLink, match="not valid"):
+        services.email_change_of(token)

@@ -1,6 +1,7 @@
 import re
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
@@ -458,12 +459,37 @@ def test_a_member_sets_a_name_studios_see_and_changes_the_address_with_the_passw
     new = {**change, "email": "Maya@New.example", "password": "correct-horse-battery"}
     with django_capture_on_commit_callbacks(execute=True):  # the outbox's relay runs
         done = client.post(url, new, follow=True)
-    assert "You log in with maya@new.example from now on" in done.content.decode()
+    assert "We sent a link to maya@new.example" in done.content.decode()
+    assert f"you log in with {old}" in done.content.decode()
+    member.user.refresh_from_db()
+    assert member.user.email == member.user.username == old  # not until the link is followed
+    # Only the new address hears of it, with the link that confirms it.
+    [sent] = mail.outbox
+    assert sent.to == ["maya@new.example"] and "within 3 days" in sent.body
+    link = re.search(r"http://\S+/me/details/email/\S+/", sent.body).group(0)
+    path = link.removeprefix(settings.SITE_URL.rstrip("/"))
+    client.logout()  # the link works from any browser: it went to the new mailbox
+    asked = client.get(path).content.decode()
+    assert "Confirm maya@new.example" in asked
+    member.user.refresh_from_db()
+    assert member.user.email == old  # a GET (a mail scanner's, say) changes nothing
+    with django_capture_on_commit_callbacks(execute=True):
+        done = client.post(path, follow=True)
+    assert "Your e-mail address is now maya@new.example" in done.content.decode()
     member.user.refresh_from_db()
     assert member.user.email == member.user.username == "maya@new.example"
-    # The old address is told, once; the new one logs in.
-    assert [m.to for m in mail.outbox] == [[old]]
-    assert "now uses another one: maya@new.example" in mail.outbox[0].body
-    client.logout()
+    # The old address is told, once; following the link again changes nothing.
+    assert [m.to for m in mail.outbox] == [["maya@new.example"], [old]]
+    assert "now uses another one: maya@new.example" in mail.outbox[1].body
+    with django_capture_on_commit_callbacks(execute=True):
+        again = client.post(path, follow=True)
+    assert again.status_code == 200 and len(mail.outbox) == 2
+    assert "is already this account's address" in client.get(path).content.decode()
+    # An altered link is refused with a clear message.
+    broken = client.post(path[:-4] + "xyz/")
+    assert broken.status_code == 400 and "This link is not valid" in broken.content.decode()
+    # The new address logs in; the old one no longer does.
+    bad = {"username": old, "password": "correct-horse-battery"}
+    assert client.post(reverse("members:login"), bad).status_code == 200
     login = {"username": "maya@new.example", "password": "correct-horse-battery"}
     assert client.post(reverse("members:login"), login).status_code == 302
