@@ -1,0 +1,115 @@
+"""The demo data (`seed_demo`) and the admin over it.
+
+Loading the demo takes most of a minute on a slow machine, so this module loads it once, for
+real, before its tests: each test runs in a transaction that is rolled back after it, as
+everywhere else, and the module empties the database when it is done.
+"""
+
+import pytest
+from django.contrib.admin.sites import site
+from django.core.management import call_command
+from django.db import connection
+from django.db.models import Sum
+from django.urls import reverse
+
+from members.models import CreditEntry, Member, Plan
+from studios.models import ClassSession, Market, StaffMembership, Studio
+
+
+@pytest.fixture(scope="module")
+def demo(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        call_command("seed_demo", verbosity=0)
+    yield
+    with django_db_blocker.unblock():
+        call_command("flush", interactive=False, verbosity=0)
+
+
+def planner_row_count(model) -> int:
+    """How many rows the database's planner statistics say the table has."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [model._meta.db_table]
+            )
+            return int(cursor.fetchone()[0])
+        cursor.execute("SELECT stat FROM sqlite_stat1 WHERE tbl = %s", [model._meta.db_table])
+        return int(cursor.fetchone()[0].split()[0])
+
+
+@pytest.mark.django_db
+def test_seed_demo_is_realistic_idempotent_and_leaves_planner_statistics(demo):
+    # The planner knows what was loaded (the command ends with ANALYZE), not the empty tables.
+    assert planner_row_count(ClassSession) == ClassSession.objects.count() > 0
+    counts = (
+        Market.objects.count(),
+        Studio.objects.count(),
+        ClassSession.objects.count(),
+        Member.objects.count(),
+    )
+    assert counts[0] >= 3 and counts[1] >= 40 and counts[3] >= 200
+    assert len({m.timezone for m in Market.objects.all()}) >= 3
+    assert len({m.currency for m in Market.objects.all()}) >= 3
+    assert all(Plan.objects.filter(market=m).count() >= 3 for m in Market.objects.all())
+    assert StaffMembership.objects.filter(user__email="owner@classpass.local").count() == 2
+    from django.utils import timezone
+
+    now = timezone.now()
+    assert ClassSession.objects.filter(starts_at__lt=now, network_booked__gt=0).exists()
+    assert ClassSession.objects.filter(starts_at__gt=now + timezone.timedelta(days=21)).exists()
+    assert CreditEntry.objects.count() > 200
+    # Made-up bookings, renewals and promotions e-mail nobody: nothing waits in the outbox.
+    from studios.models import OutboxMessage
+
+    assert not OutboxMessage.objects.exists()
+    call_command("seed_demo")
+    assert counts == (
+        Market.objects.count(),
+        Studio.objects.count(),
+        ClassSession.objects.count(),
+        Member.objects.count(),
+    )
+    for member in Member.objects.annotate(total=Sum("credit_entries__amount")):
+        assert member.credit_balance == (member.total or 0)
+    # Each demo campaign began days ago and was charged for every day it ran, once (the seed
+    # ran twice), and its past days were shown to members.
+    from marketing.models import SpotlightCampaign, SpotlightDay
+    from studios.models import EarningEntry, EarningKind
+
+    for campaign in SpotlightCampaign.objects.select_related("market"):
+        today = timezone.localtime(now, campaign.market.tzinfo).date()
+        charges = EarningEntry.objects.filter(
+            kind=EarningKind.SPOTLIGHT, reference__startswith=f"spotlight:{campaign.pk}:"
+        )
+        assert charges.count() == (today - campaign.starts_on).days + 1
+    assert not SpotlightDay.objects.filter(
+        day__lt=now.date() - timezone.timedelta(days=1), impressions=0
+    ).exists()
+
+
+ADMIN_LIST_QUERIES = 10
+ADMIN_CHANGE_QUERIES = 14
+
+
+@pytest.mark.django_db
+def test_admin_pages_run_a_fixed_number_of_queries_over_the_demo_data(demo, admin_client):
+    """A list shows up to 100 rows; a row's text (its columns, and the checkbox's label,
+    which is the object's str()) must not query per row, nor a select's options per option."""
+    from django.test.utils import CaptureQueriesContext
+
+    heavy = []
+    for model in site._registry:
+        if model._meta.app_label not in {"studios", "members", "bookings", "premium", "marketing"}:
+            continue
+        name = f"admin:{model._meta.app_label}_{model._meta.model_name}"
+        with CaptureQueriesContext(connection) as listed:
+            assert admin_client.get(reverse(f"{name}_changelist")).status_code == 200
+        if len(listed) > ADMIN_LIST_QUERIES:
+            heavy.append(f"{model.__name__} list: {len(listed)}")
+        if (latest := model._default_manager.order_by("-pk").first()) is None:
+            continue
+        with CaptureQueriesContext(connection) as changed:
+            assert admin_client.get(reverse(f"{name}_change", args=[latest.pk])).status_code == 200
+        if len(changed) > ADMIN_CHANGE_QUERIES:
+            heavy.append(f"{model.__name__} change: {len(changed)}")
+    assert heavy == [], "admin pages whose queries grow with the rows: " + ", ".join(heavy)
