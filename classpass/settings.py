@@ -10,6 +10,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -87,6 +88,11 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
+if "ENGINE" not in DATABASES["default"]:  # an empty or scheme-less value parses to nothing
+    raise ImproperlyConfigured(
+        "DATABASE_URL is not a database URL: give one like postgres://user@host:5432/name or "
+        "sqlite:////path/to/db.sqlite3, or unset it for the development SQLite file."
+    )
 DATABASES["default"]["ATOMIC_REQUESTS"] = False  # services own their transactions
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
 # Server-side parameters and prepared statements on PostgreSQL: each statement of the booking

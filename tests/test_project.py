@@ -1,6 +1,8 @@
 """Project-wide behaviour: health check, admin, Celery wiring, the benchmarks, the server."""
 
 import json
+import subprocess
+import sys
 
 import pytest
 from django.apps import apps
@@ -138,8 +140,6 @@ def test_the_raw_sql_benchmarks_still_run_against_the_models(script, args):
     until `make bench` runs; a small run of each keeps them in step with the migrations."""
     import os
     import re
-    import subprocess
-    import sys
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
@@ -172,7 +172,6 @@ def test_the_raw_sql_benchmarks_still_run_against_the_models(script, args):
 
 def test_make_refuses_a_python_older_than_3_12(tmp_path):
     import shutil
-    import subprocess
     from pathlib import Path
 
     # A real interpreter, not a pyenv shim (which would fail for its own reasons).
@@ -200,38 +199,41 @@ def test_postgresql_statements_are_prepared_once_per_connection(django_user_mode
     assert any("auth_user" in sql and "$1" in sql for sql in prepared), prepared
 
 
-def test_prepared_statements_can_be_turned_off_for_a_pooler():
-    import subprocess
-    import sys
-
+def settings_in_a_process(**environment) -> subprocess.CompletedProcess:
+    """Load the settings in a fresh interpreter with this environment; it prints the
+    database's options."""
     script = (
         "import django; django.setup(); from django.conf import settings; "
         "print(settings.DATABASES['default'].get('OPTIONS', {}))"
     )
-    env = {
-        "DATABASE_URL": "postgres://u@127.0.0.1:5432/x",
-        "DJANGO_SETTINGS_MODULE": "classpass.settings",
-        "PATH": "/usr/bin:/bin",
-    }
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        env={
+            "DATABASE_URL": "postgres://u@127.0.0.1:5432/x",
+            "DJANGO_SETTINGS_MODULE": "classpass.settings",
+            "PATH": "/usr/bin:/bin",
+            **environment,
+        },
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+    )
 
-    def options(**extra) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-c", script],
-            env={**env, **extra},
-            cwd=settings.BASE_DIR,
-            capture_output=True,
-            text=True,
-        )
 
-    on, off = options(), options(DATABASE_PREPARED_STATEMENTS="0")
+def test_prepared_statements_can_be_turned_off_for_a_pooler():
+    on, off = settings_in_a_process(), settings_in_a_process(DATABASE_PREPARED_STATEMENTS="0")
     assert "'server_side_binding': True" in on.stdout, on.stderr
     assert "server_side_binding" not in off.stdout and off.returncode == 0, off.stderr
 
 
-def test_the_wsgi_application_loads_views_and_tasks_before_the_first_request():
-    import subprocess
-    import sys
+def test_a_database_url_that_is_not_one_stops_the_start_with_a_message():
+    for bad in ("", "postgres//u@127.0.0.1/x"):
+        refused = settings_in_a_process(DATABASE_URL=bad)
+        assert refused.returncode != 0
+        assert "DATABASE_URL is not a database URL" in refused.stderr, refused.stderr
 
+
+def test_the_wsgi_application_loads_views_and_tasks_before_the_first_request():
     script = (
         "import sys, classpass.wsgi; "
         "print(all(m in sys.modules for m in ('bookings.api', 'bookings.views', "
