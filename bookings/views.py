@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from classpass import ratelimit
 from marketing import services as marketing_services
 from members.models import Member
 from members.selectors import has_saved, home_without_profile, member_for_user
@@ -23,7 +24,6 @@ from .errors import BookingError
 from .forms import BookForm, SearchForm
 from .models import ReservationStatus, Source
 from .offers import collect_offers
-from .throttles import booking_wait
 
 
 def _market_for(request, member: Member | None, markets: list[Market]) -> Market:
@@ -146,7 +146,7 @@ def _member_or_404(request) -> Member:
 @require_POST
 def book(request, session_id: int):
     member = _member_or_404(request)
-    if booking_wait(request.user) is not None:
+    if ratelimit.hit([("booking", str(request.user.pk))]) is not None:
         messages.error(
             request, "That's a lot of bookings in a minute. Please wait a moment and try again."
         )

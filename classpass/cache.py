@@ -33,7 +33,7 @@ class RedisCache(DjangoRedisCache):
     def script(self, source: str):
         """`source`, a Lua script, as a callable on the write server (redis-py's Script: one
         EVALSHA a call, loading the script again if the server has lost it), for callers that
-        read and write several keys in one round trip (bookings.throttles). Built once per
+        read and write several keys in one round trip (classpass.ratelimit). Built once per
         source; callers pass their keys through make_key, as the cache's own calls do."""
         script = self._scripts.get(source)
         if script is None:

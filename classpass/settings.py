@@ -119,7 +119,7 @@ if REDIS_URL:
             "BACKEND": "classpass.cache.RedisCache",
             "LOCATION": REDIS_URL,
             # A Redis that does not answer fails a call within a second instead of hanging a
-            # request: the rate limits then let it through (bookings/throttles.py).
+            # request: the rate limits then let it through (classpass/ratelimit.py).
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
@@ -337,8 +337,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "classpass.api.exception_handler",
     # One class checks the user's, the token's (or the address's) and the view's own limit
-    # in one Redis round trip (bookings/throttles.py).
-    "DEFAULT_THROTTLE_CLASSES": ["bookings.throttles.RequestRateThrottle"],
+    # in one Redis round trip (classpass/ratelimit.py).
+    "DEFAULT_THROTTLE_CLASSES": ["classpass.ratelimit.RequestRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env("API_THROTTLE_ANON", default="60/min"),
         "user": env("API_THROTTLE_USER", default="1200/min"),

@@ -1,5 +1,5 @@
-"""Rate limits of the API and of booking: every limit that applies to a request, counted in
-one cache round trip.
+"""Rate limits of the API and of the website's booking form: every limit that applies to a
+request, counted in one cache round trip.
 
 Each limit is a scope (a rate in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], such as "60/min")
 and an identity (a user, a token, an address). It is counted with a sliding window counter:
@@ -103,11 +103,6 @@ class RequestRateThrottle(BaseThrottle):
 
     def wait(self) -> float | None:
         return self._wait
-
-
-def booking_wait(user) -> float | None:
-    """The website's booking limit (the API's booking view has it as its throttle_scope)."""
-    return hit([("booking", str(user.pk))])
 
 
 # KEYS: each limit's current and previous window; ARGV: each limit's time to live. Adds one

@@ -6,7 +6,7 @@ import pytest
 from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
 
-from bookings.throttles import hit, parse_rate
+from classpass.ratelimit import hit, parse_rate
 from tests import factories
 
 BACKENDS = ["locmem"] + (["redis"] if os.environ.get("REDIS_URL") else [])
