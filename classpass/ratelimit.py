@@ -1,5 +1,5 @@
-"""Rate limits of the API and of the website's booking form: every limit that applies to a
-request, counted in one cache round trip.
+"""Rate limits of the API and of the website's forms that book or send e-mail: every limit
+that applies to a request, counted in one cache round trip.
 
 Each limit is a scope (a rate in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], such as "60/min")
 and an identity (a user, a token, an address). It is counted with a sliding window counter:
@@ -14,6 +14,7 @@ an outage of Redis must not stop members from booking.
 """
 
 import logging
+import math
 import time
 from contextlib import suppress
 
@@ -75,6 +76,17 @@ def hit(limits: list[tuple[str, str]], *, now: float | None = None) -> float | N
     return wait
 
 
+def client_address(request) -> str:
+    """The client's address, as the API's anonymous limit counts it (behind NUM_PROXIES)."""
+    return BaseThrottle().get_ident(request)
+
+
+def in_minutes(wait: float) -> str:
+    """A wait as a refusal tells it: "1 minute", "12 minutes"."""
+    minutes = max(1, math.ceil(wait / 60))
+    return f"{minutes} minute{'s' if minutes > 1 else ''}"
+
+
 def request_limits(request, scope: str | None = None) -> list[tuple[str, str]]:
     """The limits of an API request: the user's and the token's, or the address's when
     anonymous, plus `scope` (a view's own limit) for the same person."""
@@ -86,7 +98,7 @@ def request_limits(request, scope: str | None = None) -> list[tuple[str, str]]:
         if token_key:
             limits.append(("token", token_key))
     else:
-        ident = BaseThrottle().get_ident(request)
+        ident = client_address(request)
         limits = [("anon", ident)]
     if scope:
         limits.append((scope, ident))

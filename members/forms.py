@@ -127,7 +127,7 @@ class DetailsForm(NameForm):
     def clean(self):
         cleaned = super().clean()
         email = cleaned.get("email")
-        changes_address = email and email.strip().lower() != self.user.email.lower()
-        if changes_address and not self.user.check_password(cleaned.get("password") or ""):
+        self.changes_address = bool(email) and email.strip().lower() != self.user.email.lower()
+        if self.changes_address and not self.user.check_password(cleaned.get("password") or ""):
             self.add_error("password", "Enter your password to change the e-mail address.")
         return cleaned

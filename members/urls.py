@@ -11,13 +11,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "password-reset/",
-        auth_views.PasswordResetView.as_view(
-            template_name="members/password_reset.html",
-            email_template_name="members/email/password_reset.txt",
-            html_email_template_name="members/email/password_reset.html",
-            subject_template_name="members/email/password_reset_subject.txt",
-            success_url=reverse_lazy("members:password_reset_done"),
-        ),
+        views.PasswordResetView.as_view(),
         name="password_reset",
     ),
     path(

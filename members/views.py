@@ -1,5 +1,7 @@
 """Member website: sign-up, log-in, the account page and plan changes."""
 
+import hashlib
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
@@ -8,10 +10,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from classpass import ratelimit
 from studios.templatetags.money import format_credits
 
 from . import selectors, services
@@ -194,6 +197,35 @@ def save_studio(request, slug: str):
     return HttpResponseRedirect(back)  # a path, never a view name to look up
 
 
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's password reset, with limits on the e-mails it sends: per address asked for
+    (whether or not an account has it, so a refusal tells nothing) and per client address, so
+    nobody can flood a mailbox with reset e-mails through the site."""
+
+    template_name = "members/password_reset.html"
+    email_template_name = "members/email/password_reset.txt"
+    html_email_template_name = "members/email/password_reset.html"
+    subject_template_name = "members/email/password_reset_subject.txt"
+    success_url = reverse_lazy("members:password_reset_done")
+
+    def form_valid(self, form):
+        address = form.cleaned_data["email"].strip().lower()
+        wait = ratelimit.hit(
+            [
+                ("password_reset", hashlib.sha256(address.encode()).hexdigest()),
+                ("password_reset_ip", ratelimit.client_address(self.request)),
+            ]
+        )
+        if wait is not None:
+            form.add_error(
+                "email",
+                "Several reset e-mails were asked for this address or from here just now. "
+                f"Check your inbox, or try again in {ratelimit.in_minutes(wait)}.",
+            )
+            return self.form_invalid(form)
+        return super().form_valid(form)
+
+
 @login_required
 def details(request):
     """The member's name and e-mail address; a new address needs the password and a link."""
@@ -203,6 +235,14 @@ def details(request):
     form = DetailsForm(request.POST or None, initial=initial, user=user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        wait = ratelimit.hit([("email_change", str(user.pk))]) if form.changes_address else None
+        if wait is not None:  # each change e-mails a link to an address the member names
+            form.add_error(
+                "email",
+                "You asked for several address changes just now. "
+                f"Try again in {ratelimit.in_minutes(wait)}.",
+            )
+            return render(request, "members/details.html", {"member": member, "form": form})
         try:
             new_email = services.change_details(
                 member,

@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from members.models import CreditEntry, Member, Payment, SubscriptionStatus
+from studios.models import OutboxMessage
 from tests import factories
 
 
@@ -493,3 +494,42 @@ def test_a_member_sets_a_name_studios_see_and_changes_the_address_with_the_passw
     assert client.post(reverse("members:login"), bad).status_code == 200
     login = {"username": "maya@new.example", "password": "correct-horse-battery"}
     assert client.post(reverse("members:login"), login).status_code == 302
+
+
+@pytest.mark.django_db
+def test_reset_emails_are_limited_per_address_and_per_client(client, member):
+    url = reverse("members:password_reset")
+    for _ in range(3):  # PASSWORD_RESET_THROTTLE: 3 an hour per address
+        assert client.post(url, {"email": member.user.email}).status_code == 302
+    assert len(mail.outbox) == 3
+    refused = client.post(url, {"email": member.user.email.upper()})
+    assert refused.status_code == 200
+    assert "Several reset e-mails were asked for this address" in refused.content.decode()
+    assert len(mail.outbox) == 3
+    # An address without an account is limited alike, so a refusal says nothing of accounts.
+    for _ in range(3):
+        assert client.post(url, {"email": "nobody@example.com"}).status_code == 302
+    assert "Several reset" in client.post(url, {"email": "nobody@example.com"}).content.decode()
+    # PASSWORD_RESET_IP_THROTTLE: 20 an hour from one client, whatever the addresses (six so
+    # far; the refused ones did not count).
+    for i in range(14):
+        assert client.post(url, {"email": f"other{i}@example.com"}).status_code == 302
+    assert "Several reset" in client.post(url, {"email": "last@example.com"}).content.decode()
+    elsewhere = client.post(url, {"email": "last@example.com"}, REMOTE_ADDR="10.0.0.2")
+    assert elsewhere.status_code == 302
+
+
+@pytest.mark.django_db
+def test_links_to_new_addresses_are_limited_per_member(client, member):
+    client.force_login(member.user)
+    url = reverse("members:details")
+    change = {"first_name": "", "last_name": "", "password": "correct-horse-battery"}
+    for i in range(5):  # EMAIL_CHANGE_THROTTLE: 5 an hour
+        sent = client.post(url, {**change, "email": f"new{i}@example.com"})
+        assert sent.status_code == 302
+    refused = client.post(url, {**change, "email": "new5@example.com"})
+    assert "You asked for several address changes just now" in refused.content.decode()
+    links = OutboxMessage.objects.filter(handler="members.emails.send_email_confirmation")
+    assert [m.args[1] for m in links.order_by("pk")] == [f"new{i}@example.com" for i in range(5)]
+    # A name alone sends nothing and is not limited.
+    assert client.post(url, {**change, "email": member.user.email}).status_code == 302
