@@ -12,7 +12,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from classpass import ratelimit
 from studios.templatetags.money import format_credits
@@ -265,6 +265,7 @@ def details(request):
     return render(request, "members/details.html", {"member": member, "form": form})
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 def confirm_email(request, token):
     """The link e-mailed to a new address. GET says what it does; POST makes the address the
     account's. No log-in is needed: the link itself proves the mailbox, and it was asked for

@@ -486,6 +486,7 @@ def test_a_member_sets_a_name_studios_see_and_changes_the_address_with_the_passw
         again = client.post(path, follow=True)
     assert again.status_code == 200 and len(mail.outbox) == 2
     assert "is already this account's address" in client.get(path).content.decode()
+    assert client.put(path).status_code == 405
     # An altered link is refused with a clear message.
     broken = client.post(path[:-4] + "xyz/")
     assert broken.status_code == 400 and "This link is not valid" in broken.content.decode()
