@@ -18,11 +18,13 @@ from studios.models import ClassSession, Market, StaffMembership, Studio
 
 @pytest.fixture(scope="module")
 def demo(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
-        call_command("seed_demo", verbosity=0)
-    yield
-    with django_db_blocker.unblock():
-        call_command("flush", interactive=False, verbosity=0)
+    try:
+        with django_db_blocker.unblock():
+            call_command("seed_demo", verbosity=0)
+        yield
+    finally:  # also after a load that failed half-way: the other modules start empty
+        with django_db_blocker.unblock():
+            call_command("flush", interactive=False, verbosity=0)
 
 
 def planner_row_count(model) -> int:
