@@ -112,6 +112,10 @@ def sign_up(
         ) from exc
 
 
+EMAIL_CHANGE_SALT = "members.email-change"
+NOT_A_LINK = "This link is not valid. Open the whole link from the e-mail."
+
+
 def change_details(member: Member, *, first_name: str, last_name: str, email: str) -> str | None:
     """Set the member's name (how studios see them at the front desk) and ask for a new address.
 
@@ -139,9 +143,6 @@ def change_details(member: Member, *, first_name: str, last_name: str, email: st
             emails.record_email_confirmation(member, new_email=new_email, token=token)
     member.user = user
     return new_email
-
-
-EMAIL_CHANGE_SALT = "members.email-change"
 
 
 def _address_state(user) -> str:
@@ -196,9 +197,6 @@ def _email_change_claim(token: str) -> dict:
         raise InvalidLink("This link has expired. Ask for the change again on My details.") from exc
     except signing.BadSignature as exc:
         raise InvalidLink(NOT_A_LINK) from exc
-
-
-NOT_A_LINK = "This link is not valid. Open the whole link from the e-mail."
 
 
 def _claimed_member(claim: dict, *, lock: bool = False) -> Member:
