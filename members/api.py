@@ -142,7 +142,7 @@ class MeView(APIView):
         data, user = body.validated_data, request.user
         if {"first_name", "last_name"} & set(data):
             services.change_details(
-                member,
+                member.user,
                 first_name=data.get("first_name", user.first_name),
                 last_name=data.get("last_name", user.last_name),
                 email=user.email,

@@ -76,29 +76,27 @@ def _moment(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def record_email_change(member, *, old_email: str, new_email: str) -> None:
+def record_email_change(user, *, old_email: str, new_email: str) -> None:
     """Queue the notice to the old address, in the caller's transaction."""
     from studios import outbox
 
-    outbox.publish("members.emails.send_email_changed", member.pk, old_email, new_email)
+    outbox.publish("members.emails.send_email_changed", user.pk, old_email, new_email)
 
 
-def record_email_confirmation(member, *, new_email: str, token: str) -> None:
+def record_email_confirmation(user, *, new_email: str, token: str) -> None:
     """Queue the link that confirms a new address, in the caller's transaction."""
     from studios import outbox
 
-    outbox.publish("members.emails.send_email_confirmation", member.pk, new_email, token)
+    outbox.publish("members.emails.send_email_confirmation", user.pk, new_email, token)
 
 
-def send_email_confirmation(member_id: int, new_email: str, token: str) -> bool:
+def send_email_confirmation(user_id: int, new_email: str, token: str) -> bool:
     """The outbox handler: send the new address the link that makes it the account's."""
+    from django.contrib.auth import get_user_model
     from django.urls import reverse
 
-    from .models import Member
-
-    member = Member.objects.filter(pk=member_id, deleted_at__isnull=True).first()
-    if member is None:  # the account was deleted before the e-mail went out
-        return False
+    if not get_user_model().objects.filter(pk=user_id, is_active=True).exists():
+        return False  # the account was deleted (or deactivated) before the e-mail went out
     context = {
         "new_email": new_email,
         "link": settings.SITE_URL.rstrip("/") + reverse("members:confirm_email", args=[token]),
@@ -110,7 +108,7 @@ def send_email_confirmation(member_id: int, new_email: str, token: str) -> bool:
     return True
 
 
-def send_email_changed(member_id: int, old_email: str, new_email: str) -> bool:
+def send_email_changed(user_id: int, old_email: str, new_email: str) -> bool:
     """The outbox handler: tell the old address that the account now uses another one."""
     context = {"new_email": new_email, "support_email": settings.SUPPORT_EMAIL}
     text = render_to_string("members/email/email_changed.txt", context)

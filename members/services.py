@@ -116,11 +116,12 @@ EMAIL_CHANGE_SALT = "members.email-change"
 NOT_A_LINK = "This link is not valid. Open the whole link from the e-mail."
 
 
-def change_details(member: Member, *, first_name: str, last_name: str, email: str) -> str | None:
-    """Set the member's name (how studios see them at the front desk) and ask for a new address.
+def change_details(user, *, first_name: str, last_name: str, email: str) -> str | None:
+    """Set an account's name (how studios see a member at the front desk) and ask for a new
+    address. For members and studio staff alike: the account is the user.
 
     The name changes at once. The e-mail address is also the log-in name, so a new one changes
-    only when the member follows the link e-mailed to it (confirm_email_change): a mistyped or
+    only when its owner follows the link e-mailed to it (confirm_email_change): a mistyped or
     someone else's address never becomes the account's. Raises EmailTaken if another account
     uses the new address, and then changes nothing. Returns the address the link went to, or
     None when the address stays. The caller confirms an address change with the password.
@@ -128,20 +129,20 @@ def change_details(member: Member, *, first_name: str, last_name: str, email: st
     User = get_user_model()
     email = _login_address(email)
     with transaction.atomic():
-        user = User.objects.select_for_update().get(pk=member.user_id)
-        new_email = email if email != user.email else None
-        if new_email and _address_in_use(new_email, other_than=user.pk):
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        new_email = email if email != locked.email else None
+        if new_email and _address_in_use(new_email, other_than=locked.pk):
             raise EmailTaken("Another account uses this e-mail address.")
-        user.first_name, user.last_name = first_name.strip(), last_name.strip()
-        user.save(update_fields=["first_name", "last_name"])
+        locked.first_name, locked.last_name = first_name.strip(), last_name.strip()
+        locked.save(update_fields=["first_name", "last_name"])
         if new_email:
             token = signing.dumps(
-                {"user": user.pk, "to": new_email, "state": _address_state(user)},
+                {"user": locked.pk, "to": new_email, "state": _address_state(locked)},
                 salt=EMAIL_CHANGE_SALT,
                 compress=True,
             )
-            emails.record_email_confirmation(member, new_email=new_email, token=token)
-    member.user = user
+            emails.record_email_confirmation(locked, new_email=new_email, token=token)
+    user.first_name, user.last_name = locked.first_name, locked.last_name
     return new_email
 
 
@@ -153,18 +154,19 @@ def _address_state(user) -> str:
     ).hexdigest()
 
 
-def email_change_of(token: str) -> tuple[Member, str]:
-    """The member and the new address a confirmation link is for, if it still holds.
+def email_change_of(token: str) -> tuple[AbstractBaseUser, str]:
+    """The account and the new address a confirmation link is for, if it still holds.
 
     Raises InvalidLink when the link is altered, older than EMAIL_CHANGE_TIMEOUT, or was made
-    before the account's address or password last changed, or the account is gone.
+    before the account's address or password last changed, or the account is gone (a deleted
+    member's, or one an admin deactivated).
     """
     claim = _email_change_claim(token)
-    return _claimed_member(claim), claim["to"]
+    return _claimed_user(claim), claim["to"]
 
 
-def confirm_email_change(token: str) -> Member:
-    """Move the account to the address a confirmation link was sent to.
+def confirm_email_change(token: str) -> AbstractBaseUser:
+    """Move the account to the address a confirmation link was sent to; returns the user.
 
     The old address is told in the same transaction (through the outbox), with the new one, so
     someone who took over a session cannot quietly take over the account. Following the link
@@ -175,19 +177,18 @@ def confirm_email_change(token: str) -> Member:
     taken = EmailTaken("Another account now uses this e-mail address.")
     try:
         with transaction.atomic():
-            member = _claimed_member(claim, lock=True)
-            user = member.user
+            user = _claimed_user(claim, lock=True)
             if user.email == claim["to"]:  # followed before
-                return member
+                return user
             if _address_in_use(claim["to"], other_than=user.pk):
                 raise taken
             old_email = user.email
             user.username = user.email = claim["to"]
             user.save(update_fields=["username", "email"])
-            emails.record_email_change(member, old_email=old_email, new_email=user.email)
+            emails.record_email_change(user, old_email=old_email, new_email=user.email)
     except IntegrityError as exc:  # a concurrent sign-up or change took the address first
         raise taken from exc
-    return member
+    return user
 
 
 def _email_change_claim(token: str) -> dict:
@@ -199,20 +200,18 @@ def _email_change_claim(token: str) -> dict:
         raise InvalidLink(NOT_A_LINK) from exc
 
 
-def _claimed_member(claim: dict, *, lock: bool = False) -> Member:
-    """The member a confirmation link names, with their user (locked if asked), if it holds."""
+def _claimed_user(claim: dict, *, lock: bool = False) -> AbstractBaseUser:
+    """The account a confirmation link names (locked if asked), if the link still holds."""
     users = get_user_model().objects.select_for_update() if lock else get_user_model().objects
-    user = users.filter(pk=claim.get("user")).first()
-    member = Member.objects.filter(user=user, deleted_at__isnull=True).first() if user else None
-    if member is None:
+    user = users.filter(pk=claim.get("user"), is_active=True).first()
+    if user is None:  # deleting a member's account deactivates it
         raise InvalidLink(NOT_A_LINK)
-    member.user = user
     if user.email != claim["to"] and _address_state(user) != claim["state"]:
         raise InvalidLink(
             "This link was sent before the account's e-mail address or password last changed. "
             "Ask for the change again on My details."
         )
-    return member
+    return user
 
 
 # --- the credit ledger ---------------------------------------------------------------------

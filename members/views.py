@@ -228,24 +228,24 @@ class PasswordResetView(auth_views.PasswordResetView):
 
 @login_required
 def details(request):
-    """The member's name and e-mail address; a new address needs the password and a link."""
-    member = _member_or_404(request)
+    """The account's name and e-mail address; a new address needs the password and a link.
+    Members and studio staff alike (staff reach it from the Partner Dashboard)."""
     user = request.user
     initial = {"first_name": user.first_name, "last_name": user.last_name, "email": user.email}
     form = DetailsForm(request.POST or None, initial=initial, user=user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         wait = ratelimit.hit([("email_change", str(user.pk))]) if form.changes_address else None
-        if wait is not None:  # each change e-mails a link to an address the member names
+        if wait is not None:  # each change e-mails a link to an address the account names
             form.add_error(
                 "email",
                 "You asked for several address changes just now. "
                 f"Try again in {ratelimit.in_minutes(wait)}.",
             )
-            return render(request, "members/details.html", {"member": member, "form": form})
+            return render(request, "members/details.html", {"form": form})
         try:
             new_email = services.change_details(
-                member,
+                user,
                 first_name=data["first_name"],
                 last_name=data["last_name"],
                 email=data["email"],
@@ -257,12 +257,12 @@ def details(request):
             messages.success(
                 request,
                 f"Saved. We sent a link to {new_email}: follow it within {days} days to log in "
-                f"with that address. Until then, you log in with {member.user.email}."
+                f"with that address. Until then, you log in with {user.email}."
                 if new_email
                 else "Saved.",
             )
-            return redirect("members:account")
-    return render(request, "members/details.html", {"member": member, "form": form})
+            return redirect("members:account")  # which sends staff to their dashboard
+    return render(request, "members/details.html", {"form": form})
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -271,19 +271,19 @@ def confirm_email(request, token):
     account's. No log-in is needed: the link itself proves the mailbox, and it was asked for
     with the account's password."""
     try:
-        member, new_email = services.email_change_of(token)
+        user, new_email = services.email_change_of(token)
         if request.method == "POST":
-            member = services.confirm_email_change(token)
+            user = services.confirm_email_change(token)
     except MemberError as exc:
         return render(request, "members/confirm_email.html", {"error": exc.message}, status=400)
     if request.method == "POST":
         messages.success(
-            request, f"Your e-mail address is now {member.user.email}. Log in with it from now on."
+            request, f"Your e-mail address is now {user.email}. Log in with it from now on."
         )
-        if request.user.is_authenticated and request.user.pk == member.user_id:
+        if request.user.is_authenticated and request.user.pk == user.pk:
             return redirect("members:account")
         return redirect("members:login")
-    done = member.user.email == new_email
+    done = user.email == new_email
     return render(
         request, "members/confirm_email.html", {"error": "", "new_email": new_email, "done": done}
     )

@@ -43,7 +43,7 @@ def test_member_and_partner_pages_fit_a_phone_and_pass_axe(live_server, studio, 
     full = factories.ClassSessionFactory(studio=studio, network_spots=1, network_booked=1)
     services.book(active_member, session.pk)
     members_services.change_details(
-        active_member, first_name="", last_name="", email="next@example.com"
+        active_member.user, first_name="", last_name="", email="next@example.com"
     )
     link = OutboxMessage.objects.get(handler="members.emails.send_email_confirmation")
     visitor_pages = [

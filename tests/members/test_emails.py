@@ -164,13 +164,13 @@ def test_a_renewal_while_the_mail_server_is_down_is_kept_and_sent_once_it_is_bac
 def test_an_address_change_link_is_not_sent_for_an_account_deleted_before_it_went_out(market):
     member = factories.MemberFactory(home_market=market)
     # In a test, nothing that waits for a commit runs: the relay has not sent it yet.
-    services.change_details(member, first_name="", last_name="", email="next@example.com")
+    services.change_details(member.user, first_name="", last_name="", email="next@example.com")
     queued = OutboxMessage.objects.get(handler="members.emails.send_email_confirmation")
     services.delete_account(member)
     assert emails.send_email_confirmation(*queued.args) is False
     assert mail.outbox == []
     other = factories.MemberFactory(home_market=market)
-    assert emails.send_email_confirmation(other.pk, "new@example.com", "token") is True
+    assert emails.send_email_confirmation(other.user_id, "new@example.com", "token") is True
     assert (
         mail.outbox[0].to == ["new@example.com"]
         and "/me/details/email/token/" in mail.outbox[0].body

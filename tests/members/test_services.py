@@ -289,7 +289,7 @@ def requested_link(member, new_email: str) -> str:
     """Ask for a new address as the details page does; the token the e-mail's link carries."""
     from studios.models import OutboxMessage
 
-    assert services.change_details(member, first_name="", last_name="", email=new_email)
+    assert services.change_details(member.user, first_name="", last_name="", email=new_email)
     message = OutboxMessage.objects.filter(handler="members.emails.send_email_confirmation").last()
     return message.args[2]
 
@@ -300,14 +300,16 @@ def test_a_new_address_waits_for_its_link_and_the_name_does_not(member):
     token = requested_link(member, "New@Example.com")
     member.user.refresh_from_db()
     assert member.user.email == member.user.username == old
-    assert services.email_change_of(token) == (member, "new@example.com")
+    assert services.email_change_of(token) == (member.user, "new@example.com")
     services.confirm_email_change(token)
     member.user.refresh_from_db()
     assert member.user.email == member.user.username == "new@example.com"
-    assert services.confirm_email_change(token) == member  # followed twice: nothing more
+    assert services.confirm_email_change(token) == member.user  # followed twice: nothing more
     # A name alone sends nothing and changes at once.
     assert (
-        services.change_details(member, first_name=" Ada ", last_name="", email="NEW@example.com")
+        services.change_details(
+            member.user, first_name=" Ada ", last_name="", email="NEW@example.com"
+        )
         is None
     )
     member.user.refresh_from_db()

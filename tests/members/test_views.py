@@ -534,3 +534,24 @@ def test_links_to_new_addresses_are_limited_per_member(client, member):
     assert [m.args[1] for m in links.order_by("pk")] == [f"new{i}@example.com" for i in range(5)]
     # A name alone sends nothing and is not limited.
     assert client.post(url, {**change, "email": member.user.email}).status_code == 302
+
+
+@pytest.mark.django_db
+def test_studio_staff_change_their_address_from_the_dashboard(client, studio):
+    owner = factories.StaffFactory(studio=studio, role="owner").user  # no member profile
+    client.force_login(owner)
+    dashboard = client.get(reverse("partner:overview", args=[studio.slug])).content.decode()
+    assert reverse("members:details") in dashboard
+    change = {"first_name": "Ana", "last_name": "Ruiz", "password": "correct-horse-battery"}
+    done = client.post(reverse("members:details"), {**change, "email": "ana@studio.example"})
+    assert done.status_code == 302
+    link = OutboxMessage.objects.get(handler="members.emails.send_email_confirmation")
+    client.post(reverse("members:confirm_email", args=[link.args[2]]))
+    owner.refresh_from_db()
+    assert (owner.email, owner.username, owner.get_full_name()) == (
+        "ana@studio.example",
+        "ana@studio.example",
+        "Ana Ruiz",
+    )
+    assert OutboxMessage.objects.filter(handler="members.emails.send_email_changed").exists()
+    assert client.get(reverse("partner:overview", args=[studio.slug])).status_code == 200
