@@ -20,7 +20,7 @@ class NameForm(forms.Form):
         max_length=150,
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
-        help_text="Studios see your name on their class lists, to check you in.",
+        help_text="Studios see your name on their class lists, to check you in, and on their team.",
     )
 
 
