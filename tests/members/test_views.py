@@ -554,4 +554,6 @@ def test_studio_staff_change_their_address_from_the_dashboard(client, studio):
         "Ana Ruiz",
     )
     assert OutboxMessage.objects.filter(handler="members.emails.send_email_changed").exists()
-    assert client.get(reverse("partner:overview", args=[studio.slug])).status_code == 200
+    # The team sees the name beside the address.
+    team = client.get(reverse("partner:team", args=[studio.slug])).content.decode()
+    assert "Ana Ruiz · ana@studio.example" in team
