@@ -345,7 +345,7 @@ REST_FRAMEWORK = {
         "token": env("API_THROTTLE_TOKEN", default="600/min"),
         "booking": env("BOOKING_THROTTLE", default="30/min"),
         # E-mails a visitor or member can make the site send: password resets per address
-        # and per client address, links that confirm a new address per member.
+        # and per client address, links that confirm a new address per account.
         "password_reset": env("PASSWORD_RESET_THROTTLE", default="3/hour"),
         "password_reset_ip": env("PASSWORD_RESET_IP_THROTTLE", default="20/hour"),
         "email_change": env("EMAIL_CHANGE_THROTTLE", default="5/hour"),
