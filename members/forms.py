@@ -109,7 +109,7 @@ class DeleteAccountForm(forms.Form):
 
 
 class DetailsForm(NameForm):
-    """The member's name and address; a new address is confirmed with the password."""
+    """An account's name and address (a member's or staff's); a new address needs the password."""
 
     email = LoginEmailField(label="E-mail")
     password = forms.CharField(
