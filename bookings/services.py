@@ -315,6 +315,8 @@ def pay_hold(
         if reservation.status == ReservationStatus.BOOKED and reservation.payment_id:
             return reservation  # a double confirmation: already paid
         if reservation.status != ReservationStatus.HELD:
+            if session.status == SessionStatus.CANCELLED:
+                raise HoldExpired("This class was cancelled by the studio; you were not charged.")
             raise HoldExpired(
                 "This hold has ended; you were not charged. Book again if spots are left."
             )
@@ -354,7 +356,8 @@ def hold_is_open(reservation: Reservation, now: datetime) -> bool:
 
 
 def _release_hold_locked(session: ClassSession, reservation: Reservation, now: datetime) -> None:
-    _release_locked(session, reservation.counter)
+    if session.status != SessionStatus.CANCELLED:  # cancelling a class zeroes its counters
+        _release_locked(session, reservation.counter)
     reservation.status = ReservationStatus.EXPIRED
     reservation.cancelled_at = now
     reservation.save(update_fields=["status", "cancelled_at"])
@@ -505,8 +508,9 @@ def _earn(reservation: Reservation, session: ClassSession, now: datetime) -> Non
 
 def cancel_session(session_id: int, *, now: datetime | None = None) -> int:
     """The studio cancels a class: everyone refunded in full and e-mailed, no fee, no payout.
+    A spot held for payment ends as well, so nobody can pay for the cancelled class.
 
-    Returns how many reservations were cancelled. Safe to run twice.
+    Returns how many booked reservations were cancelled. Safe to run twice.
     """
     now = now or timezone.now()
     with transaction.atomic(durable=True):
@@ -522,6 +526,10 @@ def cancel_session(session_id: int, *, now: datetime | None = None) -> int:
             _give_back_locked(session, reservation, locked_member, why=why, refund_money=True)
             emails.send_on_commit(reservation.pk, "session_cancelled")
         Reservation.objects.filter(pk__in=[r.pk for r in booked]).update(
+            status=ReservationStatus.CANCELLED, cancelled_at=now
+        )
+        # Nothing was paid or spent for a held spot: it just ends (pay_hold then refuses it).
+        Reservation.objects.filter(session=session, status=ReservationStatus.HELD).update(
             status=ReservationStatus.CANCELLED, cancelled_at=now
         )
         WaitlistEntry.objects.filter(session=session, status=WaitlistStatus.WAITING).update(

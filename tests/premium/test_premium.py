@@ -14,7 +14,7 @@ from bookings.models import Reservation, ReservationStatus
 from members.models import CreditEntry, Payment, PaymentKind, PaymentStatus
 from premium import selectors
 from premium.models import PremiumPrice, PremiumSettings
-from studios.models import AuditEntry, EarningEntry, EarningKind, StaffRole
+from studios.models import AuditEntry, ClassSession, EarningEntry, EarningKind, StaffRole
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -167,6 +167,39 @@ def test_an_expired_hold_frees_the_spot_and_cannot_be_paid(member, studio, premi
     with pytest.raises(HoldExpired):
         services.pay_hold(held.pk, member=member, now=later)
     assert not Payment.objects.exists()
+
+
+def test_a_class_cancelled_during_a_payment_hold_charges_nothing(member, studio, premium):
+    session = factories.ClassSessionFactory(studio=studio)
+    held = services.book(member, session.pk, offer_kind="a_la_carte")
+    assert services.cancel_session(session.pk) == 0  # nobody was booked yet
+    with pytest.raises(HoldExpired, match="cancelled by the studio"):
+        services.pay_hold(held.pk, member=member)
+    held.refresh_from_db()
+    session.refresh_from_db()
+    assert held.status == ReservationStatus.CANCELLED and session.premium_booked == 0
+    assert not Payment.objects.exists()
+    assert services.expire_holds(now=timezone.now() + timedelta(minutes=11)) == 0
+
+
+def test_a_hold_left_on_a_cancelled_class_expires_without_touching_its_counters(
+    member, market, studio, premium
+):
+    cancelled = factories.ClassSessionFactory(studio=studio)
+    left = services.book(member, cancelled.pk, offer_kind="a_la_carte")
+    # A hold that outlived its class's cancellation: the class's counters are already zero.
+    ClassSession.objects.filter(pk=cancelled.pk).update(status="cancelled", premium_booked=0)
+    other = factories.ClassSessionFactory(studio=studio)
+    held = services.book(
+        factories.MemberFactory(home_market=market), other.pk, offer_kind="a_la_carte"
+    )
+    assert services.expire_holds(now=timezone.now() + timedelta(minutes=11)) == 2
+    cancelled.refresh_from_db()
+    other.refresh_from_db()
+    assert (cancelled.premium_booked, other.premium_booked) == (0, 0)
+    left.refresh_from_db()
+    held.refresh_from_db()
+    assert left.status == held.status == ReservationStatus.EXPIRED
 
 
 def test_paying_after_the_hold_ran_out_is_refused_even_before_the_sweep(member, studio, premium):
