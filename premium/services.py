@@ -73,16 +73,36 @@ def set_class_type_price(
 def accept_opportunity(opportunity: Opportunity, *, by, scope: str = "session") -> Opportunity:
     """Offer the suggested spots: on this class, or ("schedule") on every upcoming class of its
     schedule and the schedule itself. Goes through the locked inventory path, which refuses
-    anything past the room (InventoryError) and fills new spots from the waitlist."""
-    if opportunity.status != OpportunityStatus.OPEN:
-        raise InventoryError(f"This recommendation is {opportunity.get_status_display().lower()}.")
+    anything past the room (InventoryError) and fills new spots from the waitlist.
+
+    A recommendation is decided once: of two staff deciding it at once (or a double click),
+    the first claims it and the second is refused, so its spots are never added twice.
+    """
     session = opportunity.session
+    session.refresh_from_db()
     if session.starts_at <= timezone.now():
         raise InventoryError("This class has started; the recommendation expired.")
     studio = opportunity.studio
     extra = opportunity.suggested_spots
     before = session.network_spots
-    if scope == "schedule" and session.schedule_id:
+    accepted = {"status": OpportunityStatus.ACCEPTED, "network_spots_before": before}
+    if scope != "schedule" or not session.schedule_id:
+        with transaction.atomic():  # the claim stands only with the spots it added
+            _claim(opportunity, by, scope="session", **accepted)
+            studio_services.update_session(
+                studio,
+                session.pk,
+                by=by,
+                capacity=session.capacity,
+                network_spots=session.network_spots + extra,
+                studio_booked=session.studio_booked,
+            )
+        opportunity.refresh_from_db()
+        return opportunity
+    # A schedule changes in transactions of its own (one per class), so the claim is made
+    # first and given back if the change is refused.
+    _claim(opportunity, by, scope="schedule", **accepted)
+    try:
         schedule = session.schedule
         values = {name: getattr(schedule, name) for name in studio_services.SCHEDULE_FIELDS}
         values["network_spots"] = min(values["capacity"], values["network_spots"] + extra)
@@ -97,33 +117,32 @@ def accept_opportunity(opportunity: Opportunity, *, by, scope: str = "session") 
                 network_spots=min(session.capacity, session.network_spots + extra),
                 studio_booked=session.studio_booked,
             )
-    else:
-        scope = "session"
-        studio_services.update_session(
-            studio,
-            session.pk,
-            by=by,
-            capacity=session.capacity,
-            network_spots=session.network_spots + extra,
-            studio_booked=session.studio_booked,
+    except Exception:
+        Opportunity.objects.filter(pk=opportunity.pk, status=OpportunityStatus.ACCEPTED).update(
+            status=OpportunityStatus.OPEN,
+            scope="",
+            network_spots_before=None,
+            decided_at=None,
+            decided_by=None,
         )
-    Opportunity.objects.filter(pk=opportunity.pk).update(
-        status=OpportunityStatus.ACCEPTED,
-        scope=scope,
-        network_spots_before=before,
-        decided_at=timezone.now(),
-        decided_by=by,
-    )
+        raise
     opportunity.refresh_from_db()
     return opportunity
 
 
 def dismiss_opportunity(opportunity: Opportunity, *, by) -> Opportunity:
     """Decline a recommendation; a later scan does not raise it again for this class."""
-    if opportunity.status != OpportunityStatus.OPEN:
-        raise InventoryError(f"This recommendation is {opportunity.get_status_display().lower()}.")
-    Opportunity.objects.filter(pk=opportunity.pk).update(
-        status=OpportunityStatus.DISMISSED, decided_at=timezone.now(), decided_by=by
-    )
+    _claim(opportunity, by, status=OpportunityStatus.DISMISSED)
     opportunity.refresh_from_db()
     return opportunity
+
+
+def _claim(opportunity: Opportunity, by, **decision) -> None:
+    """Decide an open recommendation, once; InventoryError if it was decided or expired."""
+    now = timezone.now()
+    claimed = Opportunity.objects.filter(pk=opportunity.pk, status=OpportunityStatus.OPEN).update(
+        decided_at=now, decided_by=by, updated_at=now, **decision
+    )
+    if not claimed:
+        opportunity.refresh_from_db(fields=["status"])
+        raise InventoryError(f"This recommendation is {opportunity.get_status_display().lower()}.")

@@ -76,3 +76,38 @@ def test_an_expiring_hold_racing_its_payment_ends_in_exactly_one_outcome(market,
             assert (
                 paid == 0 and session.premium_booked == 0 and isinstance(results[1], BookingError)
             )
+
+
+def test_staff_deciding_one_recommendation_at_once_add_its_spots_at_most_once(studio):
+    from premium import services as premium_services
+    from premium.models import Opportunity, OpportunityStatus
+    from studios.errors import InventoryError
+
+    for round_ in range(4):
+        session = factories.ClassSessionFactory(
+            studio=studio, capacity=20, network_spots=8, network_booked=8
+        )
+        opportunity = Opportunity.objects.create(
+            session=session,
+            studio=studio,
+            suggested_spots=2,
+            expected_revenue_cents=4000,
+            reason="Sold out early every week",
+        )
+
+        def work(i: int, pk=opportunity.pk, dismiss=round_ % 2 == 1):
+            decided = Opportunity.objects.get(pk=pk)  # each request reads it as still open
+            if dismiss and i == 0:
+                return premium_services.dismiss_opportunity(decided, by=None)
+            return premium_services.accept_opportunity(decided, by=None)
+
+        results = run_in_threads(4, work)
+
+        decided = [r for r in results if isinstance(r, Opportunity)]
+        assert len(decided) == 1, results
+        assert all(isinstance(r, InventoryError) for r in results if r not in decided), results
+        opportunity.refresh_from_db()
+        session.refresh_from_db()
+        added = 2 if opportunity.status == OpportunityStatus.ACCEPTED else 0
+        assert decided[0].status == opportunity.status
+        assert session.network_spots == 8 + added

@@ -273,6 +273,32 @@ def test_accepting_for_the_schedule_raises_every_upcoming_class(studio):
     )
 
 
+def test_a_refused_schedule_change_leaves_the_recommendation_open(studio):
+    schedule = with_history(studio, empties=[2, 2, 2])
+    session = sold_out(studio, schedule, hours=72)
+    scans.run_inline(ScanKind.OPPORTUNITIES)
+    Schedule.objects.filter(pk=schedule.pk).update(weekdays=[])  # a change it would refuse
+    from premium import services
+    from studios.errors import InventoryError
+
+    opportunity = Opportunity.objects.get(session=session)
+    with pytest.raises(InventoryError):
+        services.accept_opportunity(opportunity, by=None, scope="schedule")
+    opportunity.refresh_from_db()
+    session.refresh_from_db()
+    assert opportunity.status == OpportunityStatus.OPEN and opportunity.decided_at is None
+    assert session.network_spots == 8
+    accepted = services.accept_opportunity(opportunity, by=None, scope="session")
+    session.refresh_from_db()
+    assert accepted.status == OpportunityStatus.ACCEPTED and session.network_spots == 10
+    with pytest.raises(InventoryError, match="is accepted"):
+        services.accept_opportunity(opportunity, by=None)
+    with pytest.raises(InventoryError, match="is accepted"):
+        services.dismiss_opportunity(opportunity, by=None)
+    session.refresh_from_db()
+    assert session.network_spots == 10
+
+
 def test_dismissed_stays_dismissed_and_started_classes_expire(studio):
     schedule = with_history(studio, empties=[2, 2, 2])
     session = sold_out(studio, schedule, hours=72)
