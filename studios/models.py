@@ -16,6 +16,20 @@ def validate_timezone(value: str) -> None:
         raise ValidationError(f"{value!r} is not a known IANA timezone.")
 
 
+def validate_currency(value: str) -> None:
+    """An ISO 4217 code of a currency divided into hundredths: every amount is kept, charged,
+    paid out and shown in hundredths (cents), so a yen or a dinar would be off by 100 or 10."""
+    from babel.numbers import get_currency_precision, list_currencies
+
+    if value not in list_currencies():
+        raise ValidationError(f"{value!r} is not an ISO 4217 currency code.")
+    if (digits := get_currency_precision(value)) != 2:
+        raise ValidationError(
+            f"{value} has {digits} decimal places; amounts are kept in hundredths, so only "
+            "currencies with two decimal places are supported."
+        )
+
+
 class Category(models.TextChoices):
     YOGA = "yoga", "Yoga"
     CYCLING = "cycling", "Cycling"
@@ -35,7 +49,11 @@ class Market(models.Model):
     name = models.CharField(max_length=80, unique=True)
     slug = models.SlugField(max_length=80, unique=True)
     timezone = models.CharField(max_length=64, validators=[validate_timezone])
-    currency = models.CharField(max_length=3, help_text="ISO 4217 code, e.g. USD.")
+    currency = models.CharField(
+        max_length=3,
+        validators=[validate_currency],
+        help_text="ISO 4217 code of a currency with two decimal places, e.g. USD.",
+    )
     credit_value_cents = models.PositiveIntegerField(
         help_text="What one credit is worth, in minor units; prices and payouts derive from it."
     )

@@ -228,3 +228,35 @@ def test_a_retired_class_type_or_instructor_is_kept_where_used_but_not_chosen_an
     assert set(refused.value.fields) == {"instructor"}
     other.refresh_from_db()
     assert other.instructor != retired_instructor
+
+
+@pytest.mark.django_db
+def test_a_market_takes_only_currencies_kept_in_hundredths(admin_client):
+    from django.urls import reverse
+
+    from studios.models import Market
+
+    def add(currency: str):
+        return admin_client.post(
+            reverse("admin:studios_market_add"),
+            {
+                "name": f"Market {currency}",
+                "slug": f"market-{currency.lower()}",
+                "timezone": "Asia/Tokyo",
+                "currency": currency,
+                "credit_value_cents": 200,
+                "booking_window_days": 7,
+                "booking_opens_at": "12:00",
+                "default_cancellation_window_hours": 12,
+                "late_cancel_fee_cents": 0,
+                "missed_class_fee_cents": 0,
+            },
+        )
+
+    page = add("JPY").content.decode()
+    assert "JPY has 0 decimal places" in page
+    assert "&#x27;USX&#x27; is not an ISO 4217 currency code" in add("USX").content.decode()
+    assert "KWD has 3 decimal places" in add("KWD").content.decode()
+    assert not Market.objects.exists()
+    assert add("EUR").status_code == 302
+    assert Market.objects.get().currency == "EUR"
