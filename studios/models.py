@@ -19,6 +19,7 @@ def validate_timezone(value: str) -> None:
 def validate_currency(value: str) -> None:
     """An ISO 4217 code of a currency divided into hundredths: every amount is kept, charged,
     paid out and shown in hundredths (cents), so a yen or a dinar would be off by 100 or 10."""
+    # Imported here: it takes 30 ms, which every process would pay, and only forms validate.
     from babel.numbers import get_currency_precision, list_currencies
 
     if value not in list_currencies():
