@@ -91,11 +91,14 @@ def class_detail(request, session_id: int):
     ctx = services.booking_context(session, member, now)
     offers = collect_offers(ctx)
     spotlight = request.GET.get("spotlight", "")
-    if spotlight.isdigit():  # a click on a Spotlight placement
+    # A click on a Spotlight placement counts for the campaign only if it is this studio's.
+    if not (spotlight.isdigit() and len(spotlight) < 10):
+        spotlight = ""
+    elif selectors.spotlight_campaign_of(int(spotlight), session.pk):
         day = timezone.localtime(session.starts_at, session.studio.market.tzinfo).date()
         marketing_services.count([int(spotlight)], day, "clicks")  # the class's day, as bookings
     context = {
-        "spotlight": spotlight if spotlight.isdigit() else "",
+        "spotlight": spotlight,
         "session": session,
         "market": session.studio.market,
         "member": member,

@@ -196,6 +196,22 @@ def test_counting_writes_nothing_until_the_flush(client, studio, active_member, 
     assert (row.impressions, row.clicks, row.bookings) == (1, 1, 1)
 
 
+def test_a_click_counts_only_for_a_campaign_of_the_class_s_studio(client, studio, market, prices):
+    campaign = running(studio)
+    other = factories.StudioFactory(market=market)
+    session = factories.ClassSessionFactory(
+        studio=other, starts_at=timezone.now() + timedelta(hours=3)
+    )
+    page = reverse("bookings:class", args=[session.pk])
+    assert client.get(page, {"spotlight": campaign.pk}).status_code == 200
+    assert client.get(page, {"spotlight": "9" * 30}).status_code == 200
+    assert services.flush_counters() == 0
+    own = running(other)
+    client.get(page, {"spotlight": own.pk})
+    assert services.flush_counters() == 1
+    assert SpotlightDay.objects.get().campaign == own
+
+
 def test_counts_for_a_later_days_classes_reach_the_dashboard_at_the_next_flush(
     client, studio, active_member, prices
 ):
