@@ -70,7 +70,12 @@ def buy(
             f"The daily fee must be at least {format_money(least, market.currency)} "
             f"(the {market.name} price list)."
         )
-    if not errors:
+    if errors:
+        raise SpotlightError(fields=errors)
+    with transaction.atomic(durable=True):
+        # One purchase per studio at a time: two at once (a double click, two owners) would
+        # each find no overlap and both be charged for the same days.
+        Studio.objects.select_for_update().filter(pk=studio.pk).first()
         overlapping = SpotlightCampaign.objects.filter(
             studio=studio,
             status__in=[CampaignStatus.ACTIVE, CampaignStatus.PAUSED],
@@ -81,21 +86,23 @@ def buy(
             (c for c in overlapping if _categories_overlap(c.categories, categories)), None
         )
         if clash:
-            errors["starts_on"] = (
-                f"You already have a Spotlight campaign from {clash.starts_on:%-d %b} to "
-                f"{clash.ends_on:%-d %b} for these categories."
+            raise SpotlightError(
+                fields={
+                    "starts_on": (
+                        f"You already have a Spotlight campaign from {clash.starts_on:%-d %b} "
+                        f"to {clash.ends_on:%-d %b} for these categories."
+                    )
+                }
             )
-    if errors:
-        raise SpotlightError(fields=errors)
-    return SpotlightCampaign.objects.create(
-        studio=studio,
-        market=market,
-        starts_on=starts_on,
-        ends_on=ends_on,
-        daily_fee_cents=daily_fee_cents,
-        categories=sorted(categories),
-        created_by=by,
-    )
+        return SpotlightCampaign.objects.create(
+            studio=studio,
+            market=market,
+            starts_on=starts_on,
+            ends_on=ends_on,
+            daily_fee_cents=daily_fee_cents,
+            categories=sorted(categories),
+            created_by=by,
+        )
 
 
 def _categories_overlap(a: list[str], b: list[str]) -> bool:

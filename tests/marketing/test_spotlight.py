@@ -196,6 +196,32 @@ def test_counting_writes_nothing_until_the_flush(client, studio, active_member, 
     assert (row.impressions, row.clicks, row.bookings) == (1, 1, 1)
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_buying_the_same_days_twice_at_once_makes_one_campaign(studio, prices):
+    from tests.race import run_in_threads
+
+    tomorrow = today(studio) + timedelta(days=1)
+
+    def work(i: int):
+        return services.buy(
+            studio,
+            by=None,
+            starts_on=tomorrow,
+            ends_on=tomorrow + timedelta(days=6),
+            daily_fee_cents=1500,
+            categories=[],
+        )
+
+    for _ in range(3):
+        SpotlightCampaign.objects.all().delete()
+        results = run_in_threads(4, work)
+        bought = [r for r in results if isinstance(r, SpotlightCampaign)]
+        assert len(bought) == 1, results
+        assert all(isinstance(r, SpotlightError) for r in results if r not in bought), results
+        assert SpotlightCampaign.objects.get().pk == bought[0].pk
+
+
 def test_a_click_counts_only_for_a_campaign_of_the_class_s_studio(client, studio, market, prices):
     campaign = running(studio)
     other = factories.StudioFactory(market=market)
