@@ -3,6 +3,11 @@
 Each event becomes one outbox message per subscription, so a slow or failing endpoint is retried
 on its own (with back-off, up to the outbox's attempts) and never delays a booking. The body is
 JSON; the header X-Classpass-Signature is "sha256=" + HMAC-SHA256(secret, body) in hex.
+
+Delivery is at least once: an endpoint that took an event but answered too late gets it again.
+Each delivery has an id, chosen when the event is queued and the same on every retry (the
+body's "id", signed with it, and the header X-Classpass-Delivery), so the endpoint can tell a
+retry from a new event.
 """
 
 import hashlib
@@ -60,12 +65,16 @@ def fan_out(reservation_id: int, event: str) -> int:
         )
     )
     for subscription_id in ids:
-        outbox.publish("bookings.webhooks.deliver", subscription_id, event, reservation_id)
+        delivery = str(uuid.uuid4())  # one id for every attempt of this delivery
+        outbox.publish(
+            "bookings.webhooks.deliver", subscription_id, event, reservation_id, delivery
+        )
     return len(ids)
 
 
-def payload(reservation: Reservation, event: str) -> dict:
+def payload(reservation: Reservation, event: str, delivery: str) -> dict:
     return {
+        "id": delivery,
         "event": f"reservation.{event}",
         "sent_at": timezone.now().isoformat(),
         "reservation": {
@@ -102,8 +111,12 @@ def allowed(url: str) -> bool:
     )
 
 
-def deliver(subscription_id: int, event: str, reservation_id: int) -> int:
-    """POST one event; raises on a failure so the outbox retries it."""
+def deliver(
+    subscription_id: int, event: str, reservation_id: int, delivery: str | None = None
+) -> int:
+    """POST one event; raises on a failure so the outbox retries it. `delivery` is the id
+    that fan_out chose (messages queued before deliveries had ids get a new one)."""
+    delivery = delivery or str(uuid.uuid4())
     subscription = WebhookSubscription.objects.filter(pk=subscription_id, is_active=True).first()
     reservation = (
         Reservation.objects.select_related("member__user").filter(pk=reservation_id).first()
@@ -112,7 +125,7 @@ def deliver(subscription_id: int, event: str, reservation_id: int) -> int:
         return 0  # unsubscribed or gone meanwhile: nothing to send
     if not allowed(subscription.url):
         raise PermissionError(f"Deliveries to {subscription.url} are not allowed here.")
-    body = json.dumps(payload(reservation, event), separators=(",", ":")).encode()
+    body = json.dumps(payload(reservation, event, delivery), separators=(",", ":")).encode()
     response = _client().send_request(
         "POST",
         subscription.url,
@@ -120,7 +133,7 @@ def deliver(subscription_id: int, event: str, reservation_id: int) -> int:
         headers={
             "Content-Type": "application/json",
             "X-Classpass-Event": f"reservation.{event}",
-            "X-Classpass-Delivery": str(uuid.uuid4()),
+            "X-Classpass-Delivery": delivery,
             "X-Classpass-Signature": sign(subscription.secret, body),
         },
     )

@@ -104,6 +104,33 @@ def test_subscribe_by_api_and_receive_signed_events_with_retries(
     assert not WebhookSubscription.objects.filter(is_active=True).exists()
 
 
+def test_a_retried_delivery_keeps_its_id_and_a_new_event_gets_another(
+    studio, active_member, session
+):
+    attempts = []  # (delivery header, body id, event) of every attempt, the failed ones too
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            attempts.append((self.headers["X-Classpass-Delivery"], body["id"], body["event"]))
+            self.send_response(503 if len(attempts) == 1 else 204)  # took it, answered badly
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    with serving(Handler) as port:
+        book_and_deliver(f"http://127.0.0.1:{port}/hooks", studio, active_member, session)
+        OutboxMessage.objects.filter(done_at__isnull=True).update(available_at="2000-01-01T00:00Z")
+        outbox.relay()
+        services.cancel(active_member.reservations.get().pk)
+        outbox.relay()
+    (first, first_body, booked), (again, again_body, _), (other, _, cancelled) = attempts
+    assert (booked, cancelled) == ("reservation.booked", "reservation.cancelled")
+    assert first == first_body == again == again_body
+    assert other != first
+
+
 def test_deliveries_only_go_where_allowed(settings):
     settings.WEBHOOK_DELIVERY = "loopback"
     assert webhooks.allowed("http://127.0.0.1:9/x") and webhooks.allowed("http://[::1]/x")
