@@ -14,5 +14,6 @@ urlpatterns = [
     path("checkout/<uuid:public_id>/", views.checkout, name="checkout"),
     path("me/reservations/<int:reservation_id>/cancel/", views.cancel, name="cancel"),
     path("me/waitlist/<int:entry_id>/leave/", views.leave_waitlist, name="leave_waitlist"),
+    path("me/schedule/calendar/reset/", views.calendar_reset, name="calendar_reset"),
     path("calendar/<str:token>.ics", views.calendar_feed, name="calendar"),
 ]

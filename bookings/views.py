@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from classpass import ratelimit
 from marketing import services as marketing_services
+from members import services as members_services
 from members.models import Member
 from members.selectors import has_saved, home_without_profile, member_for_user
 from studios.models import Market
@@ -297,6 +298,19 @@ def schedule(request):
             ),
         },
     )
+
+
+@login_required
+@require_POST
+def calendar_reset(request):
+    member = _member_or_404(request)
+    members_services.new_calendar_address(member)
+    messages.success(
+        request,
+        "Your calendar has a new address; the old one no longer works. "
+        "Subscribe again in your calendar app with the address below.",
+    )
+    return redirect("bookings:schedule")
 
 
 def calendar_feed(request, token: str):

@@ -585,6 +585,13 @@ def set_class_reminders(member: Member, *, enabled: bool) -> None:
     member.class_reminders = enabled
 
 
+def new_calendar_address(member: Member) -> None:
+    """Give the member's calendar feed a new secret address; the old one stops working (for a
+    link that was shared or leaked)."""
+    member.calendar_token = new_calendar_token()
+    Member.objects.filter(pk=member.pk).update(calendar_token=member.calendar_token)
+
+
 def save_studio(member: Member, studio: Studio, *, saved: bool) -> None:
     """Keep a studio among the member's studios, or take it out. Saying it twice is harmless,
     also at the same moment (the unique constraint keeps one row)."""

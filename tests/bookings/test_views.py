@@ -295,6 +295,26 @@ def test_calendar_feed_needs_the_secret_token(client, active_member, session):
     assert client.get(reverse("bookings:calendar", args=["not-the-token"])).status_code == 404
 
 
+def test_a_member_gives_the_calendar_a_new_address_and_the_old_one_stops(
+    client, active_member, session
+):
+    services.book(active_member, session.pk)
+    old = reverse("bookings:calendar", args=[active_member.calendar_token])
+    other = factories.MemberFactory()
+    others = reverse("bookings:calendar", args=[other.calendar_token])
+    client.force_login(active_member.user)
+    reset = reverse("bookings:calendar_reset")
+    assert client.get(reset).status_code == 405
+    page = client.post(reset, follow=True).content.decode()
+    assert "Your calendar has a new address" in page
+    active_member.refresh_from_db()
+    new = reverse("bookings:calendar", args=[active_member.calendar_token])
+    assert new != old and new in page and old not in page
+    assert client.get(old).status_code == 404
+    assert session.class_type.name in client.get(new).content.decode()
+    assert client.get(others).status_code == 200  # nobody else's address changed
+
+
 def test_studio_page_lists_upcoming_classes_under_their_days(client, studio):
     tz = studio.market.tzinfo
     later, sooner = (
