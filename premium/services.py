@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from studios import services as studio_services
 from studios.errors import InventoryError
-from studios.models import AuditEntry, ClassType, Studio
+from studios.models import AuditEntry, ClassSession, ClassType, Studio
 
 from .models import Opportunity, OpportunityStatus, PremiumPrice, PremiumSettings
 from .selectors import settings_for
@@ -89,13 +89,9 @@ def accept_opportunity(opportunity: Opportunity, *, by, scope: str = "session") 
     if scope != "schedule" or not session.schedule_id:
         with transaction.atomic():  # the claim stands only with the spots it added
             _claim(opportunity, by, scope="session", **accepted)
+            locked = _lock_session(session.pk)
             studio_services.update_session(
-                studio,
-                session.pk,
-                by=by,
-                capacity=session.capacity,
-                network_spots=session.network_spots + extra,
-                studio_booked=session.studio_booked,
+                studio, session.pk, by=by, network_spots=locked.network_spots + extra
             )
         opportunity.refresh_from_db()
         return opportunity
@@ -107,16 +103,12 @@ def accept_opportunity(opportunity: Opportunity, *, by, scope: str = "session") 
         values = {name: getattr(schedule, name) for name in studio_services.SCHEDULE_FIELDS}
         values["network_spots"] = min(values["capacity"], values["network_spots"] + extra)
         studio_services.update_schedule(schedule, by=by, **values)
-        session.refresh_from_db()
-        if session.network_spots < before + extra:  # the class itself differs from its schedule
-            studio_services.update_session(
-                studio,
-                session.pk,
-                by=by,
-                capacity=session.capacity,
-                network_spots=min(session.capacity, session.network_spots + extra),
-                studio_booked=session.studio_booked,
-            )
+        with transaction.atomic():  # the class itself may differ from its schedule
+            locked = _lock_session(session.pk)
+            if locked.network_spots < before + extra:
+                studio_services.update_session(
+                    studio, session.pk, by=by, network_spots=min(locked.capacity, before + extra)
+                )
     except Exception:
         Opportunity.objects.filter(pk=opportunity.pk, status=OpportunityStatus.ACCEPTED).update(
             status=OpportunityStatus.OPEN,
@@ -128,6 +120,12 @@ def accept_opportunity(opportunity: Opportunity, *, by, scope: str = "session") 
         raise
     opportunity.refresh_from_db()
     return opportunity
+
+
+def _lock_session(session_id: int) -> ClassSession:
+    """The class under its row lock: what a change counts from (never a value read before it,
+    which the studio's desk software may have changed since)."""
+    return ClassSession.objects.select_for_update(of=("self",)).get(pk=session_id)
 
 
 def dismiss_opportunity(opportunity: Opportunity, *, by) -> Opportunity:

@@ -215,6 +215,8 @@ class PartnerSessionView(PartnerAPIView):
     @extend_schema(
         summary="Sync a class's inventory (room, network spots, the studio's own bookings)",
         description="The endpoint a studio's booking software calls when people book at the desk. "
+        "Send only what changes: a field left out keeps the class's value at the moment of the "
+        "change, whatever else changed it meanwhile. "
         "Refused with 422 (and why) when more people would be booked than the room holds.",
         request=InventorySerializer,
         responses=PartnerSessionSerializer,
@@ -231,11 +233,10 @@ class PartnerSessionView(PartnerAPIView):
             raise NotFound("No such class.")
         body = InventorySerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        values = {
-            k: body.validated_data.get(k, getattr(session, k))
-            for k in ("capacity", "network_spots", "studio_booked")
-        }
-        saved = services.update_session(self.studio, session.pk, by=request.user, **values)
+        # Only the fields sent: the others keep their values under the class's row lock.
+        saved = services.update_session(
+            self.studio, session.pk, by=request.user, **body.validated_data
+        )
         return Response(PartnerSessionSerializer(saved).data)
 
 

@@ -81,10 +81,21 @@ class EndScheduleForm(forms.Form):
 
 
 class SessionForm(forms.Form):
-    capacity = forms.IntegerField(min_value=0, max_value=1000, label="Room capacity")
-    network_spots = forms.IntegerField(min_value=0, max_value=1000, label="Network spots")
-    studio_booked = forms.IntegerField(min_value=0, max_value=1000, label="Booked by the studio")
-    instructor = forms.ModelChoiceField(queryset=Instructor.objects.none(), required=False)
+    """One class's numbers. Each field also sends the value the page showed
+    (show_hidden_initial), so that changed_data names only what this person changed."""
+
+    capacity = forms.IntegerField(
+        min_value=0, max_value=1000, label="Room capacity", show_hidden_initial=True
+    )
+    network_spots = forms.IntegerField(
+        min_value=0, max_value=1000, label="Network spots", show_hidden_initial=True
+    )
+    studio_booked = forms.IntegerField(
+        min_value=0, max_value=1000, label="Booked by the studio", show_hidden_initial=True
+    )
+    instructor = forms.ModelChoiceField(
+        queryset=Instructor.objects.none(), required=False, show_hidden_initial=True
+    )
 
     def __init__(self, *args, studio: Studio, **kwargs):
         super().__init__(*args, **kwargs)

@@ -648,7 +648,6 @@ def update_schedule(schedule: Schedule, *, by, **values) -> ScheduleChange:
                 by=by,
                 capacity=values["capacity"],
                 network_spots=values["network_spots"],
-                studio_booked=session.studio_booked,
                 instructor=values.get("instructor"),
                 credit_price=values["credit_price"],
                 audit=False,
@@ -693,21 +692,25 @@ def update_session(
     session_id: int,
     *,
     by,
-    capacity: int,
-    network_spots: int,
-    studio_booked: int,
+    capacity: int | None = None,
+    network_spots: int | None = None,
+    studio_booked: int | None = None,
     instructor: Instructor | None = None,
     credit_price: int | None = None,
     audit: bool = True,
 ) -> ClassSession:
     """Change one class's room, allocation, studio bookings or instructor, under its row lock.
 
+    What is not given (None) keeps the value the class has under the lock, never one read
+    before it: a caller passes only what it changes, so that a change made meanwhile (the
+    studio's desk software syncing its own bookings, say) is not overwritten.
+
     Refuses (InventoryError, by field) anything that would leave more people booked than the
     room holds, or fewer network spots than members already hold. SESSION_INVENTORY_HOOKS run
     inside the same transaction (the bookings app promotes its waitlist there).
     """
     errors = {}
-    if min(capacity, network_spots, studio_booked) < 0:
+    if any(n is not None and n < 0 for n in (capacity, network_spots, studio_booked)):
         raise InventoryError(fields={"capacity": "Numbers of places cannot be negative."})
     with transaction.atomic():
         session = (
@@ -718,6 +721,9 @@ def update_session(
         )
         if session is None:
             raise ClassSession.DoesNotExist(f"No class {session_id} at {studio}.")
+        capacity = session.capacity if capacity is None else capacity
+        network_spots = session.network_spots if network_spots is None else network_spots
+        studio_booked = session.studio_booked if studio_booked is None else studio_booked
         if session.status != SessionStatus.SCHEDULED:
             raise InventoryError("This class was cancelled; its inventory cannot change.")
         if session.starts_at <= timezone.now():

@@ -131,8 +131,11 @@ def session_edit(request, studio, session_id: int):
     }
     form = SessionForm(request.POST or None, studio=studio, initial=initial)
     if request.method == "POST" and form.is_valid():
+        # Only what this person changed on the page: a number that the studio's desk software
+        # synced since the page was shown keeps its new value (SessionForm's hidden initials).
+        changed = {name: form.cleaned_data[name] for name in form.changed_data}
         try:
-            services.update_session(studio, session.pk, by=request.user, **form.cleaned_data)
+            services.update_session(studio, session.pk, by=request.user, **changed)
         except InventoryError as exc:
             errors_into(form, exc)
         else:

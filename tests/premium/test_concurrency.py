@@ -111,3 +111,36 @@ def test_staff_deciding_one_recommendation_at_once_add_its_spots_at_most_once(st
         added = 2 if opportunity.status == OpportunityStatus.ACCEPTED else 0
         assert decided[0].status == opportunity.status
         assert session.network_spots == 8 + added
+
+
+def test_accepting_a_recommendation_keeps_what_the_desk_synced_meanwhile(studio):
+    from premium import services as premium_services
+    from premium.models import Opportunity, OpportunityStatus
+    from studios import services as studio_services
+
+    for _ in range(10):
+        session = factories.ClassSessionFactory(
+            studio=studio, capacity=20, network_spots=8, network_booked=8, studio_booked=4
+        )
+        opportunity = Opportunity.objects.create(
+            session=session,
+            studio=studio,
+            suggested_spots=2,
+            expected_revenue_cents=4000,
+            reason="Sold out early every week",
+        )
+
+        def work(i: int, pk=opportunity.pk, session_id=session.pk):
+            if i == 0:
+                return studio_services.update_session(
+                    studio, session_id, by=None, studio_booked=7
+                )  # the desk sold three more
+            return premium_services.accept_opportunity(Opportunity.objects.get(pk=pk), by=None)
+
+        results = run_in_threads(2, work)
+
+        assert not [r for r in results if isinstance(r, Exception)], results
+        session.refresh_from_db()
+        opportunity.refresh_from_db()
+        assert opportunity.status == OpportunityStatus.ACCEPTED
+        assert (session.network_spots, session.studio_booked) == (10, 7)

@@ -577,6 +577,54 @@ def test_bad_team_input_is_a_form_error_and_saves_nothing(owner_client, studio):
     assert owner_client.post(url("team_action", studio, 1, "promote")).status_code == 404
 
 
+def test_a_class_edit_keeps_what_the_desk_synced_since_the_page_was_shown(owner_client, studio):
+    from studios import services
+
+    session = factories.ClassSessionFactory(
+        studio=studio, capacity=20, network_spots=8, studio_booked=4
+    )
+    page = owner_client.get(url("session_edit", studio, session.pk)).content.decode()
+    assert 'name="initial-studio_booked" value="4"' in page
+    services.update_session(studio, session.pk, by=None, studio_booked=6)  # sold at the desk
+    shown = {"capacity": 20, "network_spots": 8, "studio_booked": 4, "instructor": ""}
+    response = owner_client.post(
+        url("session_edit", studio, session.pk),
+        {**shown, "capacity": 24, **{f"initial-{k}": v for k, v in shown.items()}},
+    )
+    assert response.status_code == 302
+    session.refresh_from_db()
+    assert (session.capacity, session.network_spots, session.studio_booked) == (24, 8, 6)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_desk_syncing_while_a_manager_resizes_the_room_keeps_both_changes(studio):
+    from rest_framework.test import APIClient
+
+    from members import services as members_services
+    from tests.race import run_in_threads
+
+    _, token = members_services.create_api_token(
+        factories.StaffFactory(studio=studio, role=StaffRole.MANAGER).user
+    )
+    changes = [{"studio_booked": 5}, {"capacity": 30}]
+    for _ in range(10):
+        session = factories.ClassSessionFactory(
+            studio=studio, capacity=20, network_spots=8, studio_booked=0
+        )
+
+        def work(i: int, pk=session.pk):
+            client = APIClient()
+            client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+            return client.patch(
+                f"/api/v1/partner/{studio.slug}/sessions/{pk}/", changes[i], format="json"
+            ).status_code
+
+        assert run_in_threads(2, work) == [200, 200]
+        session.refresh_from_db()
+        assert (session.capacity, session.studio_booked) == (30, 5)
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_owners_demoting_each_other_at_once_leave_one_owner(studio):
