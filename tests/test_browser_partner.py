@@ -38,3 +38,40 @@ def test_roster_fits_a_375px_screen_and_checks_in(live_server, studio, active_me
         assert "checked in" in page.content()
     reservation.refresh_from_db()
     assert reservation.status == "attended"
+
+
+def test_a_double_click_on_save_makes_one_schedule(live_server, studio):
+    from studios.models import Schedule
+
+    owner = factories.StaffFactory(studio=studio, role=StaffRole.OWNER).user
+    class_type = factories.ClassTypeFactory(studio=studio)
+    with chromium() as page:
+        log_in(page, live_server.url, owner.email, "correct-horse-battery")
+        page.goto(f"{live_server.url}/partner/{studio.slug}/schedule/new/")
+        page.select_option("select[name=class_type]", str(class_type.pk))
+        page.check("input[name=weekdays][value='0']")
+        for name, value in {
+            "local_start_time": "07:30",
+            "duration_minutes": "50",
+            "capacity": "20",
+            "network_spots": "8",
+            "credit_price": "9",
+            "starts_on": timezone.localdate().isoformat(),
+        }.items():
+            page.fill(f"input[name={name}]", value)
+        # Two clicks 20 ms apart, as a double click: the first request is still on its way.
+        page.evaluate(
+            """() => {
+              const save = document.querySelector("form.form-grid button[type=submit]");
+              save.click();
+              setTimeout(() => save.click(), 20);
+            }"""
+        )
+        # (Without the guard the second click aborts the first navigation; both reach us.)
+        for _ in range(100):
+            if page.url.endswith(f"/{studio.slug}/schedule/"):
+                break
+            page.wait_for_timeout(50)
+        page.wait_for_load_state("networkidle")
+        shot(page, "owner-05-schedule-saved")
+    assert Schedule.objects.filter(studio=studio).count() == 1
