@@ -4,11 +4,11 @@ from decimal import Decimal
 
 from django import forms
 
-from studios.forms import MoneyField
+from studios.forms import ChangesOnly, MoneyField
 from studios.models import ClassType, Studio
 
 
-class PremiumSettingsForm(forms.Form):
+class PremiumSettingsForm(ChangesOnly, forms.Form):
     enabled = forms.BooleanField(required=False, label="Sell Premium spots")
     price_cents = MoneyField(label="Premium price per class", min_value=Decimal("0.01"))
     max_spots = forms.IntegerField(

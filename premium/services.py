@@ -25,7 +25,12 @@ def update_settings(studio: Studio, *, by, **values) -> PremiumSettings:
     with transaction.atomic(durable=True):
         current = settings_for(studio)
         before = {k: getattr(current, k) for k in FIELDS} if current.pk else {}
-        obj, _ = PremiumSettings.objects.update_or_create(studio=studio, defaults=values)
+        # What is not given keeps its value; a first save starts from the defaults.
+        obj, _ = PremiumSettings.objects.update_or_create(
+            studio=studio,
+            defaults=values,
+            create_defaults={**{k: getattr(current, k) for k in FIELDS}, **values},
+        )
         changed = {k: v for k, v in values.items() if before.get(k) != v}
         if changed:
             AuditEntry.objects.create(

@@ -22,7 +22,7 @@ def premium(request, studio):
     if request.method == "POST" and request.POST.get("form") == "settings":
         form = PremiumSettingsForm(request.POST)
         if form.is_valid():
-            services.update_settings(studio, by=request.user, **form.cleaned_data)
+            services.update_settings(studio, by=request.user, **form.changes())
             messages.success(request, "Premium settings saved.")
             return redirect("partner:premium", studio_slug=studio.slug)
     elif request.method == "POST" and request.POST.get("form") == "price":

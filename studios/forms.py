@@ -80,22 +80,33 @@ class EndScheduleForm(forms.Form):
     ends_on = forms.DateField(label="Last day", widget=forms.DateInput(attrs={"type": "date"}))
 
 
-class SessionForm(forms.Form):
-    """One class's numbers. Each field also sends the value the page showed
-    (show_hidden_initial), so that changed_data names only what this person changed."""
+class ChangesOnly:
+    """A form whose fields also send the values the page showed (Django's show_hidden_initial),
+    so that `changes()` holds only what this person changed. Saving just that never undoes
+    what someone else (or the studio's desk software) changed since the page was shown."""
 
-    capacity = forms.IntegerField(
-        min_value=0, max_value=1000, label="Room capacity", show_hidden_initial=True
-    )
-    network_spots = forms.IntegerField(
-        min_value=0, max_value=1000, label="Network spots", show_hidden_initial=True
-    )
-    studio_booked = forms.IntegerField(
-        min_value=0, max_value=1000, label="Booked by the studio", show_hidden_initial=True
-    )
-    instructor = forms.ModelChoiceField(
-        queryset=Instructor.objects.none(), required=False, show_hidden_initial=True
-    )
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.show_hidden_initial = True
+
+    def changes(self) -> dict:
+        """What changed; a field posted without the value shown (a client other than the
+        page) counts as changed, so that it is saved as sent."""
+        return {
+            name: value
+            for name, value in self.cleaned_data.items()
+            if name in self.changed_data or self[name].html_initial_name not in self.data
+        }
+
+
+class SessionForm(ChangesOnly, forms.Form):
+    """One class's numbers and instructor."""
+
+    capacity = forms.IntegerField(min_value=0, max_value=1000, label="Room capacity")
+    network_spots = forms.IntegerField(min_value=0, max_value=1000, label="Network spots")
+    studio_booked = forms.IntegerField(min_value=0, max_value=1000, label="Booked by the studio")
+    instructor = forms.ModelChoiceField(queryset=Instructor.objects.none(), required=False)
 
     def __init__(self, *args, studio: Studio, **kwargs):
         super().__init__(*args, **kwargs)
@@ -104,7 +115,7 @@ class SessionForm(forms.Form):
         )
 
 
-class SettingsForm(forms.Form):
+class SettingsForm(ChangesOnly, forms.Form):
     monthly_visit_limit = forms.IntegerField(
         min_value=1, max_value=31, help_text="Standard visits per member per billing cycle."
     )
@@ -119,7 +130,7 @@ class SettingsForm(forms.Form):
     payout_rate_cents = MoneyField(label="Standard payout per visit", min_value=Decimal("0.01"))
 
 
-class ProfileForm(forms.Form):
+class ProfileForm(ChangesOnly, forms.Form):
     address = forms.CharField(max_length=255, required=False)
     description = forms.CharField(
         required=False,

@@ -205,6 +205,8 @@ def update_settings(studio: Studio, *, by, **values) -> Studio:
     unknown = set(values) - set(INVENTORY_SETTINGS)
     if unknown:
         raise InventoryError(f"Unknown settings: {', '.join(sorted(unknown))}.")
+    if not values:  # nothing changed: nothing to save or audit
+        return studio
     with transaction.atomic(durable=True):
         locked = Studio.objects.select_for_update().get(pk=studio.pk)
         before = {k: getattr(locked, k) for k in values}
@@ -227,6 +229,8 @@ def update_profile(studio: Studio, *, by, **values) -> Studio:
     if unknown:
         raise InventoryError(f"Unknown fields: {', '.join(sorted(unknown))}.")
     values = {key: value.strip() for key, value in values.items()}
+    if not values:
+        return studio
     with transaction.atomic(durable=True):
         locked = Studio.objects.select_for_update().get(pk=studio.pk)
         before = {key: getattr(locked, key) for key in values}

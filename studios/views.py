@@ -131,11 +131,8 @@ def session_edit(request, studio, session_id: int):
     }
     form = SessionForm(request.POST or None, studio=studio, initial=initial)
     if request.method == "POST" and form.is_valid():
-        # Only what this person changed on the page: a number that the studio's desk software
-        # synced since the page was shown keeps its new value (SessionForm's hidden initials).
-        changed = {name: form.cleaned_data[name] for name in form.changed_data}
-        try:
-            services.update_session(studio, session.pk, by=request.user, **changed)
+        try:  # only what this person changed (ChangesOnly): a desk sync since then stands
+            services.update_session(studio, session.pk, by=request.user, **form.changes())
         except InventoryError as exc:
             errors_into(form, exc)
         else:
@@ -165,7 +162,7 @@ def settings_page(request, studio):
     if which in forms and forms[which][0].is_valid():
         chosen, save = forms[which]
         try:
-            save(studio, by=request.user, **chosen.cleaned_data)
+            save(studio, by=request.user, **chosen.changes())
         except InventoryError as exc:
             errors_into(chosen, exc)
         else:

@@ -398,4 +398,9 @@ def test_settings_checkboxes_sit_inside_their_labels(client, studio, premium):
     client.force_login(factories.StaffFactory(studio=studio, role=StaffRole.OWNER).user)
     page = client.get(reverse("partner:premium", args=[studio.slug])).content.decode()
     # Clicking the words ticks the box, and the box sits beside them, not under them.
-    assert re.search(r'<label><input type="checkbox" name="enabled"[^>]*> Sell Premium', page)
+    # (The hidden input beside the box carries the value the page showed: ChangesOnly.)
+    assert re.search(
+        r'<label><input type="checkbox" name="enabled"[^>]*>'
+        r'<input type="hidden" name="initial-enabled"[^>]*> Sell Premium',
+        page,
+    )

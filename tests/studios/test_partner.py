@@ -137,6 +137,46 @@ def test_ending_a_schedule_removes_unbooked_classes_after_the_last_day(owner_cli
     )
 
 
+def test_saving_a_stale_settings_page_keeps_what_another_manager_changed(owner_client, studio):
+    from premium.models import PremiumSettings
+    from studios import services
+
+    shown = {
+        "monthly_visit_limit": studio.monthly_visit_limit,
+        "cancellation_window_hours": studio.cancellation_window_hours,
+        "booking_cutoff_minutes": studio.booking_cutoff_minutes,
+        "payout_rate_cents": f"{studio.payout_rate_cents / 100:.2f}",
+    }
+    page = owner_client.get(url("settings", studio)).content.decode()
+    assert f'name="initial-monthly_visit_limit" value="{studio.monthly_visit_limit}"' in page
+    services.update_settings(studio, by=None, cancellation_window_hours=48)  # someone else
+    response = owner_client.post(
+        url("settings", studio),
+        {**shown, "monthly_visit_limit": 6, **{f"initial-{k}": v for k, v in shown.items()}},
+    )
+    assert response.status_code == 302
+    studio.refresh_from_db()
+    assert (studio.monthly_visit_limit, studio.cancellation_window_hours) == (6, 48)
+    assert AuditEntry.objects.filter(action="settings").latest("pk").after == {
+        "monthly_visit_limit": 6
+    }
+    # Premium's settings page works the same way.
+    PremiumSettings.objects.create(studio=studio, price_cents=3000, max_spots=2)
+    premium = {"enabled": "on", "price_cents": "30.00", "max_spots": 2, "smartspot_cap": 3}
+    initials = {f"initial-{k}": v for k, v in premium.items()} | {
+        "initial-enabled": "True",
+        "initial-a_la_carte_enabled": "True",
+        "initial-smartspot_enabled": "True",
+    }
+    PremiumSettings.objects.filter(studio=studio).update(max_spots=5)  # someone else
+    owner_client.post(
+        reverse("partner:premium", args=[studio.slug]),
+        {"form": "settings", **premium, "price_cents": "32.50", **initials},
+    )
+    saved = PremiumSettings.objects.get(studio=studio)
+    assert (saved.price_cents, saved.max_spots, saved.a_la_carte_enabled) == (3250, 5, False)
+
+
 def test_a_class_edit_cannot_leave_more_bookings_than_the_room_holds(owner_client, studio):
     session = factories.ClassSessionFactory(
         studio=studio, capacity=20, network_spots=10, network_booked=8, studio_booked=6
