@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from members.models import Member, Plan
+from premium.models import Opportunity
 from studios.models import (
     Category,
     ClassSession,
@@ -135,3 +136,16 @@ class MemberFactory(factory.django.DjangoModelFactory):
                 UserFactory, email=factory.Sequence(lambda n: f"card{n}+decline@example.com")
             )
         )
+
+
+class OpportunityFactory(factory.django.DjangoModelFactory):
+    """A recommendation to offer more network spots in a class (the nightly scan's kind)."""
+
+    class Meta:
+        model = Opportunity
+
+    session = factory.SubFactory(ClassSessionFactory)
+    studio = factory.SelfAttribute("session.studio")
+    suggested_spots = 2
+    expected_revenue_cents = 3000
+    reason = "Sold out early every week."

@@ -331,13 +331,7 @@ def test_partner_roster_check_in_and_earnings(studio, owner_token, active_member
 
 def test_partner_opportunities_accept(studio, owner_token):
     session = factories.ClassSessionFactory(studio=studio, capacity=20, network_spots=8)
-    opportunity = Opportunity.objects.create(
-        session=session,
-        studio=studio,
-        suggested_spots=2,
-        expected_revenue_cents=3000,
-        reason="Test.",
-    )
+    opportunity = factories.OpportunityFactory(session=session)
     client = api(owner_token)
     base = f"/api/v1/partner/{studio.slug}"
     assert client.get(f"{base}/opportunities/").json()["count"] == 1

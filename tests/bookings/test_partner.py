@@ -10,7 +10,6 @@ from bookings import services
 from bookings.models import Reservation, ReservationKind
 from marketing.models import SpotlightCampaign
 from members.models import Payment, PaymentKind
-from premium.models import Opportunity
 from studios.models import EarningEntry, StaffRole
 from tests import factories
 
@@ -257,13 +256,7 @@ def test_every_partner_url_is_a_404_for_other_studios_staff_and_members(
     reservation = services.book(active_member, session.pk)
     schedule = factories.ScheduleFactory(studio=studio)
     colleague = factories.StaffFactory(studio=studio, role=StaffRole.MANAGER)
-    opportunity = Opportunity.objects.create(
-        session=session,
-        studio=studio,
-        suggested_spots=2,
-        expected_revenue_cents=3000,
-        reason="Test.",
-    )
+    opportunity = factories.OpportunityFactory(session=session)
     campaign = SpotlightCampaign.objects.create(
         studio=studio,
         market=studio.market,

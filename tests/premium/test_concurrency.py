@@ -87,13 +87,7 @@ def test_staff_deciding_one_recommendation_at_once_add_its_spots_at_most_once(st
         session = factories.ClassSessionFactory(
             studio=studio, capacity=20, network_spots=8, network_booked=8
         )
-        opportunity = Opportunity.objects.create(
-            session=session,
-            studio=studio,
-            suggested_spots=2,
-            expected_revenue_cents=4000,
-            reason="Sold out early every week",
-        )
+        opportunity = factories.OpportunityFactory(session=session)
 
         def work(i: int, pk=opportunity.pk, dismiss=round_ % 2 == 1):
             decided = Opportunity.objects.get(pk=pk)  # each request reads it as still open
@@ -122,13 +116,7 @@ def test_accepting_a_recommendation_keeps_what_the_desk_synced_meanwhile(studio)
         session = factories.ClassSessionFactory(
             studio=studio, capacity=20, network_spots=8, network_booked=8, studio_booked=4
         )
-        opportunity = Opportunity.objects.create(
-            session=session,
-            studio=studio,
-            suggested_spots=2,
-            expected_revenue_cents=4000,
-            reason="Sold out early every week",
-        )
+        opportunity = factories.OpportunityFactory(session=session)
 
         def work(i: int, pk=opportunity.pk, session_id=session.pk):
             if i == 0:
