@@ -93,7 +93,7 @@ def class_detail(request, session_id: int):
     offers = collect_offers(ctx)
     spotlight = request.GET.get("spotlight", "")
     # A click on a Spotlight placement counts for the campaign only if it is this studio's.
-    if not (spotlight.isdigit() and len(spotlight) < 10):
+    if not (spotlight.isdigit() and len(spotlight) <= 10 and int(spotlight) < 2**31):
         spotlight = ""
     elif selectors.spotlight_campaign_of(int(spotlight), session.pk):
         day = timezone.localtime(session.starts_at, session.studio.market.tzinfo).date()
