@@ -652,7 +652,8 @@ def update_schedule(schedule: Schedule, *, by, **values) -> ScheduleChange:
                 by=by,
                 capacity=values["capacity"],
                 network_spots=values["network_spots"],
-                instructor=values.get("instructor"),
+                # A schedule without an instructor leaves each class's own (a substitute's).
+                instructor=values.get("instructor") or KEEP,
                 credit_price=values["credit_price"],
                 audit=False,
             )
@@ -691,6 +692,9 @@ def end_schedule(schedule: Schedule, *, by, ends_on: date) -> int:
 # --- one class's inventory ------------------------------------------------------------------
 
 
+KEEP = object()  # update_session's instructor when it stays as it is
+
+
 def update_session(
     studio: Studio,
     session_id: int,
@@ -699,11 +703,12 @@ def update_session(
     capacity: int | None = None,
     network_spots: int | None = None,
     studio_booked: int | None = None,
-    instructor: Instructor | None = None,
+    instructor: Instructor | object | None = KEEP,
     credit_price: int | None = None,
     audit: bool = True,
 ) -> ClassSession:
     """Change one class's room, allocation, studio bookings or instructor, under its row lock.
+    An instructor of None takes the class's instructor off; KEEP (the default) leaves it.
 
     What is not given (None) keeps the value the class has under the lock, never one read
     before it: a caller passes only what it changes, so that a change made meanwhile (the
@@ -734,7 +739,9 @@ def update_session(
             raise InventoryError("This class has started; its inventory is final.")
         errors.update(
             _not_offered(
-                studio, {"instructor": instructor}, kept={"instructor": session.instructor_id}
+                studio,
+                {"instructor": None if instructor is KEEP else instructor},
+                kept={"instructor": session.instructor_id},
             )
         )
         if network_spots > capacity:
@@ -758,8 +765,8 @@ def update_session(
             "network_spots": network_spots,
             "studio_booked": studio_booked,
         }
-        if instructor is not None:
-            fields["instructor_id"] = instructor.pk
+        if instructor is not KEEP:
+            fields["instructor_id"] = instructor.pk if instructor else None
         if credit_price is not None:
             fields["credit_price"] = credit_price
         before = {k: getattr(session, k) for k in fields}

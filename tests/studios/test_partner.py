@@ -636,6 +636,32 @@ def test_a_class_edit_keeps_what_the_desk_synced_since_the_page_was_shown(owner_
     assert (session.capacity, session.network_spots, session.studio_booked) == (24, 8, 6)
 
 
+def test_a_class_edit_takes_the_instructor_off_and_a_schedule_change_keeps_a_substitute(
+    owner_client, studio
+):
+    from studios import services
+
+    teacher = factories.InstructorFactory(studio=studio)
+    session = factories.ClassSessionFactory(studio=studio, instructor=teacher)
+    shown = {"capacity": 20, "network_spots": 10, "studio_booked": 0, "instructor": teacher.pk}
+    response = owner_client.post(
+        url("session_edit", studio, session.pk),
+        {**shown, "instructor": "", **{f"initial-{k}": v for k, v in shown.items()}},
+    )
+    assert response.status_code == 302
+    session.refresh_from_db()
+    assert session.instructor is None
+    # A class of a schedule without an instructor keeps its own when the schedule changes.
+    schedule = factories.ScheduleFactory(studio=studio, instructor=None)
+    services.generate_sessions(schedules=Schedule.objects.filter(pk=schedule.pk))
+    taught = ClassSession.objects.filter(schedule=schedule).earliest("starts_at")
+    services.update_session(studio, taught.pk, by=None, instructor=teacher)  # a substitute
+    values = {name: getattr(schedule, name) for name in services.SCHEDULE_FIELDS}
+    services.update_schedule(schedule, by=None, **{**values, "capacity": values["capacity"] + 2})
+    taught.refresh_from_db()
+    assert taught.instructor == teacher and taught.capacity == values["capacity"] + 2
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_the_desk_syncing_while_a_manager_resizes_the_room_keeps_both_changes(studio):
