@@ -24,6 +24,8 @@ from .selectors import least_fee
 
 METRICS = ("impressions", "clicks", "bookings")
 COUNTER_TTL = 7 * 24 * 3600
+FLUSH_LOCK = "spotlight:flush-lock"
+FLUSH_LOCK_TTL = 300  # seconds; a flush takes well under one
 # A campaign is bought at most a year ahead and for at most a year at a time.
 MAX_DAYS_AHEAD = 365
 MAX_DAYS = 366
@@ -168,15 +170,27 @@ def count(campaign_ids: list[int], day: date, metric: str) -> None:
 
 
 def flush_counters(*, now: datetime | None = None) -> int:
-    """Move the cache counters into SpotlightDay rows. Safe to run twice: each counter is
-    decremented by exactly what was added to the database.
+    """Move the cache counters into SpotlightDay rows. Safe to run twice, and at once: a run
+    that finds another running moves nothing, and each counter is decremented by exactly what
+    was added to the database.
 
     A count belongs to the day of the classes it was for: a search of Friday's classes, a click
     on a Friday class's placement and its booking count for Friday, whenever they happen. So
     the days flushed are the last two and every day members can search ahead (the market's
     booking window), read from the cache in one round trip.
     """
-    now = now or timezone.now()
+    # One flush at a time: two that read the same counters would both add them (a backlog of
+    # minute tasks runs at once when workers come back). A flush that finds another running
+    # leaves the counts to it; the lock expires on its own if its holder died.
+    if not cache.add(FLUSH_LOCK, 1, FLUSH_LOCK_TTL):
+        return 0
+    try:
+        return _flush(now or timezone.now())
+    finally:
+        cache.delete(FLUSH_LOCK)
+
+
+def _flush(now: datetime) -> int:
     recent = SpotlightCampaign.objects.filter(
         ends_on__gte=(now - timedelta(days=3)).date()
     ).select_related("market")

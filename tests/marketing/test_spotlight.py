@@ -222,6 +222,23 @@ def test_buying_the_same_days_twice_at_once_makes_one_campaign(studio, prices):
         assert SpotlightCampaign.objects.get().pk == bought[0].pk
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_flushes_running_at_once_move_each_count_once(studio):
+    """A backlog of minute tasks (workers back after an outage) runs several flushes at once."""
+    from tests.race import run_in_threads
+
+    campaigns = [running(studio, categories=[category]) for category in ("yoga", "cycling")]
+    day = today(studio)
+    for round_ in range(1, 4):
+        for _ in range(5):
+            services.count([c.pk for c in campaigns], day, "impressions")
+        moved = run_in_threads(4, lambda i: services.flush_counters())
+        assert sorted(moved) == [0, 0, 0, 10], moved  # one ran; the others left it to it
+        counted = SpotlightDay.objects.filter(campaign__in=campaigns, day=day)
+        assert list(counted.values_list("impressions", flat=True)) == [5 * round_] * 2
+
+
 def test_a_click_counts_only_for_a_campaign_of_the_class_s_studio(client, studio, market, prices):
     campaign = running(studio)
     other = factories.StudioFactory(market=market)
