@@ -2,9 +2,28 @@
 
 from django.contrib import admin, messages
 
+from studios.admin import ClassSessionAdmin
+from studios.models import ClassSession, SessionStatus
+
 from . import services
 from .errors import BookingError
 from .models import Reservation, WaitlistEntry, WebhookSubscription
+
+# The class admin (the studios app's) gains the engine's cancellation: everyone refunded and
+# e-mailed, waitlists closed. The studios app does not import the engine, so it is added here.
+admin.site.unregister(ClassSession)
+
+
+@admin.register(ClassSession)
+class ClassSessionWithCancelAdmin(ClassSessionAdmin):
+    actions = ["cancel_classes"]
+
+    @admin.action(description="Cancel the class (everyone refunded and e-mailed)")
+    def cancel_classes(self, request, queryset):
+        refunded = 0
+        for session in queryset.filter(status=SessionStatus.SCHEDULED):
+            refunded += services.cancel_session(session.pk)
+        self.message_user(request, f"Cancelled; {refunded} reservation(s) refunded.")
 
 
 @admin.register(Reservation)

@@ -1,9 +1,11 @@
 """Django admin for markets, studios, staff, schedules, sessions and the earnings ledger."""
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
 
 from . import services
+from .errors import InventoryError
 from .models import (
     AuditEntry,
     ClassSession,
@@ -121,6 +123,43 @@ class ClassSessionAdmin(admin.ModelAdmin):
     raw_id_fields = ["studio", "schedule", "class_type", "instructor"]
     # Booking counters move only through the booking engine, under the row lock.
     readonly_fields = ["network_booked", "premium_booked"]
+    # What reservations copy or depend on stays as it was made: a class is moved or cancelled
+    # by cancelling it (the action, which refunds everyone), not by editing these.
+    fixed_once_made = [
+        "studio",
+        "schedule",
+        "class_type",
+        "starts_at",
+        "duration_minutes",
+        "status",
+    ]
+    INVENTORY = ("capacity", "network_spots", "studio_booked", "instructor", "credit_price")
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return fields if obj is None else [*fields, *self.fixed_once_made]
+
+    def save_model(self, request, obj, form, change):
+        """An edit goes through update_session, as the Partner Dashboard's does: under the row
+        lock, refused past the room, audited, the waitlist filled. Saving the whole row would
+        write back counters that bookings changed while the page was being saved."""
+        if not change:
+            return super().save_model(request, obj, form, change)
+        changes = {name: form.cleaned_data[name] for name in form.changed_data}
+        try:
+            services.update_session(obj.studio, obj.pk, by=request.user, **changes)
+        except InventoryError as exc:
+            request.inventory_refused = True
+            self.message_user(request, f"Not saved: {exc.message}", messages.ERROR)
+
+    def log_change(self, request, obj, message):
+        if not getattr(request, "inventory_refused", False):
+            return super().log_change(request, obj, message)
+
+    def response_change(self, request, obj):
+        if getattr(request, "inventory_refused", False):
+            return HttpResponseRedirect(request.path)  # back to the form, no "changed" notice
+        return super().response_change(request, obj)
 
 
 class EarningAdjustmentForm(forms.ModelForm):

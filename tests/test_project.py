@@ -277,6 +277,53 @@ def test_admin_cancels_reservations_through_the_engine_and_reports_refusals(
 
 
 @pytest.mark.django_db
+def test_admin_edits_a_class_through_the_engine_and_cancels_it_with_refunds(
+    admin_client, active_member, studio
+):
+    from bookings import services as booking_services
+    from bookings.models import ReservationStatus
+    from studios.models import AuditEntry, ClassSession
+    from tests import factories
+
+    session = factories.ClassSessionFactory(studio=studio, capacity=20, network_spots=10)
+    reservation = booking_services.book(active_member, session.pk)
+    change = reverse("admin:studios_classsession_change", args=[session.pk])
+    page = admin_client.get(change).content.decode()
+    assert 'name="starts_at' not in page and 'name="status"' not in page  # fixed once made
+    form = {
+        "capacity": 20,
+        "network_spots": 10,
+        "studio_booked": 0,
+        "credit_price": session.credit_price,
+        "instructor": "",
+    }
+    # Past the room: refused with the engine's reason, nothing saved, no 5xx.
+    refused = admin_client.post(change, {**form, "studio_booked": 20}, follow=True)
+    assert refused.status_code == 200
+    assert "Not saved: The room holds 20, but 21 would be booked" in refused.content.decode()
+    session.refresh_from_db()
+    assert session.studio_booked == 0
+    # A change that fits is saved under the lock and audited; the booking counter stays.
+    assert admin_client.post(change, {**form, "studio_booked": 6}).status_code == 302
+    session.refresh_from_db()
+    assert (session.studio_booked, session.network_booked) == (6, 1)
+    assert AuditEntry.objects.filter(action="class changed", target=f"session:{session.pk}")
+    # Cancelling is the action, which refunds everyone through the engine.
+    response = admin_client.post(
+        reverse("admin:studios_classsession_changelist"),
+        {"action": "cancel_classes", "_selected_action": [session.pk]},
+        follow=True,
+    )
+    assert "Cancelled; 1 reservation(s) refunded." in response.content.decode()
+    reservation.refresh_from_db()
+    active_member.refresh_from_db()
+    assert reservation.status == ReservationStatus.CANCELLED
+    assert ClassSession.objects.get(pk=session.pk).status == "cancelled"
+    ledger = CreditEntry.objects.filter(member=active_member).aggregate(s=Sum("amount"))["s"]
+    assert active_member.credit_balance == ledger == 30
+
+
+@pytest.mark.django_db
 def test_admin_adds_an_earning_adjustment_with_a_reason_only(admin_client, studio):
     from studios.models import EarningEntry, EarningKind
 
