@@ -69,6 +69,15 @@ class MemberAdmin(admin.ModelAdmin):
     exclude = ["credit_balance"]
     actions = ["delete_accounts"]
 
+    def save_model(self, request, obj, form, change):
+        """Write only the fields this admin changed. Saving the whole row would write back the
+        balance as read when the form was posted, undoing a booking made meanwhile (the
+        balance would then disagree with the ledger)."""
+        if not change:
+            return super().save_model(request, obj, form, change)
+        if form.changed_data:
+            obj.save(update_fields=form.changed_data)
+
     def has_delete_permission(self, request, obj=None):
         # A profile carries the ledger, payments and reservations: it is never removed. An
         # account is closed with the action below, which erases what identifies the member.

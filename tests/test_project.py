@@ -277,6 +277,28 @@ def test_admin_cancels_reservations_through_the_engine_and_reports_refusals(
 
 
 @pytest.mark.django_db
+def test_saving_a_member_in_admin_keeps_a_booking_made_meanwhile(admin_user, active_member, rf):
+    from types import SimpleNamespace
+
+    from django.contrib.admin import site
+
+    from bookings import services as booking_services
+    from members.models import Member
+    from tests import factories
+    from tests.invariants import assert_invariants
+
+    request = rf.post("/admin/")
+    request.user = admin_user
+    posted = Member.objects.get(pk=active_member.pk)  # as the admin's save reads it
+    booking_services.book(active_member, factories.ClassSessionFactory().pk)  # meanwhile
+    posted.class_reminders = False
+    form = SimpleNamespace(changed_data=["class_reminders"])  # what the admin changed
+    site._registry[Member].save_model(request, posted, form, change=True)
+    assert Member.objects.get(pk=active_member.pk).class_reminders is False
+    assert_invariants()  # the balance still equals the ledger
+
+
+@pytest.mark.django_db
 def test_admin_edits_a_class_through_the_engine_and_cancels_it_with_refunds(
     admin_client, active_member, studio
 ):
