@@ -37,6 +37,26 @@ class MoneyField(forms.DecimalField):
         return None if amount is None else int(amount * 100)
 
 
+class ChangesOnly:
+    """A form whose fields also send the values the page showed (Django's show_hidden_initial),
+    so that `changes()` holds only what this person changed. Saving just that never undoes
+    what someone else (or the studio's desk software) changed since the page was shown."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.show_hidden_initial = True
+
+    def changes(self) -> dict:
+        """What changed; a field posted without the value shown (a client other than the
+        page) counts as changed, so that it is saved as sent."""
+        return {
+            name: value
+            for name, value in self.cleaned_data.items()
+            if name in self.changed_data or self[name].html_initial_name not in self.data
+        }
+
+
 def offered(model, studio: Studio, *, keep=None):
     """The studio's class types or instructors to choose from: those not retired, and the one
     already chosen (`keep`, an instance or a key), so an edit never loses it."""
@@ -44,7 +64,7 @@ def offered(model, studio: Studio, *, keep=None):
     return model.objects.filter(studio=studio).filter(Q(is_active=True) | Q(pk=keep))
 
 
-class ScheduleForm(forms.Form):
+class ScheduleForm(ChangesOnly, forms.Form):
     class_type = forms.ModelChoiceField(queryset=ClassType.objects.none())
     instructor = forms.ModelChoiceField(queryset=Instructor.objects.none(), required=False)
     weekdays = forms.TypedMultipleChoiceField(
@@ -78,26 +98,6 @@ class ScheduleForm(forms.Form):
 
 class EndScheduleForm(forms.Form):
     ends_on = forms.DateField(label="Last day", widget=forms.DateInput(attrs={"type": "date"}))
-
-
-class ChangesOnly:
-    """A form whose fields also send the values the page showed (Django's show_hidden_initial),
-    so that `changes()` holds only what this person changed. Saving just that never undoes
-    what someone else (or the studio's desk software) changed since the page was shown."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            field.show_hidden_initial = True
-
-    def changes(self) -> dict:
-        """What changed; a field posted without the value shown (a client other than the
-        page) counts as changed, so that it is saved as sent."""
-        return {
-            name: value
-            for name, value in self.cleaned_data.items()
-            if name in self.changed_data or self[name].html_initial_name not in self.data
-        }
 
 
 class SessionForm(ChangesOnly, forms.Form):

@@ -640,23 +640,23 @@ def update_schedule(schedule: Schedule, *, by, **values) -> ScheduleChange:
             end=today + timedelta(weeks=settings.SESSION_GENERATION_WEEKS + 1),
         )
     }
+    # The classes take what changed on their schedule, and only that: what was set on one class
+    # alone (a SmartSpot release, an accepted recommendation, a substitute) otherwise stays. A
+    # schedule without an instructor leaves each class's own.
+    pushed = {
+        name: values[name]
+        for name in ("capacity", "network_spots", "instructor", "credit_price")
+        if name in values and values[name] != before[name] and values[name] is not None
+    }
     for session in future.order_by("starts_at"):
         when = f"{timezone.localtime(session.starts_at, tz):%a %-d %b %H:%M}"
         if moved and session.starts_at not in expected:
             result.kept.append(f"{when} keeps its old time: it has bookings. Cancel it if needed.")
             continue
+        if not pushed:
+            continue
         try:
-            update_session(
-                studio,
-                session.pk,
-                by=by,
-                capacity=values["capacity"],
-                network_spots=values["network_spots"],
-                # A schedule without an instructor leaves each class's own (a substitute's).
-                instructor=values.get("instructor") or KEEP,
-                credit_price=values["credit_price"],
-                audit=False,
-            )
+            update_session(studio, session.pk, by=by, audit=False, **pushed)
             result.updated += 1
         except InventoryError as exc:
             result.kept.append(f"{when} kept as it was: {exc.message}")

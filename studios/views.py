@@ -80,7 +80,9 @@ def schedule_edit(request, studio, schedule_id: int):
     end_form = EndScheduleForm(initial={"ends_on": item.ends_on or timezone.localdate()})
     if request.method == "POST" and form.is_valid():
         try:
-            change = services.update_schedule(item, by=request.user, **form.cleaned_data)
+            # What this person changed, over the schedule as it is now (ChangesOnly).
+            values = {**initial, **form.changes()}
+            change = services.update_schedule(item, by=request.user, **values)
         except InventoryError as exc:
             errors_into(form, exc)
         else:

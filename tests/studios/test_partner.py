@@ -109,6 +109,32 @@ def test_editing_a_schedule_updates_upcoming_classes(owner_client, studio):
     assert {(s.capacity, s.network_spots, s.credit_price) for s in future} == {(30, 12, 11)}
 
 
+def test_a_schedule_edit_changes_only_what_changed_on_the_schedule(owner_client, studio):
+    from studios import services
+
+    owner_client.post(url("schedule_new", studio), schedule_form(studio))
+    schedule = Schedule.objects.get()
+    future = ClassSession.objects.filter(schedule=schedule, starts_at__gt=timezone.now())
+    shown = schedule_form(studio, class_type=schedule.class_type_id)  # the page as opened
+    # Meanwhile the schedule offers two more network spots (an accepted recommendation)...
+    values = {name: getattr(schedule, name) for name in services.SCHEDULE_FIELDS}
+    services.update_schedule(schedule, by=None, **{**values, "network_spots": 10})
+    # ...and SmartSpot releases one more in the first class.
+    raised = future.earliest("starts_at")
+    services.update_session(studio, raised.pk, by=None, network_spots=11)
+    # The page, opened before both, changes the credit price only.
+    initials = {f"initial-{k}": v for k, v in shown.items()}
+    response = owner_client.post(
+        url("schedule_edit", studio, schedule.pk), {**shown, "credit_price": 12, **initials}
+    )
+    assert response.status_code == 302
+    schedule.refresh_from_db()
+    assert (schedule.network_spots, schedule.credit_price) == (10, 12)
+    by_class = {s.pk: (s.network_spots, s.credit_price) for s in future}
+    assert by_class.pop(raised.pk) == (11, 12)  # its own raise stays
+    assert set(by_class.values()) == {(10, 12)}
+
+
 def test_moving_a_schedule_regenerates_unbooked_classes(owner_client, studio):
     owner_client.post(url("schedule_new", studio), schedule_form(studio))
     schedule = Schedule.objects.get()
