@@ -370,10 +370,8 @@ class CatalogAPIView(PartnerAPIView):
         save = getattr(services, self.save_name)
         if item is None:
             item = save(self.studio, by=request.user, **values)
-        elif values:  # a partial change: the rest stays as it is
-            editable = [name for name in body.fields if name not in ("id", "is_active")]
-            merged = {name: values.get(name, getattr(item, name)) for name in editable}
-            item = save(self.studio, by=request.user, **{self.id_key: item.pk}, **merged)
+        elif values:  # a partial change: the rest keeps its values under the row lock
+            item = save(self.studio, by=request.user, **{self.id_key: item.pk}, **values)
         if active is not None and active != item.is_active:
             services.set_retired(
                 self.studio, self.model, item.pk, retired=not active, by=request.user

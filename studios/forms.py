@@ -140,7 +140,7 @@ class ProfileForm(ChangesOnly, forms.Form):
     )
 
 
-class ClassTypeForm(forms.Form):
+class ClassTypeForm(ChangesOnly, forms.Form):
     name = forms.CharField(max_length=120)
     category = forms.ChoiceField(choices=Category.choices)
     duration_minutes = forms.IntegerField(min_value=5, max_value=600, label="Minutes")
@@ -149,7 +149,7 @@ class ClassTypeForm(forms.Form):
     )
 
 
-class InstructorForm(forms.Form):
+class InstructorForm(ChangesOnly, forms.Form):
     name = forms.CharField(max_length=120)
     bio = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
 

@@ -392,16 +392,16 @@ def send_team_email(membership_id: int, invited: bool, by_email: str) -> bool:
 
 def save_class_type(studio: Studio, *, by, class_type_id: int | None = None, **values) -> ClassType:
     """Add a class type to the studio, or change one of its own (name, category, minutes,
-    description). Names are unique per studio, whatever their case. Audited."""
-    values["name"] = values["name"].strip()
+    description); a change passes only what changes. Names are unique per studio, whatever
+    their case. Audited."""
     return _save_named(studio, ClassType, class_type_id, by=by, **values)
 
 
 def save_instructor(
     studio: Studio, *, by, instructor_id: int | None = None, **values
 ) -> Instructor:
-    """Add an instructor to the studio, or change one of its own (name, bio). Audited."""
-    values["name"] = values["name"].strip()
+    """Add an instructor to the studio, or change one of its own (name, bio); a change passes
+    only what changes. Audited."""
     return _save_named(studio, Instructor, instructor_id, by=by, **values)
 
 
@@ -426,8 +426,14 @@ def set_retired(studio: Studio, model, pk: int, *, retired: bool, by) -> None:
 
 
 def _save_named(studio: Studio, model, pk: int | None, *, by, **values):
-    if not values["name"]:
-        raise InventoryError(fields={"name": "Give it a name."})
+    """Add one (every field given) or change one (the fields given; the rest keep the values
+    they have under the row lock)."""
+    if pk is None or "name" in values:
+        values["name"] = (values.get("name") or "").strip()
+        if not values["name"]:
+            raise InventoryError(fields={"name": "Give it a name."})
+    if not values:
+        return model.objects.get(studio=studio, pk=pk)
     what = "a class type" if model is ClassType else "an instructor"
     taken = f"This studio already has {what} of that name."
     try:
@@ -439,9 +445,10 @@ def _save_named(studio: Studio, model, pk: int | None, *, by, **values):
                 if item is None:
                     raise model.DoesNotExist(f"No {model._meta.verbose_name} {pk} at {studio}.")
                 before = {key: getattr(item, key) for key in values}
-            same_name = model.objects.filter(studio=studio, name__iexact=values["name"])
-            if same_name.exclude(pk=item.pk).exists():
-                raise InventoryError(fields={"name": taken})
+            if "name" in values:
+                same_name = model.objects.filter(studio=studio, name__iexact=values["name"])
+                if same_name.exclude(pk=item.pk).exists():
+                    raise InventoryError(fields={"name": taken})
             for key, value in values.items():
                 setattr(item, key, value)
             item.save()

@@ -230,7 +230,7 @@ def catalog_edit(request, studio, kind: str, item_id: int):
     form = form_class(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            save(studio, by=request.user, **{key: item.pk}, **form.cleaned_data)
+            save(studio, by=request.user, **{key: item.pk}, **form.changes())
         except InventoryError as exc:
             errors_into(form, exc)
         else:

@@ -741,6 +741,34 @@ def test_two_owners_demoting_each_other_at_once_leave_one_owner(studio):
 # --- class types and instructors ---------------------------------------------------------------
 
 
+def test_a_stale_catalog_page_keeps_a_rename_made_meanwhile(owner_client, studio):
+    from studios import services
+
+    flow = factories.ClassTypeFactory(studio=studio, name="Flow", description="")
+    edit = url("catalog_edit", studio, "class-types", flow.pk)
+    shown = {
+        "name": "Flow",
+        "category": flow.category,
+        "duration_minutes": flow.duration_minutes,
+        "description": "",
+    }
+    assert 'name="initial-name" value="Flow"' in owner_client.get(edit).content.decode()
+    services.save_class_type(studio, by=None, class_type_id=flow.pk, name="Morning Flow")
+    response = owner_client.post(
+        edit,
+        {
+            **shown,
+            "description": "Slow and steady.",
+            **{f"initial-{k}": v for k, v in shown.items()},
+        },
+    )
+    assert response.status_code == 302
+    flow.refresh_from_db()
+    assert (flow.name, flow.description) == ("Morning Flow", "Slow and steady.")
+    entry = AuditEntry.objects.filter(action="class type").latest("pk")
+    assert entry.after == {"description": "Slow and steady."}
+
+
 def test_staff_add_and_edit_class_types_and_instructors_for_their_schedules(owner_client, studio):
     from studios.models import ClassType, Instructor
 
