@@ -133,7 +133,6 @@ class ClassSessionAdmin(admin.ModelAdmin):
         "duration_minutes",
         "status",
     ]
-    INVENTORY = ("capacity", "network_spots", "studio_booked", "instructor", "credit_price")
 
     def get_readonly_fields(self, request, obj=None):
         fields = super().get_readonly_fields(request, obj)
