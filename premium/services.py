@@ -3,9 +3,10 @@
 from django.db import transaction
 from django.utils import timezone
 
+from bookings import services as booking_services
 from studios import services as studio_services
 from studios.errors import InventoryError
-from studios.models import AuditEntry, ClassSession, ClassType, Studio
+from studios.models import AuditEntry, ClassType, Studio
 
 from .models import Opportunity, OpportunityStatus, PremiumPrice, PremiumSettings
 from .selectors import settings_for
@@ -94,7 +95,7 @@ def accept_opportunity(opportunity: Opportunity, *, by, scope: str = "session") 
     if scope != "schedule" or not session.schedule_id:
         with transaction.atomic():  # the claim stands only with the spots it added
             _claim(opportunity, by, scope="session", **accepted)
-            locked = _lock_session(session.pk)
+            locked = booking_services.lock_session(session.pk)
             studio_services.update_session(
                 studio, session.pk, by=by, network_spots=locked.network_spots + extra
             )
@@ -109,7 +110,7 @@ def accept_opportunity(opportunity: Opportunity, *, by, scope: str = "session") 
         values["network_spots"] = min(values["capacity"], values["network_spots"] + extra)
         studio_services.update_schedule(schedule, by=by, **values)
         with transaction.atomic():  # the class itself may differ from its schedule
-            locked = _lock_session(session.pk)
+            locked = booking_services.lock_session(session.pk)
             if locked.network_spots < before + extra:
                 studio_services.update_session(
                     studio, session.pk, by=by, network_spots=min(locked.capacity, before + extra)
@@ -125,12 +126,6 @@ def accept_opportunity(opportunity: Opportunity, *, by, scope: str = "session") 
         raise
     opportunity.refresh_from_db()
     return opportunity
-
-
-def _lock_session(session_id: int) -> ClassSession:
-    """The class under its row lock: what a change counts from (never a value read before it,
-    which the studio's desk software may have changed since)."""
-    return ClassSession.objects.select_for_update(of=("self",)).get(pk=session_id)
 
 
 def dismiss_opportunity(opportunity: Opportunity, *, by) -> Opportunity:
