@@ -95,12 +95,14 @@ def send_email_confirmation(user_id: int, new_email: str, token: str) -> bool:
     from django.contrib.auth import get_user_model
     from django.urls import reverse
 
+    from . import services  # services queue these e-mails: imported here, not at the top
+
     if not get_user_model().objects.filter(pk=user_id, is_active=True).exists():
         return False  # the account was deleted (or deactivated) before the e-mail went out
     context = {
         "new_email": new_email,
         "link": settings.SITE_URL.rstrip("/") + reverse("members:confirm_email", args=[token]),
-        "days": settings.EMAIL_CHANGE_TIMEOUT // (24 * 3600),
+        "days": services.email_change_days(),
         "support_email": settings.SUPPORT_EMAIL,
     }
     text = render_to_string("members/email/confirm_email.txt", context)

@@ -113,6 +113,13 @@ def sign_up(
 
 
 EMAIL_CHANGE_SALT = "members.email-change"
+
+
+def email_change_days() -> int:
+    """How many days a link that confirms a new address works (as pages and e-mails say it)."""
+    return settings.EMAIL_CHANGE_TIMEOUT // (24 * 3600)
+
+
 NOT_A_LINK = "This link is not valid. Open the whole link from the e-mail."
 
 

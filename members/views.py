@@ -2,7 +2,6 @@
 
 import hashlib
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
@@ -253,7 +252,7 @@ def details(request):
         except MemberError as exc:
             form.add_error("email", exc.message)
         else:
-            days = settings.EMAIL_CHANGE_TIMEOUT // (24 * 3600)
+            days = services.email_change_days()
             messages.success(
                 request,
                 f"Saved. We sent a link to {new_email}: follow it within {days} days to log in "
