@@ -36,6 +36,7 @@ from .models import (
     Studio,
     latest_plannable_day,
 )
+from .templatetags.money import format_credits
 
 
 def local_to_utc(day: date, at, tz: ZoneInfo) -> datetime:
@@ -647,8 +648,10 @@ def update_schedule(schedule: Schedule, *, by, **values) -> ScheduleChange:
             end=today + timedelta(weeks=settings.SESSION_GENERATION_WEEKS + 1),
         )
     }
-    # The classes take what changed on their schedule, and only that: what was set on one class
-    # alone (a SmartSpot release, an accepted recommendation, a substitute) otherwise stays. A
+    # The classes take what changed on their schedule, and only that, and only where a class
+    # still had the schedule's old value: what was set on one class alone (a SmartSpot release,
+    # an accepted recommendation, a smaller room for a day, a substitute) is its own, and stays.
+    # Each class is compared under its row lock, and the ones keeping a value are listed. A
     # schedule without an instructor leaves each class's own.
     pushed = {
         name: values[name]
@@ -663,11 +666,42 @@ def update_schedule(schedule: Schedule, *, by, **values) -> ScheduleChange:
         if not pushed:
             continue
         try:
-            update_session(studio, session.pk, by=by, audit=False, **pushed)
-            result.updated += 1
+            with transaction.atomic():
+                own = _own_values(session.pk, pushed, before)
+                follows = {name: value for name, value in pushed.items() if name not in own}
+                if follows:
+                    update_session(studio, session.pk, by=by, audit=False, **follows)
+                    result.updated += 1
         except InventoryError as exc:
             result.kept.append(f"{when} kept as it was: {exc.message}")
+            continue
+        if own:
+            result.kept.append(f"{when} keeps its own {', '.join(own.values())}.")
     return result
+
+
+_OWN_LABELS = {
+    "capacity": lambda s: f"room of {s.capacity}",
+    "network_spots": lambda s: f"{s.network_spots} network spots",
+    "instructor": lambda s: f"instructor ({s.instructor})" if s.instructor else "no instructor",
+    "credit_price": lambda s: f"price of {format_credits(s.credit_price)}",
+}
+
+
+def _own_values(session_id: int, pushed: dict, before: dict) -> dict[str, str]:
+    """Lock a class and name (field -> label) the fields among `pushed` where it no longer has
+    its schedule's value from `before`: values set on that class alone."""
+    session = (
+        ClassSession.objects.select_for_update(of=("self",))
+        .select_related("instructor")
+        .get(pk=session_id)
+    )
+    own = {}
+    for name in pushed:
+        current = session.instructor_id if name == "instructor" else getattr(session, name)
+        if current != getattr(before[name], "pk", before[name]):
+            own[name] = _OWN_LABELS[name](session)
+    return own
 
 
 def end_schedule(schedule: Schedule, *, by, ends_on: date) -> int:

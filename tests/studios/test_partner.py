@@ -135,6 +135,37 @@ def test_a_schedule_edit_changes_only_what_changed_on_the_schedule(owner_client,
     assert set(by_class.values()) == {(10, 12)}
 
 
+def test_a_schedule_edit_leaves_what_one_class_has_of_its_own_and_lists_it(owner_client, studio):
+    from studios import services
+
+    owner_client.post(url("schedule_new", studio), schedule_form(studio), follow=True)
+    schedule = Schedule.objects.get()
+    first, second, third, *rest = ClassSession.objects.filter(
+        schedule=schedule, starts_at__gt=timezone.now()
+    ).order_by("starts_at")
+    substitute = factories.InstructorFactory(studio=studio, name="Sam Sub")
+    services.update_session(studio, first.pk, by=None, network_spots=6)  # an event that day
+    services.update_session(studio, second.pk, by=None, network_spots=11)  # a SmartSpot release
+    services.update_session(studio, third.pk, by=None, instructor=substitute)
+    teacher = factories.InstructorFactory(studio=studio, name="Tia Teacher")
+    data = schedule_form(
+        studio, class_type=schedule.class_type_id, network_spots=12, instructor=teacher.pk
+    )
+    response = owner_client.post(url("schedule_edit", studio, schedule.pk), data, follow=True)
+    for one in (first, second, third, *rest):
+        one.refresh_from_db()
+    assert (first.network_spots, second.network_spots, third.network_spots) == (6, 11, 12)
+    assert {s.network_spots for s in rest} == {12}
+    assert third.instructor == substitute
+    assert {s.instructor for s in (first, second, *rest)} == {teacher}
+    shown = [str(m) for m in response.context["messages"]]
+    assert shown[0] == f"Schedule saved; {2 + len(rest) + 1} upcoming classes updated."
+    assert len(shown) == 4
+    assert shown[1].endswith("keeps its own 6 network spots.")
+    assert shown[2].endswith("keeps its own 11 network spots.")
+    assert shown[3].endswith("keeps its own instructor (Sam Sub).")
+
+
 def test_moving_a_schedule_regenerates_unbooked_classes(owner_client, studio):
     owner_client.post(url("schedule_new", studio), schedule_form(studio))
     schedule = Schedule.objects.get()
