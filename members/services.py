@@ -5,6 +5,7 @@ Functions named *_locked expect the caller to hold the member's row lock.
 """
 
 import calendar
+import logging
 import uuid
 from datetime import datetime
 
@@ -46,6 +47,8 @@ from .models import (
     new_calendar_token,
 )
 from .payments import get_provider
+
+log = logging.getLogger(__name__)
 
 MIN_ROLLOVER_CAP = 10
 
@@ -707,19 +710,30 @@ def renew(member_id: int, *, now: datetime | None = None) -> bool:
 
 
 def renew_due_cycles(*, now: datetime | None = None) -> int:
-    """Renew every member whose cycle ended by `now`, catching up missed cycles. Idempotent."""
+    """Renew every member whose cycle ended by `now`, catching up missed cycles. Idempotent.
+
+    A renewal that fails with an error rather than a decline (the payment provider out of
+    reach, say) is rolled back, logged and left for the next run; the sweep goes on with the
+    other members, so one member's failure never holds back everyone due after them.
+    """
     now = now or timezone.now()
     renewed = 0
-    while True:  # batches of due members until none is left
-        due = list(
+    failed: set[int] = set()
+    while (
+        due := list(  # batches of due members until none is left
             Member.objects.filter(status=SubscriptionStatus.ACTIVE, next_renewal_at__lte=now)
-            .order_by("next_renewal_at")
+            .exclude(pk__in=failed)
+            .order_by("next_renewal_at", "pk")
             .values_list("pk", flat=True)[:500]
         )
-        progressed = sum(renew(pk, now=now) for pk in due)
-        renewed += progressed
-        if not progressed:
-            return renewed
+    ):
+        for pk in due:
+            try:
+                renewed += renew(pk, now=now)
+            except Exception:
+                log.exception("Renewal of member %s failed; the next run tries again.", pk)
+                failed.add(pk)
+    return renewed
 
 
 def renew_due_cycles_for(member: Member, *, now: datetime | None = None) -> int:

@@ -20,6 +20,7 @@ from members.models import (
     PaymentStatus,
     SubscriptionStatus,
 )
+from members.payments import LocalPaymentProvider
 from tests import factories
 
 
@@ -368,3 +369,38 @@ def test_an_address_taken_before_the_link_is_followed_is_refused(member):
     services.delete_account(other)
     with pytest.raises(InvalidLink, match="not valid"):
         services.email_change_of(token)
+
+
+class ProviderDownFor:
+    """The local provider, out of reach (an error, not a decline) for '+down@' addresses."""
+
+    name = "local"
+
+    def charge(self, *, email, **kwargs):
+        if "+down@" in email:
+            raise ConnectionError("The payment provider did not answer.")
+        return LocalPaymentProvider().charge(email=email, **kwargs)
+
+
+@pytest.mark.django_db
+def test_a_renewal_that_errors_is_left_for_the_next_run_and_the_others_renew(
+    market, plan, now, settings, caplog
+):
+    members = [factories.MemberFactory(home_market=market) for _ in range(3)]
+    first, stuck, last = members
+    stuck.user.email = "stuck+down@example.com"
+    stuck.user.save()
+    for i, one in enumerate((stuck, first, last)):  # the stuck one is due first
+        services.choose_plan(one, plan, now=now + timedelta(minutes=i))
+    settings.PAYMENT_PROVIDER = f"{__name__}.ProviderDownFor"
+    assert services.renew_due_cycles(now=now + timedelta(days=31)) == 2
+    for one in members:
+        one.refresh_from_db()
+    assert first.cycle_number == last.cycle_number == 1
+    assert stuck.cycle_number == 0 and stuck.status == SubscriptionStatus.ACTIVE
+    assert Payment.objects.filter(member=stuck).count() == 1  # the first cycle's only
+    assert f"Renewal of member {stuck.pk} failed" in caplog.text
+    settings.PAYMENT_PROVIDER = "members.payments.LocalPaymentProvider"  # back in reach
+    assert services.renew_due_cycles(now=now + timedelta(days=31)) == 1
+    stuck.refresh_from_db()
+    assert stuck.cycle_number == 1
