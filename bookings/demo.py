@@ -215,7 +215,7 @@ def write_past(planned: list[PastBooking]) -> list[Reservation]:
                     kind=CreditKind.REFUND,
                     amount=p.credits,
                     balance_after=last[member.pk],
-                    reference=f"refund:reservation:{reservation.pk}",
+                    reference=reservation.refund_ref,
                     note=services.refund_note(session, GIVEN_BACK[p.status]),
                 )
             )

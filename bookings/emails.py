@@ -54,6 +54,16 @@ def _fee(reservation, event: str):
     return Payment.objects.filter(reference=reservation.ref(kind[event])).first()
 
 
+def _refund(reservation, event: str):
+    """The refund of the money paid, if one was made: the e-mail says whether it went
+    through, not only that one is due."""
+    from members.models import Payment
+
+    if event not in ("cancelled", "session_cancelled") or not reservation.money_paid_cents:
+        return None
+    return Payment.objects.filter(reference=reservation.refund_ref).first()
+
+
 def _free_cancellation_until(session):
     """When cancelling stops being free, if that is still ahead (in the studio's timezone)."""
     until = session.starts_at - timedelta(hours=session.studio.cancellation_window_hours)
@@ -86,6 +96,7 @@ def send_reservation_email(reservation_id: int, event: str) -> bool:
         "event": event,
         "local_start": timezone.localtime(session.starts_at, market.tzinfo),
         "fee": _fee(reservation, event),
+        "refund": _refund(reservation, event),
         "free_until": _free_cancellation_until(session),
         "site_url": settings.SITE_URL,
     }

@@ -146,6 +146,11 @@ class Reservation(models.Model):
         return base if not self.mark_version else f"{base}:v{self.mark_version}"
 
     @property
+    def refund_ref(self) -> str:
+        """The reference of the refund of the money paid for this reservation (one at most)."""
+        return f"refund:reservation:{self.pk}"
+
+    @property
     def credits_returned(self) -> bool:
         """Cancelled, late or not, or missed: the engine gave the credits back."""
         return bool(self.credits_spent) and self.status in (

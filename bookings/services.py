@@ -455,7 +455,7 @@ def _give_back_locked(
         members_services.refund(
             reservation.payment,
             amount_cents=reservation.money_paid_cents,
-            reference=f"refund:reservation:{reservation.pk}",
+            reference=reservation.refund_ref,
             description=f"{class_label(session)}: {why}",
         )
 
@@ -480,6 +480,7 @@ def _charge_fee_locked(
             currency=market.currency,
             reference=reservation.ref(kind),
             description=class_label(session),
+            unanswered_is_failure=True,
         )
     except PaymentFailed:
         # The cancellation stands; the failed payment is on record for support to follow up.

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from classpass import ratelimit
 from marketing import services as marketing_services
 from members import services as members_services
+from members.errors import PaymentUnavailable
 from members.models import Member
 from members.selectors import has_saved, home_without_profile, member_for_user
 from studios.models import Market
@@ -201,6 +202,9 @@ def checkout(request, public_id):
     if request.method == "POST":
         try:
             services.pay_hold(reservation.pk, member=member)
+        except PaymentUnavailable as exc:  # nothing changed: the hold is still there to pay
+            messages.error(request, exc.message)
+            return redirect("bookings:checkout", public_id=public_id)
         except BookingError as exc:
             messages.error(request, exc.message)
             return redirect("bookings:class", session_id=reservation.session_id)

@@ -13,7 +13,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from bookings.errors import BookingError
 from marketing.errors import SpotlightError
-from members.errors import MemberError, NotEnoughCredits, PaymentFailed
+from members.errors import MemberError, NotEnoughCredits, PaymentFailed, PaymentUnavailable
 from studios.errors import InventoryError
 
 
@@ -34,6 +34,8 @@ def exception_handler(exc, context):
         return error(exc.code, exc.message, exc.status)
     if isinstance(exc, PaymentFailed):
         return error(exc.code, exc.message, status.HTTP_402_PAYMENT_REQUIRED)
+    if isinstance(exc, PaymentUnavailable):  # the same request may be sent again
+        return error(exc.code, exc.message, status.HTTP_503_SERVICE_UNAVAILABLE)
     if isinstance(exc, NotEnoughCredits):
         return error(exc.code, exc.message, status.HTTP_409_CONFLICT)
     if isinstance(exc, MemberError):

@@ -37,5 +37,12 @@ class PaymentFailed(MemberError):
     code = "payment_failed"
 
 
+class PaymentUnavailable(MemberError):
+    """The payment provider did not answer (an error, not a decline): nothing was charged or
+    recorded, and the same request can be tried again."""
+
+    code = "payment_unavailable"
+
+
 class AccountNotDeletable(MemberError):
     code = "account_not_deletable"

@@ -32,6 +32,7 @@ from .errors import (
     InvalidPlanState,
     NotEnoughCredits,
     PaymentFailed,
+    PaymentUnavailable,
     PlanNotAvailable,
 )
 from .models import (
@@ -46,7 +47,7 @@ from .models import (
     SubscriptionStatus,
     new_calendar_token,
 )
-from .payments import get_provider
+from .payments import ProviderResult, get_provider
 
 log = logging.getLogger(__name__)
 
@@ -322,20 +323,44 @@ def grant_cycle_credits_locked(member: Member) -> list[CreditEntry]:
 # --- payments ------------------------------------------------------------------------------
 
 
+UNANSWERED = "The payment service did not answer."
+
+
 def charge(
-    member: Member, *, kind: str, amount_cents: int, currency: str, reference: str, description: str
+    member: Member,
+    *,
+    kind: str,
+    amount_cents: int,
+    currency: str,
+    reference: str,
+    description: str,
+    unanswered_is_failure: bool = False,
 ) -> Payment:
-    """Take money through the payment provider, once per reference. Raises PaymentFailed."""
+    """Take money through the payment provider, once per reference. Raises PaymentFailed.
+
+    When the provider does not answer (it raises), raises PaymentUnavailable and records
+    nothing, so the caller's transaction rolls back and the request can be tried again; with
+    `unanswered_is_failure`, for a charge that must not hold back what it belongs to (a fee),
+    records a failed payment for support to follow up instead, as a decline would be.
+    """
     existing = Payment.objects.filter(reference=reference).first()
     if existing is None:
         provider = get_provider()
-        result = provider.charge(
-            email=member.user.email,
-            amount_cents=amount_cents,
-            currency=currency,
-            description=description,
-            reference=reference,
-        )
+        try:
+            result = provider.charge(
+                email=member.user.email,
+                amount_cents=amount_cents,
+                currency=currency,
+                description=description,
+                reference=reference,
+            )
+        except Exception:
+            log.exception("Payment provider error charging %s", reference)
+            if not unanswered_is_failure:
+                raise PaymentUnavailable(
+                    f"{UNANSWERED} Nothing was charged; please try again in a moment."
+                ) from None
+            result = ProviderResult(ok=False, failure_reason=UNANSWERED)
         existing = Payment.objects.create(
             member=member,
             kind=kind,
@@ -420,13 +445,20 @@ def refund_by_support(
 
 
 def _refund_locked(payment: Payment, amount: int, *, reference: str, description: str) -> Payment:
+    """Ask the provider for a refund and record it. A provider that does not answer is recorded
+    as a failed refund, as a refused one is: what asked for the refund (a cancellation, say)
+    still stands, and support gives the money back from the payment's page in admin."""
     provider = get_provider()
-    result = provider.refund(
-        provider_reference=payment.provider_reference,
-        amount_cents=amount,
-        currency=payment.currency,
-        reference=reference,
-    )
+    try:
+        result = provider.refund(
+            provider_reference=payment.provider_reference,
+            amount_cents=amount,
+            currency=payment.currency,
+            reference=reference,
+        )
+    except Exception:
+        log.exception("Payment provider error refunding %s", reference)
+        result = ProviderResult(ok=False, failure_reason=UNANSWERED)
     return Payment.objects.create(
         member=payment.member,
         kind=PaymentKind.REFUND,

@@ -17,7 +17,7 @@ from members import services as members_services
 from members.models import Payment, PaymentKind, PaymentStatus
 from premium.models import Opportunity, PremiumSettings
 from studios.models import ClassSession, StaffRole
-from tests import factories
+from tests import factories, payments
 
 pytestmark = pytest.mark.django_db
 
@@ -659,6 +659,22 @@ def test_a_declined_card_over_the_api_is_a_402_and_frees_the_spot(studio, market
     session.refresh_from_db()
     assert session.premium_booked == 0
     assert not Payment.objects.filter(status=PaymentStatus.SUCCEEDED).exists()
+
+
+def test_paying_while_the_provider_does_not_answer_is_a_503_to_retry(studio, market, settings):
+    PremiumSettings.objects.create(studio=studio, price_cents=3000, max_spots=2)
+    session = factories.ClassSessionFactory(studio=studio)
+    client = api(token_for(factories.MemberFactory(home_market=market).user))
+    held = client.post(
+        "/api/v1/reservations/", {"session": session.pk, "offer": "a_la_carte"}, format="json"
+    ).json()
+    pay = f"/api/v1/reservations/{held['id']}/pay/"
+    settings.PAYMENT_PROVIDER = payments.UNREACHABLE
+    error = assert_error(client.post(pay), 503, "payment_unavailable")
+    assert "Nothing was charged" in error["message"]
+    assert not Payment.objects.exists()
+    settings.PAYMENT_PROVIDER = "members.payments.LocalPaymentProvider"
+    assert client.post(pay).json()["status"] == "booked"  # the same request, once it answers
 
 
 def test_an_idempotency_key_reused_for_another_offer_is_a_409(studio, active_member):

@@ -23,7 +23,7 @@ from bookings.errors import (
 from bookings.models import Reservation, ReservationStatus, Source
 from members.models import CreditEntry, CreditKind, Payment, PaymentKind
 from studios.models import ClassSession, EarningEntry, EarningKind
-from tests import factories
+from tests import factories, payments
 
 pytestmark = pytest.mark.django_db
 
@@ -429,6 +429,23 @@ def test_a_declined_late_cancel_fee_keeps_the_cancellation_and_records_the_failu
     assert fee.status == "failed" and "declined" in fee.failure_reason
     session.refresh_from_db()
     assert session.network_booked == 0
+
+
+def test_a_late_cancel_fee_the_provider_does_not_answer_keeps_the_cancellation(
+    active_member, studio, settings, django_capture_on_commit_callbacks
+):
+    session = factories.ClassSessionFactory(
+        studio=studio, starts_at=timezone.now() + timedelta(hours=3)
+    )
+    reservation = services.book(active_member, session.pk)
+    settings.PAYMENT_PROVIDER = payments.UNREACHABLE
+    with django_capture_on_commit_callbacks(execute=True):
+        cancelled = services.cancel(reservation.pk, member=active_member)
+    assert cancelled.status == ReservationStatus.LATE_CANCELLED
+    assert active_member.credit_balance == 30 and balance_matches_ledger(active_member)
+    fee = Payment.objects.get(kind=PaymentKind.LATE_CANCEL_FEE)
+    assert (fee.status, fee.failure_reason) == ("failed", "The payment service did not answer.")
+    assert "could not be charged (The payment service did not answer.)" in mail.outbox[-1].body
 
 
 def test_attendance_marks_are_refused_out_of_order(active_member, studio):

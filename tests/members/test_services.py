@@ -2,6 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db.models import Sum
+from django.urls import reverse
 
 from members import services
 from members.errors import (
@@ -9,6 +10,7 @@ from members.errors import (
     InvalidPlanState,
     NotEnoughCredits,
     PaymentFailed,
+    PaymentUnavailable,
     PlanNotAvailable,
 )
 from members.models import (
@@ -20,8 +22,7 @@ from members.models import (
     PaymentStatus,
     SubscriptionStatus,
 )
-from members.payments import LocalPaymentProvider
-from tests import factories
+from tests import factories, payments
 
 
 def ledger_sum(member: Member) -> int:
@@ -371,17 +372,6 @@ def test_an_address_taken_before_the_link_is_followed_is_refused(member):
         services.email_change_of(token)
 
 
-class ProviderDownFor:
-    """The local provider, out of reach (an error, not a decline) for '+down@' addresses."""
-
-    name = "local"
-
-    def charge(self, *, email, **kwargs):
-        if "+down@" in email:
-            raise ConnectionError("The payment provider did not answer.")
-        return LocalPaymentProvider().charge(email=email, **kwargs)
-
-
 @pytest.mark.django_db
 def test_a_renewal_that_errors_is_left_for_the_next_run_and_the_others_renew(
     market, plan, now, settings, caplog
@@ -392,7 +382,7 @@ def test_a_renewal_that_errors_is_left_for_the_next_run_and_the_others_renew(
     stuck.user.save()
     for i, one in enumerate((stuck, first, last)):  # the stuck one is due first
         services.choose_plan(one, plan, now=now + timedelta(minutes=i))
-    settings.PAYMENT_PROVIDER = f"{__name__}.ProviderDownFor"
+    settings.PAYMENT_PROVIDER = payments.UNREACHABLE_FOR
     assert services.renew_due_cycles(now=now + timedelta(days=31)) == 2
     for one in members:
         one.refresh_from_db()
@@ -404,3 +394,22 @@ def test_a_renewal_that_errors_is_left_for_the_next_run_and_the_others_renew(
     assert services.renew_due_cycles(now=now + timedelta(days=31)) == 1
     stuck.refresh_from_db()
     assert stuck.cycle_number == 1
+
+
+@pytest.mark.django_db
+def test_a_plan_bought_while_the_provider_does_not_answer_changes_nothing(
+    client, member, plan, settings
+):
+    settings.PAYMENT_PROVIDER = payments.UNREACHABLE
+    with pytest.raises(PaymentUnavailable, match="Nothing was charged"):
+        services.choose_plan(member, plan)
+    client.force_login(member.user)
+    page = client.post(reverse("members:plan"), {"plan": plan.pk}).content.decode()
+    assert "did not answer. Nothing was charged; please try again in a moment." in page
+    member.refresh_from_db()
+    assert member.status == SubscriptionStatus.NONE and member.credit_balance == 0
+    assert not Payment.objects.exists() and not CreditEntry.objects.exists()
+    settings.PAYMENT_PROVIDER = "members.payments.LocalPaymentProvider"  # back: it goes through
+    assert client.post(reverse("members:plan"), {"plan": plan.pk}).status_code == 302
+    member.refresh_from_db()
+    assert member.status == SubscriptionStatus.ACTIVE and member.credit_balance == 30

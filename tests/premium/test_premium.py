@@ -5,6 +5,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
@@ -15,7 +16,7 @@ from members.models import CreditEntry, Payment, PaymentKind, PaymentStatus
 from premium import selectors
 from premium.models import PremiumPrice, PremiumSettings
 from studios.models import AuditEntry, ClassSession, EarningEntry, EarningKind, StaffRole
-from tests import factories
+from tests import factories, payments
 
 pytestmark = pytest.mark.django_db
 
@@ -404,3 +405,60 @@ def test_settings_checkboxes_sit_inside_their_labels(client, studio, premium):
         r'<input type="hidden" name="initial-enabled"[^>]*> Sell Premium',
         page,
     )
+
+
+def test_paying_while_the_provider_does_not_answer_keeps_the_hold_to_pay_again(
+    client, member, studio, premium, settings
+):
+    session = factories.ClassSessionFactory(studio=studio)
+    held = services.book(member, session.pk, offer_kind="a_la_carte")
+    client.force_login(member.user)
+    checkout = reverse("bookings:checkout", args=[held.public_id])
+    settings.PAYMENT_PROVIDER = payments.UNREACHABLE
+    response = client.post(checkout, follow=True)
+    assert response.redirect_chain[-1][0] == checkout  # back on the page that pays
+    page = response.content.decode()
+    assert "did not answer. Nothing was charged; please try again in a moment." in page
+    assert "Pay $30.00" in page
+    held.refresh_from_db()
+    session.refresh_from_db()
+    assert held.status == ReservationStatus.HELD and session.premium_booked == 1
+    assert not Payment.objects.exists()
+    settings.PAYMENT_PROVIDER = "members.payments.LocalPaymentProvider"
+    client.post(checkout)
+    held.refresh_from_db()
+    assert held.status == ReservationStatus.BOOKED
+    assert Payment.objects.get().status == PaymentStatus.SUCCEEDED
+
+
+def test_cancelling_while_the_provider_does_not_answer_stands_and_says_the_refund_is_owed(
+    member, studio, premium, settings, django_capture_on_commit_callbacks
+):
+    first, second = (factories.ClassSessionFactory(studio=studio) for _ in range(2))
+    paid = [
+        services.pay_hold(services.book(member, s.pk, offer_kind="a_la_carte").pk, member=member)
+        for s in (first, second)
+    ]
+    settings.PAYMENT_PROVIDER = payments.UNREACHABLE
+    with django_capture_on_commit_callbacks(execute=True):
+        services.cancel(paid[0].pk, member=member)  # the member, in the free window
+        assert services.cancel_session(second.pk) == 1  # the studio
+    for one in (*paid, first, second):
+        one.refresh_from_db()
+    assert [r.status for r in paid] == [ReservationStatus.CANCELLED] * 2
+    assert (first.premium_booked, second.status) == (0, "cancelled")
+    refunds = Payment.objects.filter(kind=PaymentKind.REFUND).order_by("pk")
+    assert [(r.status, r.amount_cents) for r in refunds] == [(PaymentStatus.FAILED, -3000)] * 2
+    assert {r.failure_reason for r in refunds} == {"The payment service did not answer."}
+    bodies = [m.body for m in mail.outbox[-2:]]
+    for body in bodies:
+        assert "Your refund of $30.00 could not be made yet" in body
+        assert "refunded in full" not in body
+    settings.PAYMENT_PROVIDER = "members.payments.LocalPaymentProvider"
+    third = factories.ClassSessionFactory(studio=studio)
+    again = services.pay_hold(
+        services.book(member, third.pk, offer_kind="a_la_carte").pk, member=member
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.cancel(again.pk, member=member)
+    assert "Your payment of $30.00 is refunded in full." in mail.outbox[-1].body
