@@ -98,6 +98,12 @@ urlpatterns = [
         studios_api.InstructorView.as_view(),
         name="api-partner-instructor",
     ),
+    path(partner + "team/", studios_api.TeamView.as_view(), name="api-partner-team"),
+    path(
+        partner + "team/<int:membership_id>/",
+        studios_api.TeamMemberView.as_view(),
+        name="api-partner-team-member",
+    ),
     path(
         partner + "webhooks/",
         bookings_api.PartnerWebhooksView.as_view(),

@@ -1,5 +1,5 @@
-"""Partner API of the studios app: classes (the integration sync endpoint), earnings, and the
-class types and instructors that classes are made of.
+"""Partner API of the studios app: classes (the integration sync endpoint), earnings, the class
+types and instructors that classes are made of, and the team.
 
 Every partner endpoint derives from PartnerAPIView: the studio comes from the URL and must be
 one the token's user staffs (404 otherwise, as on the dashboard), and the role must allow it (403).
@@ -19,7 +19,7 @@ from rest_framework.mixins import ListModelMixin
 from rest_framework.response import Response
 
 from . import selectors, services
-from .models import ClassSession, ClassType, EarningEntry, Instructor
+from .models import ClassSession, ClassType, EarningEntry, Instructor, StaffMembership, StaffRole
 from .partner import PERMISSIONS, partner_for
 
 
@@ -477,3 +477,118 @@ class InstructorsView(Instructors, CatalogListView):
 )
 class InstructorView(Instructors, CatalogItemView):
     pass
+
+
+# --- the team ------------------------------------------------------------------------------
+
+
+class TeamMemberSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    email = serializers.EmailField(source="user.email")
+    name = serializers.CharField(source="user.get_full_name")
+    role = serializers.ChoiceField(choices=StaffRole.choices)
+    added_at = serializers.DateTimeField(source="created_at")
+
+
+class AddTeamMemberSerializer(RejectUnknownFields, serializers.Serializer):
+    email = serializers.CharField(max_length=254)
+    role = serializers.ChoiceField(choices=StaffRole.choices)
+
+
+class RoleSerializer(RejectUnknownFields, serializers.Serializer):
+    role = serializers.ChoiceField(choices=StaffRole.choices)
+
+
+TEAM_MEMBER_EXAMPLE = {
+    "id": 31,
+    "email": "desk@studio.example",
+    "name": "Sam Lee",
+    "role": "front_desk",
+    "added_at": "2026-11-26T09:12:03Z",
+}
+
+
+class TeamAPIView(PartnerAPIView):
+    """The team page's list and actions, for the owners' own tools: the same services, with
+    their rules (a studio keeps an owner; someone new gets an e-mail to set a password) and
+    their audit."""
+
+    permission = "team"
+    serializer_class = TeamMemberSerializer
+
+    def member(self, membership_id: int):
+        found = next((m for m in selectors.team(self.studio) if m.pk == membership_id), None)
+        if found is None:
+            raise NotFound("No such team member.")
+        return found
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="The studio's team: owners, then managers, then the front desk",
+        examples=_one(TEAM_MEMBER_EXAMPLE),
+    ),
+    post=extend_schema(
+        summary="Add someone to the team by e-mail (owners only)",
+        request=AddTeamMemberSerializer,
+        responses={201: TeamMemberSerializer},
+        examples=_added(
+            TEAM_MEMBER_EXAMPLE, {"email": "desk@studio.example", "role": "front_desk"}
+        ),
+    ),
+)
+class TeamView(ListModelMixin, TeamAPIView):
+    def get_queryset(self):
+        return selectors.team(self.studio)
+
+    def get(self, request, studio_slug: str):
+        return self.list(request)
+
+    def post(self, request, studio_slug: str):
+        body = AddTeamMemberSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        membership = services.add_staff(self.studio, by=request.user, **body.validated_data)
+        return Response(self.get_serializer(membership).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(
+    get=extend_schema(summary="One member of the team", examples=_one(TEAM_MEMBER_EXAMPLE)),
+    patch=extend_schema(
+        summary="Change a team member's role (the studio keeps at least one owner)",
+        request=RoleSerializer,
+        examples=[OpenApiExample("Manager", value={"role": "manager"}, request_only=True)],
+    ),
+    delete=extend_schema(
+        summary="Take someone off the team (the studio keeps at least one owner)",
+        responses={204: None, 422: ErrorSerializer},
+        examples=[
+            error_example(
+                "The last owner",
+                422,
+                "inventory_error",
+                "A studio keeps at least one owner: make someone else owner first.",
+            )
+        ],
+    ),
+)
+class TeamMemberView(TeamAPIView):
+    def get(self, request, studio_slug: str, membership_id: int):
+        return Response(self.get_serializer(self.member(membership_id)).data)
+
+    def patch(self, request, studio_slug: str, membership_id: int):
+        body = RoleSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            services.change_role(
+                self.studio, membership_id, role=body.validated_data["role"], by=request.user
+            )
+        except StaffMembership.DoesNotExist:
+            raise NotFound("No such team member.") from None
+        return Response(self.get_serializer(self.member(membership_id)).data)
+
+    def delete(self, request, studio_slug: str, membership_id: int):
+        try:
+            services.remove_staff(self.studio, membership_id, by=request.user)
+        except StaffMembership.DoesNotExist:
+            raise NotFound("No such team member.") from None
+        return Response(status=status.HTTP_204_NO_CONTENT)

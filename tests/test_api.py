@@ -382,6 +382,7 @@ def test_every_partner_api_url_is_a_404_for_other_studios_staff_and_members(stud
         "class_type_id": session.class_type_id,
         "instructor_id": factories.InstructorFactory(studio=studio).pk,
         "webhook_id": 1,
+        "membership_id": factories.StaffFactory(studio=studio, role=StaffRole.MANAGER).pk,
     }
     names = [p.name for p in api_urls.urlpatterns if p.name.startswith("api-partner-")]
     assert len(names) >= 14
@@ -406,6 +407,45 @@ def test_every_partner_api_url_is_a_404_for_other_studios_staff_and_members(stud
     assert ClassType.objects.filter(studio=studio, is_active=True).count() == 1
     assert Instructor.objects.filter(studio=studio, is_active=True).count() == 1
     assert not AuditEntry.objects.filter(studio=studio).exists()
+
+
+def test_owners_run_the_team_over_the_api(studio, django_capture_on_commit_callbacks):
+    from django.core import mail
+
+    from studios.models import AuditEntry, StaffMembership
+
+    owner = factories.StaffFactory(studio=studio, role=StaffRole.OWNER).user
+    client = api(token_for(owner))
+    base = f"/api/v1/partner/{studio.slug}/team/"
+    listed = client.get(base).json()["results"]
+    assert [(m["email"], m["role"]) for m in listed] == [(owner.email, "owner")]
+    with django_capture_on_commit_callbacks(execute=True):
+        added = client.post(base, {"email": " New@Desk.Test ", "role": "front_desk"}, format="json")
+    assert added.status_code == 201, added.content
+    new = added.json()
+    assert (new["email"], new["role"]) == ("new@desk.test", "front_desk")
+    assert mail.outbox[-1].to == ["new@desk.test"]  # a link to choose a password
+    again = assert_error(
+        client.post(base, {"email": "new@desk.test", "role": "manager"}, format="json"), 422
+    )
+    assert again["fields"] == {"email": ["new@desk.test is already on the team (front desk)."]}
+    assert_error(client.post(base, {"email": "x@desk.test", "role": "boss"}, format="json"), 400)
+    assert_error(
+        client.post(base, {"email": "x@desk.test", "role": "owner", "x": 1}, format="json"), 400
+    )
+    one = f"{base}{new['id']}/"
+    assert client.patch(one, {"role": "manager"}, format="json").json()["role"] == "manager"
+    assert_error(api(token_for(StaffMembership.objects.get(pk=new["id"]).user)).get(base), 403)
+    mine = StaffMembership.objects.get(user=owner).pk
+    last = assert_error(client.patch(f"{base}{mine}/", {"role": "manager"}, format="json"), 422)
+    assert "at least one owner" in last["message"]
+    assert client.delete(one).status_code == 204
+    assert_error(client.get(one), 404)
+    assert_error(client.delete(one), 404)
+    assert [m["email"] for m in client.get(base).json()["results"]] == [owner.email]
+    assert list(
+        AuditEntry.objects.filter(studio=studio).order_by("pk").values_list("action", flat=True)
+    ) == ["staff added", "staff role", "staff removed"]
 
 
 def with_rates(settings, **rates):
