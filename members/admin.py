@@ -52,6 +52,7 @@ class MemberAdmin(admin.ModelAdmin):
         "status",
         "home_market",
         ("plan", PlanFilter),
+        ("email_confirmed_at", admin.EmptyFieldListFilter),
         ("deleted_at", admin.EmptyFieldListFilter),
     ]
     search_fields = ["user__email", "user__first_name", "user__last_name"]
@@ -64,6 +65,7 @@ class MemberAdmin(admin.ModelAdmin):
         "cycle_started_at",
         "cycle_number",
         "calendar_token",
+        "email_confirmed_at",  # by the link e-mailed to the member only
         "deleted_at",
     ]
     exclude = ["credit_balance"]

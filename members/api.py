@@ -25,11 +25,13 @@ class MeSerializer(serializers.ModelSerializer):
     last_name = serializers.CharField(source="user.last_name")
     market = serializers.SlugRelatedField(source="home_market", slug_field="slug", read_only=True)
     plan = PlanSerializer(allow_null=True)
+    email_confirmed = serializers.SerializerMethodField()
 
     class Meta:
         model = Member
         fields = [
             "email",
+            "email_confirmed",
             "first_name",
             "last_name",
             "market",
@@ -40,6 +42,11 @@ class MeSerializer(serializers.ModelSerializer):
             "next_renewal_at",
             "class_reminders",
         ]
+
+    def get_email_confirmed(self, member) -> bool:
+        """Whether the member followed the link e-mailed to the address (the account page
+        sends it again)."""
+        return member.email_confirmed_at is not None
 
 
 class CreditEntrySerializer(serializers.ModelSerializer):
@@ -91,6 +98,7 @@ ME_EXAMPLE = OpenApiExample(
     "A member on the Core plan",
     value={
         "email": "maya@example.com",
+        "email_confirmed": True,
         "first_name": "Maya",
         "last_name": "Lin",
         "market": "new-york",

@@ -83,30 +83,42 @@ def record_email_change(user, *, old_email: str, new_email: str) -> None:
     outbox.publish("members.emails.send_email_changed", user.pk, old_email, new_email)
 
 
-def record_email_confirmation(user, *, new_email: str, token: str) -> None:
-    """Queue the link that confirms a new address, in the caller's transaction."""
+def record_email_confirmation(user, *, new_email: str, token: str, welcome: bool = False) -> None:
+    """Queue the link that confirms an address, in the caller's transaction: a new address, or
+    (`welcome`) the one a member signed up with."""
     from studios import outbox
 
-    outbox.publish("members.emails.send_email_confirmation", user.pk, new_email, token)
+    outbox.publish("members.emails.send_email_confirmation", user.pk, new_email, token, welcome)
 
 
-def send_email_confirmation(user_id: int, new_email: str, token: str) -> bool:
-    """The outbox handler: send the new address the link that makes it the account's."""
+def send_email_confirmation(
+    user_id: int, new_email: str, token: str, welcome: bool = False
+) -> bool:
+    """The outbox handler: send an address the link that makes it, or confirms it as, the
+    account's."""
     from django.contrib.auth import get_user_model
     from django.urls import reverse
 
     from . import services  # services queue these e-mails: imported here, not at the top
 
-    if not get_user_model().objects.filter(pk=user_id, is_active=True).exists():
+    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
         return False  # the account was deleted (or deactivated) before the e-mail went out
+    if welcome and (user.email != new_email or services.address_confirmed(user)):
+        return False  # confirmed meanwhile, or another address since: the link is of no use
     context = {
         "new_email": new_email,
         "link": settings.SITE_URL.rstrip("/") + reverse("members:confirm_email", args=[token]),
         "days": services.email_change_days(),
         "support_email": settings.SUPPORT_EMAIL,
     }
-    text = render_to_string("members/email/confirm_email.txt", context)
-    EmailMultiAlternatives("Confirm your new classpass e-mail address", text, to=[new_email]).send()
+    template, subject = (
+        ("confirm_address", "Welcome to classpass: confirm your e-mail address")
+        if welcome
+        else ("confirm_email", "Confirm your new classpass e-mail address")
+    )
+    text = render_to_string(f"members/email/{template}.txt", context)
+    EmailMultiAlternatives(subject, text, to=[new_email]).send()
     return True
 
 

@@ -84,6 +84,12 @@ class Member(models.Model):
     class_reminders = models.BooleanField(
         default=True, help_text="E-mail a reminder shortly before each booked class."
     )
+    email_confirmed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the member followed the link e-mailed to their address (at sign-up, or "
+        "to a new address); empty until then.",
+    )
     deleted_at = models.DateTimeField(
         null=True,
         blank=True,

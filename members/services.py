@@ -95,7 +95,9 @@ def _address_in_use(email: str, *, other_than: int | None = None) -> bool:
 def sign_up(
     *, email: str, password: str, market: Market, first_name: str = "", last_name: str = ""
 ) -> Member:
-    """Create a user and their member profile. Raises EmailTaken if the address is in use."""
+    """Create a user and their member profile, and e-mail the link that confirms the address
+    (confirm_email_change; until then the account page asks for it). Raises EmailTaken if the
+    address is in use."""
     User = get_user_model()
     email = _login_address(email)
     if _address_in_use(email):
@@ -109,7 +111,11 @@ def sign_up(
                 first_name=first_name.strip(),
                 last_name=last_name.strip(),
             )
-            return Member.objects.create(user=user, home_market=market)
+            member = Member.objects.create(user=user, home_market=market)
+            emails.record_email_confirmation(
+                user, new_email=email, token=_address_link(user, email), welcome=True
+            )
+            return member
     except IntegrityError as exc:  # a concurrent sign-up with the same address won the race
         raise EmailTaken(
             "An account with this e-mail address already exists. Log in instead."
@@ -147,14 +153,38 @@ def change_details(user, *, first_name: str, last_name: str, email: str) -> str 
         locked.first_name, locked.last_name = first_name.strip(), last_name.strip()
         locked.save(update_fields=["first_name", "last_name"])
         if new_email:
-            token = signing.dumps(
-                {"user": locked.pk, "to": new_email, "state": _address_state(locked)},
-                salt=EMAIL_CHANGE_SALT,
-                compress=True,
+            emails.record_email_confirmation(
+                locked, new_email=new_email, token=_address_link(locked, new_email)
             )
-            emails.record_email_confirmation(locked, new_email=new_email, token=token)
     user.first_name, user.last_name = locked.first_name, locked.last_name
     return new_email
+
+
+def _address_link(user, email: str) -> str:
+    """The token of a link that confirms `email` as the account's address."""
+    return signing.dumps(
+        {"user": user.pk, "to": email, "state": _address_state(user)},
+        salt=EMAIL_CHANGE_SALT,
+        compress=True,
+    )
+
+
+def address_confirmed(user) -> bool:
+    """Whether the account's address is confirmed: a member followed the link e-mailed to it.
+    Studio staff without a member profile were invited at their address, and set their
+    password from a link sent there."""
+    return not Member.objects.filter(user=user, email_confirmed_at__isnull=True).exists()
+
+
+def send_address_link_again(user) -> bool:
+    """E-mail a member the link that confirms their address again; False when it is confirmed
+    already (nothing is sent)."""
+    if address_confirmed(user):
+        return False
+    emails.record_email_confirmation(
+        user, new_email=user.email, token=_address_link(user, user.email), welcome=True
+    )
+    return True
 
 
 def _address_state(user) -> str:
@@ -177,7 +207,9 @@ def email_change_of(token: str) -> tuple[AbstractBaseUser, str]:
 
 
 def confirm_email_change(token: str) -> AbstractBaseUser:
-    """Move the account to the address a confirmation link was sent to; returns the user.
+    """Move the account to the address a confirmation link was sent to, and take that address
+    as confirmed (the link a new member gets names the address they signed up with, and
+    only confirms it); returns the user.
 
     The old address is told in the same transaction (through the outbox), with the new one, so
     someone who took over a session cannot quietly take over the account. Following the link
@@ -189,7 +221,11 @@ def confirm_email_change(token: str) -> AbstractBaseUser:
     try:
         with transaction.atomic():
             user = _claimed_user(claim, lock=True)
-            if user.email == claim["to"]:  # followed before
+            # The mailbox is proven: the sign-up's address, or a new one, is confirmed.
+            Member.objects.filter(user=user, email_confirmed_at__isnull=True).update(
+                email_confirmed_at=timezone.now()
+            )
+            if user.email == claim["to"]:  # the sign-up's link, or one followed before
                 return user
             if _address_in_use(claim["to"], other_than=user.pk):
                 raise taken
@@ -206,7 +242,7 @@ def _email_change_claim(token: str) -> dict:
     try:
         return signing.loads(token, salt=EMAIL_CHANGE_SALT, max_age=settings.EMAIL_CHANGE_TIMEOUT)
     except signing.SignatureExpired as exc:
-        raise InvalidLink("This link has expired. Ask for the change again on My details.") from exc
+        raise InvalidLink("This link has expired. Log in to ask for a new one.") from exc
     except signing.BadSignature as exc:
         raise InvalidLink(NOT_A_LINK) from exc
 

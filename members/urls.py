@@ -57,6 +57,7 @@ urlpatterns = [
     path("me/plan/cancel/", views.cancel, name="cancel"),
     path("me/details/", views.details, name="details"),
     path("me/details/email/<str:token>/", views.confirm_email, name="confirm_email"),
+    path("me/details/confirm-again/", views.confirm_again, name="confirm_again"),
     path("me/studios/<slug:slug>/", views.save_studio, name="save_studio"),
     path("me/delete/", views.delete_account, name="delete_account"),
     path("me/reminders/", views.class_reminders, name="class_reminders"),

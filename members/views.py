@@ -55,7 +55,11 @@ def sign_up(request):
         else:
             login(request, member.user, backend="members.auth.EmailBackend")
             _remember_roles(request)
-            messages.success(request, "Welcome to classpass! Pick a plan to start booking.")
+            messages.success(
+                request,
+                "Welcome to classpass! Pick a plan to start booking. We sent a link to "
+                f"{member.user.email}: follow it to confirm your address.",
+            )
             return redirect("members:plan")
     return render(request, "members/sign_up.html", {"form": form})
 
@@ -271,21 +275,45 @@ def confirm_email(request, token):
     with the account's password."""
     try:
         user, new_email = services.email_change_of(token)
+        own = user.email == new_email  # the address a member signed up with, or done before
         if request.method == "POST":
             user = services.confirm_email_change(token)
     except MemberError as exc:
         return render(request, "members/confirm_email.html", {"error": exc.message}, status=400)
     if request.method == "POST":
         messages.success(
-            request, f"Your e-mail address is now {user.email}. Log in with it from now on."
+            request,
+            f"Thank you: {user.email} is confirmed."
+            if own
+            else f"Your e-mail address is now {user.email}. Log in with it from now on.",
         )
         if request.user.is_authenticated and request.user.pk == user.pk:
             return redirect("members:account")
         return redirect("members:login")
-    done = user.email == new_email
+    done = own and services.address_confirmed(user)
     return render(
-        request, "members/confirm_email.html", {"error": "", "new_email": new_email, "done": done}
+        request,
+        "members/confirm_email.html",
+        {"error": "", "new_email": new_email, "own": own, "done": done},
     )
+
+
+@login_required
+@require_POST
+def confirm_again(request):
+    """Send the link that confirms the member's address once more (from the account page)."""
+    wait = ratelimit.hit([("email_change", str(request.user.pk))])
+    if wait is not None:
+        messages.error(
+            request,
+            "We sent several links just now. Check your inbox (and spam folder), or try again "
+            f"in {ratelimit.in_minutes(wait)}.",
+        )
+    elif services.send_address_link_again(request.user):
+        messages.success(request, f"We sent the link again to {request.user.email}.")
+    else:
+        messages.success(request, f"{request.user.email} is confirmed already.")
+    return redirect("members:account")
 
 
 @login_required

@@ -78,8 +78,14 @@ def test_a_member_sets_a_name_and_turns_class_reminders_off_and_on_over_the_api(
     assert active_member.class_reminders is False
     # A field left out keeps its value; bad input changes nothing.
     assert client.patch("/api/v1/me/", {}, format="json").json()["class_reminders"] is False
-    for body in ({"class_reminders": None}, {"class_reminders": "maybe"}, {"reminders": True}):
+    for body in (
+        {"class_reminders": None},
+        {"class_reminders": "maybe"},
+        {"reminders": True},
+        {"email_confirmed": True},  # only the link e-mailed to the address confirms it
+    ):
         assert_error(client.patch("/api/v1/me/", body, format="json"), 400, "invalid")
+    assert client.get("/api/v1/me/").json()["email_confirmed"] is False
     active_member.refresh_from_db()
     assert active_member.class_reminders is False
     on = client.patch("/api/v1/me/", {"class_reminders": True}, format="json")

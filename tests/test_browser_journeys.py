@@ -40,6 +40,9 @@ def test_a_member_signs_up_picks_a_plan_searches_books_and_cancels(
         page.click("form button[type=submit]")
         page.wait_for_url("**/me/")
         assert "30" in page.inner_text(".big-number")
+        # Until the link e-mailed at sign-up is followed, the account page asks for it.
+        assert "new.member@example.com" in page.inner_text(".confirm-address")
+        shot(page, "member-02-account")
         page.goto(
             f"{live_server.url}/classes/?market={market.slug}&day={day}&q={session.class_type.name}"
         )

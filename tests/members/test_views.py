@@ -31,6 +31,81 @@ def test_sign_up_logs_in_and_leads_to_plan_choice(client, market):
 
 
 @pytest.mark.django_db
+def test_a_new_member_confirms_their_address_from_the_link_e_mailed_to_it(
+    client, market, settings, django_capture_on_commit_callbacks
+):
+    sign_up = {"email": "ada@example.com", "password": "a-very-good-passphrase"}
+    with django_capture_on_commit_callbacks(execute=True):  # the outbox's relay runs
+        welcome = client.post(
+            reverse("members:signup"), {**sign_up, "market": market.pk}, follow=True
+        )
+    assert "We sent a link to ada@example.com: follow it to confirm" in welcome.content.decode()
+    [sent] = mail.outbox
+    assert sent.to == ["ada@example.com"] and "confirm that ada@example.com" in sent.body
+    account = reverse("members:account")
+    assert "Please confirm your e-mail address" in client.get(account).content.decode()
+    # Sent again on request, as many times as the limit allows.
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "email_change": "1/hour",
+        },
+    }
+    again = reverse("members:confirm_again")
+    with django_capture_on_commit_callbacks(execute=True):
+        resent = client.post(again, follow=True).content.decode()
+        limited = client.post(again, follow=True).content.decode()
+    assert "We sent the link again to ada@example.com." in resent
+    assert "We sent several links just now." in limited
+    assert [m.to for m in mail.outbox] == [["ada@example.com"]] * 2
+    assert "confirm that ada@example.com" in mail.outbox[1].body
+    link = re.search(r"http://\S+/me/details/email/\S+/", sent.body).group(0)
+    path = link.removeprefix(settings.SITE_URL.rstrip("/"))
+    asked = client.get(path).content.decode()  # a GET (a mail scanner's, say) confirms nothing
+    assert "Confirm <strong>ada@example.com</strong> as the address" in asked
+    member = Member.objects.get(user__email="ada@example.com")
+    assert member.email_confirmed_at is None
+    with django_capture_on_commit_callbacks(execute=True):
+        done = client.post(path, follow=True).content.decode()
+    assert "Thank you: ada@example.com is confirmed." in done
+    assert "Please confirm your e-mail address" not in done  # back on the account page
+    member.refresh_from_db()
+    assert member.email_confirmed_at is not None
+    assert "is already this account's address" in client.get(path).content.decode()
+    assert len(mail.outbox) == 2  # nobody else was told anything
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "email_change": "9/hour",
+        },
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        already = client.post(again, follow=True).content.decode()
+    assert "ada@example.com is confirmed already." in already and len(mail.outbox) == 2
+
+
+@pytest.mark.django_db
+def test_a_link_to_a_new_address_confirms_it_too(
+    client, member, django_capture_on_commit_callbacks
+):
+    from members import services
+
+    assert member.email_confirmed_at is None
+    user = member.user
+    user.set_password("correct-horse-battery")
+    user.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.change_details(user, first_name="", last_name="", email="fixed@example.com")
+    link = re.search(r"/me/details/email/\S+/", mail.outbox[-1].body).group(0)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(link)
+    member.refresh_from_db()
+    assert member.user.email == "fixed@example.com" and member.email_confirmed_at is not None
+
+
+@pytest.mark.django_db
 def test_sign_up_with_a_used_email_shows_a_form_error(client, market):
     factories.UserFactory(email="taken@example.com")
     response = client.post(
