@@ -242,12 +242,16 @@ class PaymentAdmin(LedgerAdmin):
                     f"Refund {made.reference} of {-made.amount_cents / 100:.2f} {made.currency}"
                     f" ({made.status}): {form.cleaned_data['reason']}",
                 )
-                done = (
-                    "Refunded" if made.status == "succeeded" else "The provider refused the refund"
-                )
-                self.message_user(
-                    request, f"{done}: {-made.amount_cents / 100:.2f} {made.currency}."
-                )
+                amount = f"{-made.amount_cents / 100:.2f} {made.currency}"
+                if made.status == "succeeded":
+                    self.message_user(request, f"Refunded: {amount}.")
+                else:  # refused, or the provider did not answer: nothing was given back
+                    self.message_user(
+                        request,
+                        f"Not refunded ({made.failure_reason or 'refused'}): {amount}. "
+                        "Try again later.",
+                        level=messages.WARNING,
+                    )
                 return redirect("admin:members_payment_change", payment.pk)
         context = {
             **self.admin_site.each_context(request),

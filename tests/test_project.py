@@ -405,7 +405,9 @@ def test_favicon_ico_points_at_the_sites_icon(client):
 
 
 @pytest.mark.django_db
-def test_support_refunds_a_payment_from_admin_and_the_member_sees_it(admin_client, member, client):
+def test_support_refunds_a_payment_from_admin_and_the_member_sees_it(
+    admin_client, member, client, settings
+):
     from members import services
 
     paid = services.charge(
@@ -425,14 +427,24 @@ def test_support_refunds_a_payment_from_admin_and_the_member_sees_it(admin_clien
         address, {"amount_cents": "11.00", "reason": "x", "refunded_before_cents": 0}
     )
     assert bad.status_code == 200 and "between 0.01 and 10.00" in bad.content.decode()
+    # While the payment service does not answer, nothing is given back, and support is told.
+    settings.PAYMENT_PROVIDER = "tests.payments.Unreachable"
+    unanswered = admin_client.post(
+        address,
+        {"amount_cents": "10.00", "reason": "Fee waived", "refunded_before_cents": 0},
+        follow=True,
+    ).content.decode()
+    assert "Not refunded (The payment service did not answer.): 10.00 USD." in unanswered
+    settings.PAYMENT_PROVIDER = "members.payments.LocalPaymentProvider"
     done = admin_client.post(
         address, {"amount_cents": "10.00", "reason": "Fee waived", "refunded_before_cents": 0}
     )
     assert done.status_code == 302
     from django.contrib.admin.models import LogEntry
 
-    history = LogEntry.objects.get(object_id=str(paid.pk))
-    assert "Fee waived" in history.change_message and history.user.is_superuser
+    tried, history = LogEntry.objects.filter(object_id=str(paid.pk)).order_by("pk")
+    assert "(failed): Fee waived" in tried.change_message  # the attempt is in the history too
+    assert "(succeeded): Fee waived" in history.change_message and history.user.is_superuser
     client.force_login(member.user)
     payments = client.get(reverse("members:payments")).content.decode()
     assert "Refund: Fee waived" in payments and "-$10.00" in payments
