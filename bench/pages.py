@@ -16,7 +16,14 @@ import random
 import statistics
 import time
 
-from harness import DEFAULT_URL, analyze, configure, percentile, recreate_database
+from harness import (
+    DEFAULT_URL,
+    analyze,
+    configure,
+    migrate_database,
+    percentile,
+    recreate_database,
+)
 
 os.environ["BENCH_DATABASE_URL"] = os.environ.get(
     "BENCH_PAGES_DATABASE_URL", DEFAULT_URL.rsplit("/", 1)[0] + "/classpass_bench_pages"
@@ -115,6 +122,9 @@ def main():
         seeded = Studio.objects.count() >= 42 * args.scale
     except Exception:  # no tables yet
         seeded = False
+    if seeded and not args.reseed:
+        connection.close()
+        migrate_database()  # the data kept from an earlier run, under the code's tables
     if args.reseed or not seeded:
         connection.close()
         recreate_database()

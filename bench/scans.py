@@ -164,6 +164,11 @@ def main() -> None:
     if args.reseed or have < args.sessions:
         connection.close()
         seed(args.sessions)
+    else:
+        from harness import migrate_database
+
+        connection.close()
+        migrate_database()  # the data kept from an earlier run, under the code's tables
     runs: dict[str, list[dict]] = {}
     for round_no in range(args.rounds):
         for what in ("baseline", "smartspot", "opportunities"):
