@@ -176,6 +176,14 @@ def address_confirmed(user) -> bool:
     return not Member.objects.filter(user=user, email_confirmed_at__isnull=True).exists()
 
 
+def mark_address_confirmed(user) -> None:
+    """The account's mailbox is proven (a link e-mailed to it was followed): a member's address
+    is confirmed from now, if it was not already."""
+    Member.objects.filter(user=user, email_confirmed_at__isnull=True).update(
+        email_confirmed_at=timezone.now()
+    )
+
+
 def send_address_link_again(user) -> bool:
     """E-mail a member the link that confirms their address again; False when it is confirmed
     already (nothing is sent)."""
@@ -221,10 +229,7 @@ def confirm_email_change(token: str) -> AbstractBaseUser:
     try:
         with transaction.atomic():
             user = _claimed_user(claim, lock=True)
-            # The mailbox is proven: the sign-up's address, or a new one, is confirmed.
-            Member.objects.filter(user=user, email_confirmed_at__isnull=True).update(
-                email_confirmed_at=timezone.now()
-            )
+            mark_address_confirmed(user)  # the sign-up's address, or a new one: proven
             if user.email == claim["to"]:  # the sign-up's link, or one followed before
                 return user
             if _address_in_use(claim["to"], other_than=user.pk):

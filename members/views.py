@@ -43,6 +43,19 @@ class LoginView(auth_views.LoginView):
         return response
 
 
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Setting a password from the link e-mailed to the account proves its mailbox: a member's
+    address is then confirmed, as the sign-up's link would have done."""
+
+    template_name = "members/password_reset_confirm.html"
+    success_url = reverse_lazy("members:password_reset_complete")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        services.mark_address_confirmed(form.user)
+        return response
+
+
 def sign_up(request):
     if request.user.is_authenticated:
         return redirect("members:account")

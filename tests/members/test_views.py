@@ -142,6 +142,7 @@ def test_log_in_with_email_and_log_out(client, member):
 
 @pytest.mark.django_db
 def test_password_reset_sends_a_working_link(client, member):
+    assert member.email_confirmed_at is None
     client.post(reverse("members:password_reset"), {"email": member.user.email})
     assert len(mail.outbox) == 1
     link = re.search(r"https?://[^/]+(/password-reset/[^\s]+/)", mail.outbox[0].body).group(1)
@@ -159,6 +160,9 @@ def test_password_reset_sends_a_working_link(client, member):
     assert (
         logged_in.status_code == 302 and client.get(reverse("members:account")).status_code == 200
     )
+    # The link came to the member's mailbox: their address is confirmed too.
+    member.refresh_from_db()
+    assert member.email_confirmed_at is not None
 
 
 @pytest.mark.django_db
