@@ -517,7 +517,7 @@ class TeamAPIView(PartnerAPIView):
     serializer_class = TeamMemberSerializer
 
     def member(self, membership_id: int):
-        found = next((m for m in selectors.team(self.studio) if m.pk == membership_id), None)
+        found = selectors.team_member(self.studio, membership_id)
         if found is None:
             raise NotFound("No such team member.")
         return found

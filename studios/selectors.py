@@ -101,6 +101,15 @@ def team(studio: Studio) -> list[StaffMembership]:
     return sorted(members, key=lambda m: (order[m.role], m.user.email))
 
 
+def team_member(studio: Studio, membership_id: int) -> StaffMembership | None:
+    """One person on the studio's team, with their account; None if not on this team."""
+    return (
+        StaffMembership.objects.filter(studio=studio, pk=membership_id)
+        .select_related("user")
+        .first()
+    )
+
+
 def audit_log(studio: Studio) -> QuerySet[AuditEntry]:
     return (
         AuditEntry.objects.filter(studio=studio)
