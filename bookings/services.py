@@ -480,10 +480,11 @@ def _charge_fee_locked(
             currency=market.currency,
             reference=reservation.ref(kind),
             description=class_label(session),
-            unanswered_is_failure=True,
+            ask_again_later=True,
         )
     except PaymentFailed:
-        # The cancellation stands; the failed payment is on record for support to follow up.
+        # The cancellation stands; the declined fee is on record for support to follow up
+        # (one the provider did not answer is recorded as pending, and asked again).
         log.warning("Fee for reservation %s was declined", reservation.pk)
 
 

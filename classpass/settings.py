@@ -233,6 +233,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "studios.tasks.relay_outbox",
         "schedule": timedelta(seconds=10),
     },
+    "settle-pending-payments": {
+        "task": "members.tasks.settle_pending_payments",
+        "schedule": timedelta(minutes=5),
+    },
     "expire-holds": {
         "task": "bookings.tasks.expire_holds",
         "schedule": timedelta(minutes=1),

@@ -204,9 +204,12 @@ class PaymentAdmin(LedgerAdmin):
         link = reverse("admin:members_payment_refund", args=[obj.pk])
         left = obj.amount_cents - given
         if left <= 0:
-            return f"Refunded in full ({given / 100:.2f} {obj.currency})"
+            return f"Refunded in full, or pending ({given / 100:.2f} {obj.currency})"
         return format_html(
-            '{} {} refunded · <a href="{}">Refund</a>', f"{given / 100:.2f}", obj.currency, link
+            '{} {} refunded or pending · <a href="{}">Refund</a>',
+            f"{given / 100:.2f}",
+            obj.currency,
+            link,
         )
 
     def get_urls(self):
@@ -245,7 +248,14 @@ class PaymentAdmin(LedgerAdmin):
                 amount = f"{-made.amount_cents / 100:.2f} {made.currency}"
                 if made.status == "succeeded":
                     self.message_user(request, f"Refunded: {amount}.")
-                else:  # refused, or the provider did not answer: nothing was given back
+                elif made.status == "pending":  # asked again by settle_pending_payments
+                    self.message_user(
+                        request,
+                        f"Pending: {amount}. The payment service did not answer; it is asked "
+                        "again every few minutes for a day, and the member is e-mailed the end.",
+                        level=messages.WARNING,
+                    )
+                else:  # refused, or not answered for a day: nothing was given back
                     self.message_user(
                         request,
                         f"Not refunded ({made.failure_reason or 'refused'}): {amount}. "

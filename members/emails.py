@@ -1,5 +1,5 @@
-"""E-mails about a member's plan: its start, each renewal, a declined renewal, a resume and a
-cancellation.
+"""E-mails about a member's plan (its start, each renewal, a declined renewal, a resume and a
+cancellation), their address, and how a refund the payment service answered late ended.
 
 The services record them in the outbox with the change (studios.outbox), so a member is told
 exactly when the change committed, once, also if the mail server was down at the time. What
@@ -69,6 +69,41 @@ def send_plan_email(member_id: int, event: str, payment_id: int | None, figures:
     message = EmailMultiAlternatives(subject, text, to=[member.user.email])
     message.attach_alternative(html, "text/html")
     message.send()
+    return True
+
+
+def record_refund_settled(payment) -> None:
+    """Queue the e-mail that tells how a refund the provider answered late ended."""
+    from studios import outbox
+
+    outbox.publish("members.emails.send_refund_settled", payment.pk)
+
+
+def send_refund_settled(payment_id: int) -> bool:
+    """The outbox handler: a pending refund went through, or support will make it."""
+    from .models import Payment, PaymentKind, PaymentStatus
+
+    refund = (
+        Payment.objects.select_related("member__user")
+        .filter(pk=payment_id, kind=PaymentKind.REFUND)
+        .exclude(status=PaymentStatus.PENDING)
+        .first()
+    )
+    if refund is None or refund.member.deleted_at or not refund.member.user.email:
+        return False
+    context = {
+        "refund": refund,
+        "amount": -refund.amount_cents,
+        "site_url": settings.SITE_URL.rstrip("/"),
+        "support_email": settings.SUPPORT_EMAIL,
+    }
+    subject = (
+        "Your classpass refund has gone through"
+        if refund.status == PaymentStatus.SUCCEEDED
+        else "Your classpass refund: our support team will make it"
+    )
+    text = render_to_string("members/email/refund_settled.txt", context)
+    EmailMultiAlternatives(subject, text, to=[refund.member.user.email]).send()
     return True
 
 

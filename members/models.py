@@ -223,7 +223,13 @@ class Payment(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["member", "-created_at"], name="payment_member_created")]
+        indexes = [
+            models.Index(fields=["member", "-created_at"], name="payment_member_created"),
+            # The sweep that asks the provider again reads only the few pending payments.
+            models.Index(
+                fields=["created_at"], condition=Q(status="pending"), name="payment_pending"
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=(Q(kind="refund") & Q(amount_cents__lt=0))

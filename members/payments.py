@@ -1,7 +1,12 @@
 """The payment-provider interface and the local provider used in development and tests.
 
 A real provider (card processor) implements the same two methods and is named in
-settings.PAYMENT_PROVIDER. Services call it through members.services.charge/refund only.
+settings.PAYMENT_PROVIDER. Services call it through members.services only.
+
+`reference` is an idempotency key: a second call with the same reference must answer what the
+first one did, without charging or refunding again. A refund or fee whose answer was lost is
+asked again with its reference (members.services.settle_pending_payments), so a provider that
+ignored the key could give back or take the same money twice.
 """
 
 import uuid

@@ -7,7 +7,7 @@ Functions named *_locked expect the caller to hold the member's row lock.
 import calendar
 import logging
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -365,6 +365,25 @@ def grant_cycle_credits_locked(member: Member) -> list[CreditEntry]:
 
 
 UNANSWERED = "The payment service did not answer."
+# A refund or fee the provider did not answer is asked again (settle_pending_payments) for
+# this long; after that it is recorded as failed, for support to follow up.
+ASK_AGAIN_FOR = timedelta(hours=24)
+GAVE_UP = "The payment service did not answer for a day."
+
+
+def _outcome(result: ProviderResult | None) -> dict:
+    """A payment's fields for the provider's answer; None: it did not answer (pending)."""
+    if result is None:
+        return {
+            "status": PaymentStatus.PENDING,
+            "provider_reference": "",
+            "failure_reason": UNANSWERED,
+        }
+    return {
+        "status": PaymentStatus.SUCCEEDED if result.ok else PaymentStatus.FAILED,
+        "provider_reference": result.provider_reference,
+        "failure_reason": "" if result.ok else result.failure_reason,
+    }
 
 
 def charge(
@@ -375,14 +394,15 @@ def charge(
     currency: str,
     reference: str,
     description: str,
-    unanswered_is_failure: bool = False,
+    ask_again_later: bool = False,
 ) -> Payment:
     """Take money through the payment provider, once per reference. Raises PaymentFailed.
 
     When the provider does not answer (it raises), raises PaymentUnavailable and records
-    nothing, so the caller's transaction rolls back and the request can be tried again; with
-    `unanswered_is_failure`, for a charge that must not hold back what it belongs to (a fee),
-    records a failed payment for support to follow up instead, as a decline would be.
+    nothing, so the caller's transaction rolls back and the request can be tried again. With
+    `ask_again_later`, for a charge that must not hold back what it belongs to (a fee), it
+    records the payment as pending instead and returns it: settle_pending_payments asks the
+    provider again with the same reference, its idempotency key.
     """
     existing = Payment.objects.filter(reference=reference).first()
     if existing is None:
@@ -397,24 +417,22 @@ def charge(
             )
         except Exception:
             log.exception("Payment provider error charging %s", reference)
-            if not unanswered_is_failure:
+            if not ask_again_later:
                 raise PaymentUnavailable(
                     f"{UNANSWERED} Nothing was charged; please try again in a moment."
                 ) from None
-            result = ProviderResult(ok=False, failure_reason=UNANSWERED)
+            result = None
         existing = Payment.objects.create(
             member=member,
             kind=kind,
             amount_cents=amount_cents,
             currency=currency,
-            status=PaymentStatus.SUCCEEDED if result.ok else PaymentStatus.FAILED,
             provider=provider.name,
-            provider_reference=result.provider_reference,
             reference=reference,
             description=description,
-            failure_reason=result.failure_reason,
+            **_outcome(result),
         )
-    if existing.status != PaymentStatus.SUCCEEDED:
+    if existing.status == PaymentStatus.FAILED:
         raise PaymentFailed(
             f"The payment did not go through: {existing.failure_reason or 'declined'}"
         )
@@ -445,8 +463,9 @@ def refund(
 
 
 def refunded_cents(payment: Payment) -> int:
-    """What was given back from this payment so far (successful refunds)."""
-    total = payment.refunds.filter(status=PaymentStatus.SUCCEEDED).aggregate(
+    """What was given back from this payment so far, or is on its way: a refund the provider
+    has not answered yet counts, as it may have gone through, so nothing is given twice."""
+    total = payment.refunds.exclude(status=PaymentStatus.FAILED).aggregate(
         total=Sum("amount_cents")
     )["total"]
     return -(total or 0)
@@ -486,9 +505,10 @@ def refund_by_support(
 
 
 def _refund_locked(payment: Payment, amount: int, *, reference: str, description: str) -> Payment:
-    """Ask the provider for a refund and record it. A provider that does not answer is recorded
-    as a failed refund, as a refused one is: what asked for the refund (a cancellation, say)
-    still stands, and support gives the money back from the payment's page in admin."""
+    """Ask the provider for a refund and record it. What asked for the refund (a cancellation,
+    say) stands whatever the answer: a refused refund is recorded as failed, for support to
+    make from the payment's page in admin; one the provider did not answer is recorded as
+    pending, and settle_pending_payments asks again."""
     provider = get_provider()
     try:
         result = provider.refund(
@@ -499,20 +519,85 @@ def _refund_locked(payment: Payment, amount: int, *, reference: str, description
         )
     except Exception:
         log.exception("Payment provider error refunding %s", reference)
-        result = ProviderResult(ok=False, failure_reason=UNANSWERED)
+        result = None
     return Payment.objects.create(
         member=payment.member,
         kind=PaymentKind.REFUND,
         amount_cents=-amount,
         currency=payment.currency,
-        status=PaymentStatus.SUCCEEDED if result.ok else PaymentStatus.FAILED,
         provider=provider.name,
-        provider_reference=result.provider_reference,
         reference=reference,
         description=description or f"Refund of {payment.description}",
-        failure_reason=result.failure_reason,
         refund_of=payment,
+        **_outcome(result),
     )
+
+
+def settle_pending_payments(*, now: datetime | None = None) -> dict[str, int]:
+    """Ask the provider again about every refund and fee it did not answer. Idempotent.
+
+    Each is asked with its own reference, the provider's idempotency key: one that went
+    through before the answer was lost is answered again, not made twice. One still not
+    answered after ASK_AGAIN_FOR is recorded as failed, for support. The member is e-mailed
+    how a refund ended. Rows are locked and skipped while another run holds them, so runs at
+    once never ask twice; an error on one payment is logged and the rest go on.
+    """
+    now = now or timezone.now()
+    counts = {"succeeded": 0, "failed": 0, "pending": 0}
+    pending = list(
+        Payment.objects.filter(status=PaymentStatus.PENDING)
+        .order_by("created_at", "pk")
+        .values_list("pk", flat=True)
+    )
+    for pk in pending:
+        try:
+            outcome = _settle(pk, now=now)
+        except Exception:
+            log.exception("Settling payment %s failed; the next run tries again.", pk)
+            outcome = "pending"
+        if outcome:
+            counts[outcome] += 1
+    return counts
+
+
+def _settle(pk: int, *, now: datetime) -> str:
+    with transaction.atomic():
+        payment = (
+            Payment.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("member__user", "refund_of")
+            .filter(pk=pk, status=PaymentStatus.PENDING)
+            .first()
+        )
+        if payment is None:
+            return ""  # settled meanwhile, or another run holds it
+        provider = get_provider()
+        try:
+            if payment.kind == PaymentKind.REFUND:
+                result = provider.refund(
+                    provider_reference=payment.refund_of.provider_reference,
+                    amount_cents=-payment.amount_cents,
+                    currency=payment.currency,
+                    reference=payment.reference,
+                )
+            else:
+                result = provider.charge(
+                    email=payment.member.user.email,
+                    amount_cents=payment.amount_cents,
+                    currency=payment.currency,
+                    description=payment.description,
+                    reference=payment.reference,
+                )
+        except Exception:
+            log.warning("The payment service did not answer about %s again", payment.reference)
+            if now - payment.created_at < ASK_AGAIN_FOR:
+                return "pending"
+            result = ProviderResult(ok=False, failure_reason=GAVE_UP)
+        for field, value in _outcome(result).items():
+            setattr(payment, field, value)
+        payment.save(update_fields=["status", "provider_reference", "failure_reason"])
+        if payment.kind == PaymentKind.REFUND:
+            emails.record_refund_settled(payment)
+        return payment.status
 
 
 # --- plans and cycles ----------------------------------------------------------------------

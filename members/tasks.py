@@ -9,3 +9,9 @@ from . import services
 def renew_due_cycles() -> int:
     """Renew every plan whose cycle has ended; idempotent."""
     return services.renew_due_cycles()
+
+
+@shared_task
+def settle_pending_payments() -> dict:
+    """Ask the payment provider again about refunds and fees it did not answer; idempotent."""
+    return services.settle_pending_payments()

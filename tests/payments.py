@@ -1,6 +1,9 @@
 """Payment providers for tests of what the product does when the provider fails."""
 
-from members.payments import LocalPaymentProvider
+import threading
+import time
+
+from members.payments import LocalPaymentProvider, ProviderResult
 
 
 class Unreachable:
@@ -26,3 +29,35 @@ class UnreachableFor(LocalPaymentProvider):
 
 UNREACHABLE = "tests.payments.Unreachable"
 UNREACHABLE_FOR = "tests.payments.UnreachableFor"
+
+
+class LostAnswers(LocalPaymentProvider):
+    """The local provider as an idempotent card processor behind a bad network: the first
+    call with a reference is made but its answer is lost (it raises); a later call with the
+    same reference is answered with what was made then, not made again. `made` and `calls`
+    count per reference, across threads."""
+
+    made: dict[str, ProviderResult] = {}
+    calls: dict[str, int] = {}
+    lock = threading.Lock()
+    delay = 0.0
+
+    def refund(self, *, reference, **kwargs):
+        time.sleep(self.delay)  # a provider's round trip, so that racing sweeps overlap
+        with self.lock:
+            LostAnswers.calls[reference] = LostAnswers.calls.get(reference, 0) + 1
+            if reference in LostAnswers.made:
+                return LostAnswers.made[reference]
+            LostAnswers.made[reference] = super().refund(reference=reference, **kwargs)
+        raise ConnectionError("The answer was lost on the way back.")
+
+
+class Refusing(LocalPaymentProvider):
+    """The local provider, refusing every refund (the card was closed, say)."""
+
+    def refund(self, **kwargs):
+        return ProviderResult(ok=False, failure_reason="The card account is closed.")
+
+
+LOST_ANSWERS = "tests.payments.LostAnswers"
+REFUSING = "tests.payments.Refusing"

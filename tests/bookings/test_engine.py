@@ -21,6 +21,7 @@ from bookings.errors import (
     SoldOut,
 )
 from bookings.models import Reservation, ReservationStatus, Source
+from members import services as members_services
 from members.models import CreditEntry, CreditKind, Payment, PaymentKind
 from studios.models import ClassSession, EarningEntry, EarningKind
 from tests import factories, payments
@@ -444,8 +445,16 @@ def test_a_late_cancel_fee_the_provider_does_not_answer_keeps_the_cancellation(
     assert cancelled.status == ReservationStatus.LATE_CANCELLED
     assert active_member.credit_balance == 30 and balance_matches_ledger(active_member)
     fee = Payment.objects.get(kind=PaymentKind.LATE_CANCEL_FEE)
-    assert (fee.status, fee.failure_reason) == ("failed", "The payment service did not answer.")
-    assert "could not be charged (The payment service did not answer.)" in mail.outbox[-1].body
+    assert (fee.status, fee.failure_reason) == ("pending", "The payment service did not answer.")
+    assert "late-cancel fee of $10.00 is being charged" in mail.outbox[-1].body
+    # The sweep asks again with the same reference once the service answers.
+    settings.PAYMENT_PROVIDER = "members.payments.LocalPaymentProvider"
+    sent = len(mail.outbox)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert members_services.settle_pending_payments()["succeeded"] == 1
+    fee.refresh_from_db()
+    assert (fee.status, fee.failure_reason) == ("succeeded", "")
+    assert fee.provider_reference.startswith("local_ch_") and len(mail.outbox) == sent
 
 
 def test_attendance_marks_are_refused_out_of_order(active_member, studio):

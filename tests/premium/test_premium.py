@@ -12,6 +12,7 @@ from django.utils import timezone
 from bookings import services
 from bookings.errors import HoldExpired, OfferNotAvailable, PaymentDeclined, SoldOut
 from bookings.models import Reservation, ReservationStatus
+from members import services as members_services
 from members.models import CreditEntry, Payment, PaymentKind, PaymentStatus
 from premium import selectors
 from premium.models import PremiumPrice, PremiumSettings
@@ -431,7 +432,7 @@ def test_paying_while_the_provider_does_not_answer_keeps_the_hold_to_pay_again(
     assert Payment.objects.get().status == PaymentStatus.SUCCEEDED
 
 
-def test_cancelling_while_the_provider_does_not_answer_stands_and_says_the_refund_is_owed(
+def test_cancelling_while_the_provider_does_not_answer_stands_and_the_refund_follows(
     member, studio, premium, settings, django_capture_on_commit_callbacks
 ):
     first, second = (factories.ClassSessionFactory(studio=studio) for _ in range(2))
@@ -448,13 +449,22 @@ def test_cancelling_while_the_provider_does_not_answer_stands_and_says_the_refun
     assert [r.status for r in paid] == [ReservationStatus.CANCELLED] * 2
     assert (first.premium_booked, second.status) == (0, "cancelled")
     refunds = Payment.objects.filter(kind=PaymentKind.REFUND).order_by("pk")
-    assert [(r.status, r.amount_cents) for r in refunds] == [(PaymentStatus.FAILED, -3000)] * 2
-    assert {r.failure_reason for r in refunds} == {"The payment service did not answer."}
+    assert [(r.status, r.amount_cents) for r in refunds] == [(PaymentStatus.PENDING, -3000)] * 2
     bodies = [m.body for m in mail.outbox[-2:]]
     for body in bodies:
-        assert "Your refund of $30.00 could not be made yet" in body
+        assert "Your refund of $30.00 is on its way" in body
         assert "refunded in full" not in body
+    # The payment service answers again: the next sweep makes both refunds and tells the member.
     settings.PAYMENT_PROVIDER = "members.payments.LocalPaymentProvider"
+    with django_capture_on_commit_callbacks(execute=True):
+        assert members_services.settle_pending_payments() == {
+            "succeeded": 2,
+            "failed": 0,
+            "pending": 0,
+        }
+    assert {r.status for r in refunds.all()} == {PaymentStatus.SUCCEEDED}
+    settled = [m for m in mail.outbox if m.subject == "Your classpass refund has gone through"]
+    assert len(settled) == 2 and "Your refund of $30.00" in settled[0].body
     third = factories.ClassSessionFactory(studio=studio)
     again = services.pay_hold(
         services.book(member, third.pk, offer_kind="a_la_carte").pk, member=member

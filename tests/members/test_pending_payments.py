@@ -1,0 +1,142 @@
+"""Refunds and fees the payment service did not answer: pending, asked again, then settled."""
+
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+from members import services
+from members.models import Payment, PaymentKind, PaymentStatus
+from studios.models import OutboxMessage
+from tests import factories, payments
+from tests.race import run_in_threads
+
+SETTLED = "members.emails.send_refund_settled"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_provider():
+    payments.LostAnswers.made.clear()
+    payments.LostAnswers.calls.clear()
+    payments.LostAnswers.delay = 0.0
+
+
+def paid(member, reference="alc:1", cents=3000) -> Payment:
+    return services.charge(
+        member,
+        kind=PaymentKind.A_LA_CARTE,
+        amount_cents=cents,
+        currency="USD",
+        reference=reference,
+        description="Flow at Studio",
+    )
+
+
+def test_a_refund_whose_answer_was_lost_is_asked_again_and_made_once(
+    member, client, settings, django_capture_on_commit_callbacks
+):
+    payment = paid(member)
+    settings.PAYMENT_PROVIDER = payments.LOST_ANSWERS
+    refund = services.refund(payment, reference="refund:1", description="Flow: cancelled")
+    assert (refund.status, refund.provider_reference) == (PaymentStatus.PENDING, "")
+    assert services.refunded_cents(payment) == 3000  # counted: it may have gone through
+    assert services.refund(payment, amount_cents=100, reference="refund:2") is None
+    client.force_login(member.user)
+    page = client.get(reverse("members:payments")).content.decode()
+    assert "The payment service has not answered yet; we keep asking." in page
+
+    with django_capture_on_commit_callbacks(execute=True):
+        counts = services.settle_pending_payments()
+
+    assert counts == {"succeeded": 1, "failed": 0, "pending": 0}
+    refund.refresh_from_db()
+    made = payments.LostAnswers.made["refund:1"]
+    assert (refund.status, refund.provider_reference) == ("succeeded", made.provider_reference)
+    assert payments.LostAnswers.calls == {"refund:1": 2}  # asked twice, made once
+    (message,) = mail.outbox
+    assert message.subject == "Your classpass refund has gone through"
+    assert message.to == [member.user.email]
+    assert "Your refund of $30.00 (Flow: cancelled) has gone through" in message.body
+    # Settled refunds are not asked about again.
+    assert services.settle_pending_payments() == {"succeeded": 0, "failed": 0, "pending": 0}
+
+
+def test_a_refund_not_answered_for_a_day_is_left_to_support_and_the_member_told(
+    member, settings, django_capture_on_commit_callbacks
+):
+    payment = paid(member)
+    settings.PAYMENT_PROVIDER = payments.UNREACHABLE
+    refund = services.refund(payment, amount_cents=1000, reference="refund:1")
+    asked_at = refund.created_at
+
+    with django_capture_on_commit_callbacks(execute=True):
+        early = services.settle_pending_payments(now=asked_at + timedelta(hours=23))
+    refund.refresh_from_db()
+    assert early["pending"] == 1 and refund.status == PaymentStatus.PENDING
+    assert not mail.outbox
+
+    with django_capture_on_commit_callbacks(execute=True):
+        late = services.settle_pending_payments(now=asked_at + timedelta(hours=24, minutes=5))
+    refund.refresh_from_db()
+    assert late["failed"] == 1
+    assert (refund.status, refund.failure_reason) == ("failed", services.GAVE_UP)
+    assert services.refunded_cents(payment) == 0  # support can give all of it back now
+    (message,) = mail.outbox
+    assert message.subject == "Your classpass refund: our support team will make it"
+    assert "We could not give back $10.00" in message.body
+    assert services.GAVE_UP in message.body
+
+
+def test_a_refund_refused_when_asked_again_is_failed_with_the_reason(
+    member, settings, django_capture_on_commit_callbacks
+):
+    payment = paid(member)
+    settings.PAYMENT_PROVIDER = payments.UNREACHABLE
+    refund = services.refund(payment, reference="refund:1")
+    settings.PAYMENT_PROVIDER = payments.REFUSING
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.settle_pending_payments()["failed"] == 1
+
+    refund.refresh_from_db()
+    assert (refund.status, refund.failure_reason) == ("failed", "The card account is closed.")
+    assert "The card account is closed." in mail.outbox[0].body
+
+
+def test_a_member_who_left_is_not_mailed_about_a_settled_refund(
+    member, settings, django_capture_on_commit_callbacks
+):
+    payment = paid(member)
+    settings.PAYMENT_PROVIDER = payments.UNREACHABLE
+    refund = services.refund(payment, reference="refund:1")
+    member.user.email = ""
+    member.user.save(update_fields=["email"])
+    settings.PAYMENT_PROVIDER = "members.payments.LocalPaymentProvider"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.settle_pending_payments()["succeeded"] == 1
+
+    refund.refresh_from_db()
+    assert refund.status == "succeeded" and not mail.outbox
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_sweeps_at_once_ask_about_each_pending_refund_once(settings):
+    members = [factories.MemberFactory() for _ in range(3)]
+    payments_made = [paid(m, reference=f"alc:{i}") for i, m in enumerate(members * 2)]
+    settings.PAYMENT_PROVIDER = payments.LOST_ANSWERS
+    for i, payment in enumerate(payments_made):
+        services.refund(payment, reference=f"refund:{i}")
+    assert Payment.objects.filter(status=PaymentStatus.PENDING).count() == 6
+    payments.LostAnswers.delay = 0.05  # each answer takes a while, so the sweeps overlap
+
+    results = run_in_threads(3, lambda i: services.settle_pending_payments())
+
+    assert sum(r["succeeded"] for r in results) == 6, results
+    assert payments.LostAnswers.calls == {f"refund:{i}": 2 for i in range(6)}
+    assert set(Payment.objects.filter(kind="refund").values_list("status", flat=True)) == {
+        "succeeded"
+    }
+    assert OutboxMessage.objects.filter(handler=SETTLED).count() == 6  # one e-mail each
