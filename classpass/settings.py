@@ -277,10 +277,21 @@ CELERY_BEAT_SCHEDULE = {
         "task": "members.tasks.renew_due_cycles",
         "schedule": timedelta(minutes=15),
     },
+    "prune-outbox": {
+        "task": "studios.tasks.prune_outbox",
+        "schedule": crontab(minute=10, hour=4),
+    },
+    "prune-login-records": {
+        "task": "members.tasks.prune_login_records",
+        "schedule": crontab(minute=20, hour=4),
+    },
 }
 
 # The domain's own knobs.
 SESSION_GENERATION_WEEKS = env.int("SESSION_GENERATION_WEEKS", default=4)
+# How long delivered outbox messages (what was sent) and login logs are kept before pruning.
+OUTBOX_KEEP_DAYS = env.int("OUTBOX_KEEP_DAYS", default=30)
+LOGIN_RECORDS_KEEP_DAYS = env.int("LOGIN_RECORDS_KEEP_DAYS", default=90)
 PAYMENT_PROVIDER = env("PAYMENT_PROVIDER", default="members.payments.LocalPaymentProvider")
 
 LOGGING = {

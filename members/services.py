@@ -8,6 +8,7 @@ import calendar
 import logging
 import uuid
 from datetime import datetime, timedelta
+from importlib import import_module
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -901,6 +902,19 @@ def renew_due_cycles_for(member: Member, *, now: datetime | None = None) -> int:
     while renew(member.pk, now=now):
         renewed += 1
     return renewed
+
+
+# --- housekeeping -----------------------------------------------------------------------------
+
+
+def prune_login_records() -> int:
+    """Delete what signing in leaves behind once it is of no use: expired sessions (as Django's
+    clearsessions does) and django-axes' access logs older than LOGIN_RECORDS_KEEP_DAYS (a
+    lock-out is judged on its own attempt rows, not on these). Returns the logs deleted."""
+    from axes.handlers.proxy import AxesProxyHandler
+
+    import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()
+    return AxesProxyHandler.reset_logs(age_days=settings.LOGIN_RECORDS_KEEP_DAYS)
 
 
 # --- personal API tokens (hashed at rest by django-rest-knox; shown once) ---------------------

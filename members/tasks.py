@@ -15,3 +15,9 @@ def renew_due_cycles() -> int:
 def settle_pending_payments() -> dict:
     """Ask the payment provider again about refunds and fees it did not answer; idempotent."""
     return services.settle_pending_payments()
+
+
+@shared_task
+def prune_login_records() -> int:
+    """Delete expired sessions and old login logs."""
+    return services.prune_login_records()

@@ -9,7 +9,8 @@ booking does. relay() claims due rows (SKIP LOCKED, with a lease), runs each han
 any transaction, and marks it done; a failure is retried with back-off. A kick after each
 commit runs the relay at once (eagerly in development, as a Celery task in production, at most
 a few times a second per process); a beat entry drains whatever a kick missed, for example
-while Redis was down.
+while Redis was down. Delivered rows are kept OUTBOX_KEEP_DAYS, for support to see what was
+sent, then pruned nightly; rows that gave up stay until someone looks at them in admin.
 """
 
 import logging
@@ -118,3 +119,17 @@ def relay(*, batch: int = 200, now: datetime | None = None) -> int:
             else:
                 OutboxMessage.objects.filter(pk=row.pk).update(done_at=timezone.now())
                 done += 1
+
+
+def prune(*, now: datetime | None = None, batch: int = 10_000) -> int:
+    """Delete messages delivered more than OUTBOX_KEEP_DAYS ago, oldest first, in batches (one
+    short transaction each, so the relay is never held up); returns how many."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.OUTBOX_KEEP_DAYS)
+    pruned = 0
+    while ids := list(
+        OutboxMessage.objects.filter(done_at__lt=cutoff)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:batch]
+    ):
+        pruned += OutboxMessage.objects.filter(pk__in=ids).delete()[0]
+    return pruned

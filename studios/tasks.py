@@ -15,3 +15,9 @@ def generate_sessions() -> int:
 def relay_outbox() -> int:
     """Run the side effects (e-mails, webhooks, promotion retries) that commits recorded."""
     return outbox.relay()
+
+
+@shared_task
+def prune_outbox() -> int:
+    """Delete outbox messages delivered more than OUTBOX_KEEP_DAYS ago."""
+    return outbox.prune()
