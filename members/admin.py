@@ -204,7 +204,7 @@ class PaymentAdmin(LedgerAdmin):
         link = reverse("admin:members_payment_refund", args=[obj.pk])
         left = obj.amount_cents - given
         if left <= 0:
-            return f"Refunded in full, or pending ({given / 100:.2f} {obj.currency})"
+            return f"Nothing left to refund ({given / 100:.2f} {obj.currency} refunded or pending)"
         return format_html(
             '{} {} refunded or pending · <a href="{}">Refund</a>',
             f"{given / 100:.2f}",
@@ -252,7 +252,7 @@ class PaymentAdmin(LedgerAdmin):
                     self.message_user(
                         request,
                         f"Pending: {amount}. The payment service did not answer; it is asked "
-                        "again every few minutes for a day, and the member is e-mailed the end.",
+                        "again every 5 minutes for a day, and the member is e-mailed the outcome.",
                         level=messages.WARNING,
                     )
                 else:  # refused, or not answered for a day: nothing was given back

@@ -452,7 +452,7 @@ def test_support_refunds_a_payment_from_admin_and_the_member_sees_it(
     payments = client.get(reverse("members:payments")).content.decode()
     assert "Refund: Fee waived" in payments and "-$10.00" in payments
     assert (
-        "Refunded in full"
+        "Nothing left to refund (10.00 USD refunded or pending)"
         in admin_client.get(
             reverse("admin:members_payment_change", args=[paid.pk])
         ).content.decode()
