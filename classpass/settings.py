@@ -287,6 +287,20 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+
+def _period(schedule) -> float:
+    """Seconds between two runs of a beat entry: its interval, an hour or a day."""
+    if isinstance(schedule, timedelta):
+        return schedule.total_seconds()
+    return 3600.0 if len(schedule.hour) == 24 else 86400.0
+
+
+# A run that no worker took before the next one falls due (a deploy, a worker down for an hour)
+# expires: a returning worker runs the next one, not a backlog of the same sweep. Every entry is
+# idempotent, and a nightly scan queued while workers were down still runs within its day.
+for _entry in CELERY_BEAT_SCHEDULE.values():
+    _entry.setdefault("options", {})["expires"] = _period(_entry["schedule"])
+
 # The domain's own knobs.
 SESSION_GENERATION_WEEKS = env.int("SESSION_GENERATION_WEEKS", default=4)
 # How long delivered outbox messages (what was sent) and login logs are kept before pruning.

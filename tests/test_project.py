@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from datetime import timedelta
 
 import pytest
 from django.apps import apps
@@ -85,6 +86,21 @@ def test_periodic_tasks_are_scheduled_and_registered():
     names = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert {"studios.tasks.generate_sessions", "members.tasks.renew_due_cycles"} <= names
     assert names <= set(celery_app.tasks)
+
+
+def test_a_queued_periodic_run_expires_when_the_next_one_is_due():
+    """A worker back from an outage runs the next sweep, not a backlog of stale copies; a
+    nightly one still runs later that day."""
+    expiry = {
+        name: (entry["options"]["expires"], entry["schedule"])
+        for name, entry in settings.CELERY_BEAT_SCHEDULE.items()
+    }
+    assert expiry["relay-outbox"] == (10.0, timedelta(seconds=10))
+    assert expiry["expire-holds"][0] == 60.0
+    assert expiry["settle-pending-payments"][0] == 300.0
+    assert expiry["smartspot-outcomes"][0] == 3600.0  # hourly, at :20
+    assert expiry["smartspot-scan"][0] == expiry["generate-sessions"][0] == 86400.0
+    assert all(seconds > 0 for seconds, _ in expiry.values())
 
 
 @pytest.mark.django_db(transaction=True)
