@@ -19,6 +19,7 @@ SUBJECTS = {
     "missed": "Marked as missed: {class_name} at {studio}",
     "session_cancelled": "{studio} cancelled {class_name}: your credits are back",
     "reminder": "Starting soon: {class_name} at {studio}, {time}",
+    "hold_refunded": "Your payment for {class_name} at {studio} is given back",
 }
 
 
@@ -27,6 +28,14 @@ def send_on_commit(reservation_id: int, event: str) -> None:
     from studios import outbox
 
     outbox.publish("bookings.emails.reservation_event", reservation_id, event)
+
+
+def send_email_on_commit(reservation_id: int, event: str) -> None:
+    """After the commit, through the outbox: the member's e-mail only, for what concerns the
+    member alone (not a reservation event the studio's webhooks hear of)."""
+    from studios import outbox
+
+    outbox.publish("bookings.emails.send_reservation_email", reservation_id, event)
 
 
 def reservation_event(reservation_id: int, event: str) -> None:
@@ -59,7 +68,9 @@ def _refund(reservation, event: str):
     through, not only that one is due."""
     from members.models import Payment
 
-    if event not in ("cancelled", "session_cancelled") or not reservation.money_paid_cents:
+    if event not in ("cancelled", "session_cancelled", "hold_refunded"):
+        return None
+    if not reservation.money_paid_cents:
         return None
     return Payment.objects.filter(reference=reservation.refund_ref).first()
 

@@ -114,6 +114,17 @@ class Reservation(models.Model):
             models.Index(fields=["session", "status"], name="reservation_session_status"),
             models.Index(fields=["member", "-starts_at"], name="reservation_member_schedule"),
             models.Index(fields=["status", "starts_at"], name="reservation_status_starts"),
+            # The few holds whose payment the provider did not answer at once
+            # (services.settle_late_payments); other bookings never enter it.
+            models.Index(
+                fields=["payment"],
+                condition=Q(
+                    status__in=["held", "expired", "cancelled"],
+                    hold_expires_at__isnull=False,
+                    payment__isnull=False,
+                ),
+                name="reservation_late_payment",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

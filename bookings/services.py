@@ -9,12 +9,19 @@ from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from members import services as members_services
-from members.errors import AccountNotDeletable, PaymentFailed
-from members.models import CreditKind, Member, Payment, PaymentKind, SubscriptionStatus
+from members.errors import AccountNotDeletable, PaymentFailed, PaymentUnavailable
+from members.models import (
+    CreditKind,
+    Member,
+    Payment,
+    PaymentKind,
+    PaymentStatus,
+    SubscriptionStatus,
+)
 from studios import outbox
 from studios import services as studios_services
 from studios.db import batched, insert, take_id
@@ -307,7 +314,9 @@ def pay_hold(
     """Charge a held reservation through the payment provider and confirm it, once.
 
     A second confirmation returns the booked reservation without charging again. A hold that
-    expired, or a payment that fails, frees the spot and raises; nothing is charged twice.
+    expired, or a payment that fails, frees the spot and raises. A payment the provider does
+    not answer is recorded as pending and the spot stays held (PaymentUnavailable): paying
+    again asks about the same charge, by its reference, so nothing is charged twice.
     """
     now = now or timezone.now()
     with transaction.atomic(durable=True):
@@ -316,14 +325,17 @@ def pay_hold(
             return reservation  # a double confirmation: already paid
         if reservation.status != ReservationStatus.HELD:
             if session.status == SessionStatus.CANCELLED:
-                raise HoldExpired("This class was cancelled by the studio; you were not charged.")
+                raise HoldExpired(
+                    f"This class was cancelled by the studio; {_not_charged(reservation)}."
+                )
             raise HoldExpired(
-                "This hold has ended; you were not charged. Book again if spots are left."
+                f"This hold has ended; {_not_charged(reservation)}. Book again if spots are left."
             )
         if now >= reservation.hold_expires_at:
             _release_hold_locked(session, reservation, now)
             failed = HoldExpired(
-                "Your 10-minute hold expired; you were not charged. Book again if spots are left."
+                f"Your 10-minute hold expired; {_not_charged(reservation)}."
+                " Book again if spots are left."
             )
         else:
             try:
@@ -334,6 +346,7 @@ def pay_hold(
                     currency=reservation.currency,
                     reference=reservation.ref("a_la_carte"),
                     description=class_label(session),
+                    ask_again_later=True,
                 )
             except PaymentFailed as exc:
                 _release_hold_locked(session, reservation, now)
@@ -341,13 +354,29 @@ def pay_hold(
                     f"{exc.message} The spot was released; you were not charged."
                 )
             else:
-                reservation.status = ReservationStatus.BOOKED
                 reservation.payment = payment
-                reservation.hold_expires_at = None
-                reservation.save(update_fields=["status", "payment", "hold_expires_at"])
-                emails.send_on_commit(reservation.pk, "booked")
-                return reservation
-    raise failed  # after the commit: the released spot and the failed payment stay recorded
+                if payment.status == PaymentStatus.PENDING:
+                    # No answer: the spot stays held and the payment is recorded as pending,
+                    # so paying again asks about the same charge; one answered yes later confirms
+                    # the spot, or is given back if the hold ended (settle_late_payments).
+                    reservation.save(update_fields=["payment"])
+                    failed = PaymentUnavailable(
+                        f"{members_services.UNANSWERED} Your spot is still held: please try"
+                        " again in a moment. You will not be charged twice."
+                    )
+                else:
+                    reservation.status = ReservationStatus.BOOKED
+                    reservation.hold_expires_at = None
+                    reservation.save(update_fields=["status", "payment", "hold_expires_at"])
+                    emails.send_on_commit(reservation.pk, "booked")
+                    return reservation
+    raise failed  # after the commit: the released spot, or the pending payment, stays recorded
+
+
+def _not_charged(reservation: Reservation) -> str:
+    if reservation.payment_id:  # an earlier try was not answered
+        return "if the payment went through after all, it is given back automatically"
+    return "you were not charged"
 
 
 def hold_is_open(reservation: Reservation, now: datetime) -> bool:
@@ -375,6 +404,51 @@ def expire_holds(*, now: datetime | None = None) -> int:
                 _release_hold_locked(session, reservation, now)
                 expired += 1
     return expired
+
+
+def settle_late_payments(*, now: datetime | None = None, batch: int = 500) -> dict[str, int]:
+    """Act on each à-la-carte payment the provider answered yes to only late (asked again by
+    members.services.settle_pending_payments after it did not answer at once): the spot is
+    confirmed if it is still held, and the money given back if the hold has ended (it ran out,
+    or the member or the studio let it go). Idempotent: a payment with any refund is left
+    alone, refund() never gives back more than is left, and pay_hold confirms once."""
+    now = now or timezone.now()
+    late = (
+        Reservation.objects.filter(
+            status__in=[
+                ReservationStatus.HELD,
+                ReservationStatus.EXPIRED,
+                ReservationStatus.CANCELLED,
+            ],
+            hold_expires_at__isnull=False,  # never confirmed: confirming clears it
+            payment__isnull=False,  # with the two above: the index reservation_late_payment
+            payment__status=PaymentStatus.SUCCEEDED,
+        )
+        .exclude(Exists(Payment.objects.filter(refund_of=OuterRef("payment_id"))))
+        .select_related("payment", "session__class_type", "session__studio")
+        .order_by("pk")
+    )
+    done = {"confirmed": 0, "refunded": 0}
+    for reservation in late[:batch]:
+        if reservation.status == ReservationStatus.HELD:
+            try:
+                pay_hold(reservation.pk, now=now)  # finds the payment made: no new charge
+            except BookingError:  # the hold ran out meanwhile: released, so give it back
+                pass
+            else:
+                done["confirmed"] += 1
+                continue
+        with transaction.atomic():
+            made = members_services.refund(
+                reservation.payment,
+                amount_cents=reservation.money_paid_cents,
+                reference=reservation.refund_ref,
+                description=f"{class_label(reservation.session)}: paid after the hold ended",
+            )
+            if made is not None:
+                emails.send_email_on_commit(reservation.pk, "hold_refunded")
+                done["refunded"] += 1
+    return done
 
 
 def _occupy_locked(session: ClassSession, counter: str) -> None:

@@ -20,3 +20,9 @@ def mark_unmarked_attended() -> int:
 def expire_holds() -> int:
     """Free the spots whose payment hold ran out."""
     return services.expire_holds()
+
+
+@shared_task
+def settle_late_payments() -> dict:
+    """Confirm, or give back if the hold ended, spots whose payment was answered late."""
+    return services.settle_late_payments()

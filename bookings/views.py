@@ -202,7 +202,7 @@ def checkout(request, public_id):
     if request.method == "POST":
         try:
             services.pay_hold(reservation.pk, member=member)
-        except PaymentUnavailable as exc:  # nothing changed: the hold is still there to pay
+        except PaymentUnavailable as exc:  # the hold is still there to pay (the try is pending)
             messages.error(request, exc.message)
             return redirect("bookings:checkout", public_id=public_id)
         except BookingError as exc:

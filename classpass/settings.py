@@ -237,6 +237,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "members.tasks.settle_pending_payments",
         "schedule": timedelta(minutes=5),
     },
+    "settle-late-payments": {
+        "task": "bookings.tasks.settle_late_payments",
+        "schedule": timedelta(minutes=5),
+    },
     "expire-holds": {
         "task": "bookings.tasks.expire_holds",
         "schedule": timedelta(minutes=1),

@@ -433,6 +433,10 @@ def charge(
             description=description,
             **_outcome(result),
         )
+    elif existing.status == PaymentStatus.PENDING:  # sent again after a lost answer: ask again
+        existing = _ask_again(existing.pk, skip_locked=False)
+        if existing.status == PaymentStatus.PENDING and not ask_again_later:
+            raise PaymentUnavailable(f"{UNANSWERED} Please try again in a moment.")
     if existing.status == PaymentStatus.FAILED:
         raise PaymentFailed(
             f"The payment did not go through: {existing.failure_reason or 'declined'}"
@@ -563,42 +567,53 @@ def settle_pending_payments(*, now: datetime | None = None) -> dict[str, int]:
 
 def _settle(pk: int, *, now: datetime) -> str:
     with transaction.atomic():
-        payment = (
-            Payment.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("member__user", "refund_of")
-            .filter(pk=pk, status=PaymentStatus.PENDING)
-            .first()
-        )
-        if payment is None:
-            return ""  # settled meanwhile, or another run holds it
-        provider = get_provider()
-        try:
-            if payment.kind == PaymentKind.REFUND:
-                result = provider.refund(
-                    provider_reference=payment.refund_of.provider_reference,
-                    amount_cents=-payment.amount_cents,
-                    currency=payment.currency,
-                    reference=payment.reference,
-                )
-            else:
-                result = provider.charge(
-                    email=payment.member.user.email,
-                    amount_cents=payment.amount_cents,
-                    currency=payment.currency,
-                    description=payment.description,
-                    reference=payment.reference,
-                )
-        except Exception:
-            log.warning("The payment service did not answer about %s again", payment.reference)
-            if now - payment.created_at < ASK_AGAIN_FOR:
-                return "pending"
-            result = ProviderResult(ok=False, failure_reason=GAVE_UP)
-        for field, value in _outcome(result).items():
-            setattr(payment, field, value)
-        payment.save(update_fields=["status", "provider_reference", "failure_reason"])
+        payment = _ask_again(pk, skip_locked=True, give_up_by=now - ASK_AGAIN_FOR)
+        if payment is None or payment.status == PaymentStatus.PENDING:
+            return "pending" if payment else ""  # no answer yet; or settled, or being asked
         if payment.kind == PaymentKind.REFUND:
             emails.record_refund_settled(payment)
         return payment.status
+
+
+def _ask_again(pk: int, *, skip_locked: bool, give_up_by: datetime | None = None) -> Payment | None:
+    """Ask the provider again about a pending payment, by its reference, under its row lock,
+    and record the answer; one asked before `give_up_by` that still gets none is recorded as
+    failed. Returns the payment, or None when it is no longer pending (or, with
+    `skip_locked`, someone else is asking). Runs in the caller's transaction."""
+    payment = (
+        Payment.objects.select_for_update(skip_locked=skip_locked, of=("self",))
+        .select_related("member__user", "refund_of")
+        .filter(pk=pk, status=PaymentStatus.PENDING)
+        .first()
+    )
+    if payment is None:
+        return None if skip_locked else Payment.objects.get(pk=pk)
+    provider = get_provider()
+    try:
+        if payment.kind == PaymentKind.REFUND:
+            result = provider.refund(
+                provider_reference=payment.refund_of.provider_reference,
+                amount_cents=-payment.amount_cents,
+                currency=payment.currency,
+                reference=payment.reference,
+            )
+        else:
+            result = provider.charge(
+                email=payment.member.user.email,
+                amount_cents=payment.amount_cents,
+                currency=payment.currency,
+                description=payment.description,
+                reference=payment.reference,
+            )
+    except Exception:
+        log.warning("The payment service did not answer about %s again", payment.reference)
+        if give_up_by is None or payment.created_at > give_up_by:
+            return payment
+        result = ProviderResult(ok=False, failure_reason=GAVE_UP)
+    for field, value in _outcome(result).items():
+        setattr(payment, field, value)
+    payment.save(update_fields=["status", "provider_reference", "failure_reason"])
+    return payment
 
 
 # --- plans and cycles ----------------------------------------------------------------------

@@ -45,6 +45,16 @@ def _fresh_cache():
 
 
 @pytest.fixture(autouse=True)
+def _fresh_payment_provider():
+    """The test provider that loses answers remembers what it made: not across tests."""
+    from tests import payments
+
+    payments.LostAnswers.made.clear()
+    payments.LostAnswers.calls.clear()
+    payments.LostAnswers.delay = 0.0
+
+
+@pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

@@ -35,20 +35,26 @@ class LostAnswers(LocalPaymentProvider):
     """The local provider as an idempotent card processor behind a bad network: the first
     call with a reference is made but its answer is lost (it raises); a later call with the
     same reference is answered with what was made then, not made again. `made` and `calls`
-    count per reference, across threads."""
+    count per reference, across threads (tests/conftest.py clears them for each test)."""
 
     made: dict[str, ProviderResult] = {}
     calls: dict[str, int] = {}
     lock = threading.Lock()
     delay = 0.0
 
+    def charge(self, *, reference, **kwargs):
+        return self._once(super().charge, reference=reference, **kwargs)
+
     def refund(self, *, reference, **kwargs):
+        return self._once(super().refund, reference=reference, **kwargs)
+
+    def _once(self, make, *, reference, **kwargs):
         time.sleep(self.delay)  # a provider's round trip, so that racing sweeps overlap
         with self.lock:
             LostAnswers.calls[reference] = LostAnswers.calls.get(reference, 0) + 1
             if reference in LostAnswers.made:
                 return LostAnswers.made[reference]
-            LostAnswers.made[reference] = super().refund(reference=reference, **kwargs)
+            LostAnswers.made[reference] = make(reference=reference, **kwargs)
         raise ConnectionError("The answer was lost on the way back.")
 
 

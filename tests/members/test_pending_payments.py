@@ -15,13 +15,6 @@ from tests.race import run_in_threads
 SETTLED = "members.emails.send_refund_settled"
 
 
-@pytest.fixture(autouse=True)
-def _fresh_provider():
-    payments.LostAnswers.made.clear()
-    payments.LostAnswers.calls.clear()
-    payments.LostAnswers.delay = 0.0
-
-
 def paid(member, reference="alc:1", cents=3000) -> Payment:
     return services.charge(
         member,

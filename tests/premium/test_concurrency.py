@@ -8,6 +8,7 @@ from bookings import services
 from bookings.errors import BookingError
 from bookings.models import LIVE_STATUSES, Reservation, ReservationStatus
 from members import services as members_services
+from members.errors import PaymentUnavailable
 from members.models import Payment, PaymentKind
 from premium.models import PremiumSettings
 from tests import factories
@@ -132,3 +133,36 @@ def test_accepting_a_recommendation_keeps_what_the_desk_synced_meanwhile(studio)
         opportunity.refresh_from_db()
         assert opportunity.status == OpportunityStatus.ACCEPTED
         assert (session.network_spots, session.studio_booked) == (10, 7)
+
+
+def test_paying_again_while_the_sweep_asks_about_the_same_charge_asks_once_more(
+    member, studio, settings
+):
+    """A member pays again just as the sweep asks the provider about their unanswered try:
+    the row lock lets one of them ask; the other reads its answer. One booking, one charge."""
+    from tests import payments
+
+    PremiumSettings.objects.create(studio=studio, price_cents=3000)
+    held = services.book(
+        member, factories.ClassSessionFactory(studio=studio).pk, offer_kind="a_la_carte"
+    )
+    settings.PAYMENT_PROVIDER = payments.LOST_ANSWERS
+    with pytest.raises(PaymentUnavailable):
+        services.pay_hold(held.pk, member=member)
+    payments.LostAnswers.delay = 0.1  # the provider's round trip: the two overlap
+
+    results = run_in_threads(
+        2,
+        lambda i: (
+            services.pay_hold(held.pk, member=member)
+            if i == 0
+            else members_services.settle_pending_payments()
+        ),
+    )
+
+    assert isinstance(results[0], Reservation), results
+    assert results[0].status == ReservationStatus.BOOKED
+    charge = Payment.objects.get(kind=PaymentKind.A_LA_CARTE)
+    assert payments.LostAnswers.calls == {charge.reference: 2}  # the first try, one more ask
+    assert charge.status == "succeeded" and not Payment.objects.filter(kind="refund").exists()
+    assert services.settle_late_payments() == {"confirmed": 0, "refunded": 0}

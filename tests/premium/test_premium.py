@@ -13,6 +13,7 @@ from bookings import services
 from bookings.errors import HoldExpired, OfferNotAvailable, PaymentDeclined, SoldOut
 from bookings.models import Reservation, ReservationStatus
 from members import services as members_services
+from members.errors import PaymentUnavailable
 from members.models import CreditEntry, Payment, PaymentKind, PaymentStatus
 from premium import selectors
 from premium.models import PremiumPrice, PremiumSettings
@@ -102,8 +103,6 @@ def test_premium_is_never_offered_while_a_standard_spot_is_open(active_member, s
 
 
 def test_premium_stops_at_the_cap_and_at_the_room(active_member, market, plan, studio, premium):
-    from members import services as members_services
-
     capped = factories.ClassSessionFactory(
         studio=studio, capacity=30, network_spots=0, premium_booked=2
     )
@@ -419,17 +418,96 @@ def test_paying_while_the_provider_does_not_answer_keeps_the_hold_to_pay_again(
     response = client.post(checkout, follow=True)
     assert response.redirect_chain[-1][0] == checkout  # back on the page that pays
     page = response.content.decode()
-    assert "did not answer. Nothing was charged; please try again in a moment." in page
-    assert "Pay $30.00" in page
+    assert "did not answer. Your spot is still held: please try again in a moment." in page
+    assert "You will not be charged twice." in page and "Pay $30.00" in page
     held.refresh_from_db()
     session.refresh_from_db()
     assert held.status == ReservationStatus.HELD and session.premium_booked == 1
-    assert not Payment.objects.exists()
+    pending = Payment.objects.get()  # the try is on record, to ask about again
+    assert (pending.status, held.payment_id) == (PaymentStatus.PENDING, pending.pk)
     settings.PAYMENT_PROVIDER = "members.payments.LocalPaymentProvider"
     client.post(checkout)
     held.refresh_from_db()
-    assert held.status == ReservationStatus.BOOKED
-    assert Payment.objects.get().status == PaymentStatus.SUCCEEDED
+    assert held.status == ReservationStatus.BOOKED and held.hold_expires_at is None
+    assert Payment.objects.get().status == PaymentStatus.SUCCEEDED  # the same one, answered
+
+
+def test_a_payment_answered_after_its_hold_ended_is_given_back_once(
+    member, studio, premium, settings, django_capture_on_commit_callbacks
+):
+    """The provider took the money but its answer was lost; the member did not pay again, the
+    hold ran out, and the sweep then learns the charge went through: it is refunded, once."""
+    session = factories.ClassSessionFactory(studio=studio)
+    held = services.book(member, session.pk, offer_kind="a_la_carte")
+    settings.PAYMENT_PROVIDER = payments.LOST_ANSWERS
+    with pytest.raises(PaymentUnavailable):
+        services.pay_hold(held.pk, member=member)
+    assert services.expire_holds(now=held.hold_expires_at) == 1
+    with pytest.raises(HoldExpired, match="given back automatically"):
+        services.pay_hold(held.pk, member=member)
+    none = {"confirmed": 0, "refunded": 0}
+    assert services.settle_late_payments() == none  # no answer yet: nothing to give back
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert members_services.settle_pending_payments()["succeeded"] == 1
+        settings.PAYMENT_PROVIDER = "members.payments.LocalPaymentProvider"
+        assert services.settle_late_payments() == {"confirmed": 0, "refunded": 1}
+    assert services.settle_late_payments() == none
+
+    charge = Payment.objects.get(kind=PaymentKind.A_LA_CARTE)
+    refund = Payment.objects.get(kind=PaymentKind.REFUND)
+    assert payments.LostAnswers.calls == {charge.reference: 2}  # asked twice, made once
+    assert (charge.status, refund.status) == (PaymentStatus.SUCCEEDED, PaymentStatus.SUCCEEDED)
+    assert (refund.refund_of_id, refund.amount_cents) == (charge.pk, -3000)
+    session.refresh_from_db()
+    held.refresh_from_db()
+    assert held.status == ReservationStatus.EXPIRED and session.premium_booked == 0
+    (message,) = [m for m in mail.outbox if "is given back" in m.subject]
+    assert message.to == [member.user.email]
+    assert "only after your spot was no longer held" in message.body
+    assert "Your payment of $30.00 is refunded in full." in message.body
+
+
+def test_a_payment_answered_while_the_spot_is_still_held_confirms_it(
+    member, studio, premium, settings, django_capture_on_commit_callbacks
+):
+    session = factories.ClassSessionFactory(studio=studio)
+    held = services.book(member, session.pk, offer_kind="a_la_carte")
+    settings.PAYMENT_PROVIDER = payments.LOST_ANSWERS
+    with pytest.raises(PaymentUnavailable):
+        services.pay_hold(held.pk, member=member)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert members_services.settle_pending_payments()["succeeded"] == 1
+        assert services.settle_late_payments() == {"confirmed": 1, "refunded": 0}
+
+    held.refresh_from_db()
+    session.refresh_from_db()
+    assert (held.status, held.hold_expires_at) == (ReservationStatus.BOOKED, None)
+    assert session.premium_booked == 1 and held.payment.status == PaymentStatus.SUCCEEDED
+    assert not Payment.objects.filter(kind=PaymentKind.REFUND).exists()
+    assert payments.LostAnswers.calls == {held.payment.reference: 2}
+    assert mail.outbox[-1].subject.startswith("You're booked")
+    assert services.pay_hold(held.pk, member=member).status == ReservationStatus.BOOKED
+    assert services.settle_late_payments() == {"confirmed": 0, "refunded": 0}
+
+
+def test_a_hold_let_go_whose_payment_is_then_refused_gives_nothing_back(
+    member, studio, premium, settings
+):
+    session = factories.ClassSessionFactory(studio=studio)
+    held = services.book(member, session.pk, offer_kind="a_la_carte")
+    settings.PAYMENT_PROVIDER = payments.UNREACHABLE
+    with pytest.raises(PaymentUnavailable):
+        services.pay_hold(held.pk, member=member)
+    services.cancel(held.pk, member=member)  # the member lets the spot go
+    member.user.email = "sam+decline@example.com"  # the local provider declines it
+    member.user.save(update_fields=["email"])
+    settings.PAYMENT_PROVIDER = "members.payments.LocalPaymentProvider"
+
+    assert members_services.settle_pending_payments()["failed"] == 1
+    assert services.settle_late_payments() == {"confirmed": 0, "refunded": 0}
+    assert not Payment.objects.filter(kind=PaymentKind.REFUND).exists()
 
 
 def test_cancelling_while_the_provider_does_not_answer_stands_and_the_refund_follows(
