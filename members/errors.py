@@ -38,8 +38,9 @@ class PaymentFailed(MemberError):
 
 
 class PaymentUnavailable(MemberError):
-    """The payment provider did not answer (an error, not a decline): nothing was charged or
-    recorded, and the same request can be tried again."""
+    """The payment provider did not answer (an error, not a decline): the same request can be
+    sent again and charges nothing twice (a plan records nothing; a held spot keeps its try as
+    a pending payment, which the next try asks about)."""
 
     code = "payment_unavailable"
 

@@ -717,10 +717,11 @@ def test_paying_while_the_provider_does_not_answer_is_a_503_to_retry(studio, mar
     pay = f"/api/v1/reservations/{held['id']}/pay/"
     settings.PAYMENT_PROVIDER = payments.UNREACHABLE
     error = assert_error(client.post(pay), 503, "payment_unavailable")
-    assert "Nothing was charged" in error["message"]
-    assert not Payment.objects.exists()
+    assert "You will not be charged twice" in error["message"]
+    assert Payment.objects.get().status == PaymentStatus.PENDING  # the try, to ask about again
     settings.PAYMENT_PROVIDER = "members.payments.LocalPaymentProvider"
     assert client.post(pay).json()["status"] == "booked"  # the same request, once it answers
+    assert Payment.objects.get().status == PaymentStatus.SUCCEEDED  # that same payment
 
 
 def test_an_idempotency_key_reused_for_another_offer_is_a_409(studio, active_member):
