@@ -1,5 +1,6 @@
 """E-mails about a member's plan (its start, each renewal, a declined renewal, a resume and a
-cancellation), their address, and how a refund the payment service answered late ended.
+cancellation), their address, and refunds made or settled by a sweep (what became of a refund
+the payment service answered late; a plan charge given back because no plan started with it).
 
 The services record them in the outbox with the change (studios.outbox), so a member is told
 exactly when the change committed, once, also if the mail server was down at the time. What
@@ -73,7 +74,8 @@ def send_plan_email(member_id: int, event: str, payment_id: int | None, figures:
 
 
 def record_refund_settled(payment) -> None:
-    """Queue the e-mail that tells how a refund the provider answered late ended."""
+    """Queue the e-mail that tells how a refund made by a sweep ended (sent once it is no
+    longer pending)."""
     from studios import outbox
 
     outbox.publish("members.emails.send_refund_settled", payment.pk)

@@ -38,9 +38,9 @@ class PaymentFailed(MemberError):
 
 
 class PaymentUnavailable(MemberError):
-    """The payment provider did not answer (an error, not a decline): the same request can be
-    sent again and charges nothing twice (a plan records nothing; a held spot keeps its try as
-    a pending payment, which the next try asks about)."""
+    """The payment provider did not answer (an error, not a decline): nothing started, the try
+    is kept as a pending payment, and the same request can be sent again: it asks about that
+    charge first, so nothing is charged twice."""
 
     code = "payment_unavailable"
 

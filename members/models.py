@@ -220,11 +220,22 @@ class Payment(models.Model):
         help_text="For a refund: the payment it gives money back from.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    answered_late_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the provider answered, if it did not at once (the payment was pending).",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["member", "-created_at"], name="payment_member_created"),
+            # Plan charges answered only late: the few a plan may not have started with.
+            models.Index(
+                fields=["answered_late_at"],
+                condition=Q(kind="plan", answered_late_at__isnull=False),
+                name="payment_plan_answered_late",
+            ),
             # The sweep that asks the provider again reads only the few pending payments.
             models.Index(
                 fields=["created_at"], condition=Q(status="pending"), name="payment_pending"

@@ -612,21 +612,30 @@ def _ask_again(pk: int, *, skip_locked: bool, give_up_by: datetime | None = None
         result = ProviderResult(ok=False, failure_reason=GAVE_UP)
     for field, value in _outcome(result).items():
         setattr(payment, field, value)
-    payment.save(update_fields=["status", "provider_reference", "failure_reason"])
+    payment.answered_late_at = timezone.now()
+    payment.save(
+        update_fields=["status", "provider_reference", "failure_reason", "answered_late_at"]
+    )
     return payment
 
 
 # --- plans and cycles ----------------------------------------------------------------------
 
 
-def _start_cycle_locked(member: Member, *, plan: Plan, now: datetime, event: str) -> None:
+def _start_cycle_locked(member: Member, *, plan: Plan, now: datetime, event: str) -> Payment:
     """Charge the plan and start a fresh cycle anchored at `now`, then grant its credits.
 
     Each start is a new subscription with its own key; its cycles' payments and grants are
     referenced by (key, cycle number), so renewals are idempotent and never collide with an
-    earlier subscription of the same member.
+    earlier subscription of the same member. A try the provider did not answer keeps its key:
+    the next try of the same price sends the same reference, so a charge whose answer was lost
+    is found, not made twice. Returns the payment; a pending one started nothing, and the
+    caller tells the member to try again once its transaction has kept the try.
     """
-    subscription_key = uuid.uuid4().hex[:12]
+    earlier = _unused_plan_charge(member, plan)
+    if earlier is not None and earlier.status == PaymentStatus.PENDING:
+        return earlier  # asked about just before (_ask_about_plan_tries): still no answer
+    subscription_key = earlier.reference.split(":")[2] if earlier else uuid.uuid4().hex[:12]
     payment = charge(
         member,
         kind=PaymentKind.PLAN,
@@ -634,7 +643,10 @@ def _start_cycle_locked(member: Member, *, plan: Plan, now: datetime, event: str
         currency=plan.currency,
         reference=f"plan:{member.pk}:{subscription_key}:0",
         description=f"{plan.name} plan, first cycle",
+        ask_again_later=True,
     )
+    if payment.status == PaymentStatus.PENDING:
+        return payment
     member.plan = plan
     member.next_plan = None
     member.status = SubscriptionStatus.ACTIVE
@@ -656,6 +668,84 @@ def _start_cycle_locked(member: Member, *, plan: Plan, now: datetime, event: str
         ]
     )
     _record_cycle_email(member, event, payment, grant_cycle_credits_locked(member))
+    return payment
+
+
+PLAN_NOT_STARTED = (
+    f"{UNANSWERED} Your plan has not started yet: please try again in a moment."
+    " You will not be charged twice."
+)
+
+
+def _unused_plan_charge(member: Member, plan: Plan) -> Payment | None:
+    """The member's latest first-cycle plan charge of this price that no subscription started
+    with and nothing was given back from: a try still pending, or one answered yes late."""
+    tries = (
+        Payment.objects.filter(
+            member=member,
+            kind=PaymentKind.PLAN,
+            status__in=[PaymentStatus.PENDING, PaymentStatus.SUCCEEDED],
+            amount_cents=plan.price_cents,
+            currency=plan.currency,
+            reference__endswith=":0",
+        )
+        .filter(Q(status=PaymentStatus.PENDING) | Q(answered_late_at__isnull=False))
+        .exclude(refunds__isnull=False)
+        .order_by("-created_at", "-pk")
+    )
+    for payment in tries[:5]:
+        if not _plan_started_with(payment):
+            return payment
+    return None
+
+
+def _plan_started_with(payment: Payment) -> bool:
+    key = payment.reference.split(":")[2]
+    return CreditEntry.objects.filter(
+        member_id=payment.member_id, reference=f"cycle:{key}:0"
+    ).exists()
+
+
+def _ask_about_plan_tries(member: Member) -> None:
+    """Before a plan starts: ask the provider again about the member's pending tries, each
+    in a transaction of its own, so that a refusal is kept even if the start then fails."""
+    for pk in Payment.objects.filter(
+        member=member, kind=PaymentKind.PLAN, status=PaymentStatus.PENDING
+    ).values_list("pk", flat=True):
+        with transaction.atomic():
+            _ask_again(pk, skip_locked=True)
+
+
+def refund_unused_plan_charges() -> int:
+    """Give back each plan charge the provider answered yes to only late, once no plan started
+    with it (the member did not try again, or chose another price). Under the member's row
+    lock, so a start using that charge at the same moment either wins or finds it given back.
+    """
+    refunded = 0
+    late = (
+        Payment.objects.filter(
+            kind=PaymentKind.PLAN,
+            answered_late_at__isnull=False,  # the index payment_plan_answered_late
+            status=PaymentStatus.SUCCEEDED,
+        )
+        .exclude(refunds__isnull=False)
+        .values_list("pk", "member_id")
+    )
+    for pk, member_id in late:
+        with transaction.atomic():
+            lock_member(member_id)
+            payment = Payment.objects.get(pk=pk)
+            if _plan_started_with(payment):
+                continue
+            made = refund(
+                payment,
+                reference=f"refund:{payment.reference}",
+                description=f"{payment.description}: the plan did not start with it",
+            )
+            if made is not None:
+                emails.record_refund_settled(made)
+                refunded += 1
+    return refunded
 
 
 def _record_cycle_email(
@@ -685,6 +775,7 @@ def choose_plan(member: Member, plan: Plan, *, now: datetime | None = None) -> M
     """Subscribe a member without an active plan: charge the first cycle and grant its credits."""
     now = now or timezone.now()
     _check_plan_for(member, plan)
+    _ask_about_plan_tries(member)
     with transaction.atomic(durable=True):
         locked = lock_member(member.pk)
         if locked.status == SubscriptionStatus.ACTIVE:
@@ -693,7 +784,9 @@ def choose_plan(member: Member, plan: Plan, *, now: datetime | None = None) -> M
             )
         if locked.status == SubscriptionStatus.PAUSED:
             raise InvalidPlanState("Your plan is paused; resume it from your account page.")
-        _start_cycle_locked(locked, plan=plan, now=now, event="started")
+        payment = _start_cycle_locked(locked, plan=plan, now=now, event="started")
+    if payment.status == PaymentStatus.PENDING:  # the try is kept, to ask about again
+        raise PaymentUnavailable(PLAN_NOT_STARTED)
     member.refresh_from_db()
     return locked
 
@@ -727,13 +820,16 @@ def pause(member: Member) -> Member:
 def resume(member: Member, *, now: datetime | None = None) -> Member:
     """Restart a paused plan: a new cycle starts now, charged and granted (with rollover)."""
     now = now or timezone.now()
+    _ask_about_plan_tries(member)
     with transaction.atomic(durable=True):
         locked = lock_member(member.pk)
         if locked.status != SubscriptionStatus.PAUSED:
             raise InvalidPlanState("Only a paused plan can be resumed.")
         plan = locked.next_plan or locked.plan
         _check_plan_for(locked, plan)
-        _start_cycle_locked(locked, plan=plan, now=now, event="resumed")
+        payment = _start_cycle_locked(locked, plan=plan, now=now, event="resumed")
+    if payment.status == PaymentStatus.PENDING:  # the try is kept, to ask about again
+        raise PaymentUnavailable(PLAN_NOT_STARTED)
     member.refresh_from_db()
     return locked
 

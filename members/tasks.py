@@ -13,8 +13,10 @@ def renew_due_cycles() -> int:
 
 @shared_task
 def settle_pending_payments() -> dict:
-    """Ask the payment provider again about refunds and fees it did not answer; idempotent."""
-    return services.settle_pending_payments()
+    """Ask the payment provider again about payments it did not answer, then give back plan
+    charges it answered yes to late that no plan started with; idempotent."""
+    settled = services.settle_pending_payments()
+    return {**settled, "plan_charges_given_back": services.refund_unused_plan_charges()}
 
 
 @shared_task

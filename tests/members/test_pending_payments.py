@@ -7,7 +7,8 @@ from django.core import mail
 from django.urls import reverse
 
 from members import services
-from members.models import Payment, PaymentKind, PaymentStatus
+from members.errors import PaymentUnavailable
+from members.models import Payment, PaymentKind, PaymentStatus, SubscriptionStatus
 from studios.models import OutboxMessage
 from tests import factories, payments
 from tests.race import run_in_threads
@@ -133,3 +134,118 @@ def test_sweeps_at_once_ask_about_each_pending_refund_once(settings):
         "succeeded"
     }
     assert OutboxMessage.objects.filter(handler=SETTLED).count() == 6  # one e-mail each
+
+
+def test_a_plan_charge_whose_answer_was_lost_is_found_when_the_member_tries_again(
+    member, plan, settings
+):
+    settings.PAYMENT_PROVIDER = payments.LOST_ANSWERS
+    with pytest.raises(PaymentUnavailable):
+        services.choose_plan(member, plan)
+
+    services.choose_plan(member, plan)  # the provider answers the first charge, not a new one
+
+    member.refresh_from_db()
+    assert member.status == SubscriptionStatus.ACTIVE and member.credit_balance == 30
+    charge = Payment.objects.get()
+    assert charge.status == "succeeded" and payments.LostAnswers.calls == {charge.reference: 2}
+    assert services.refund_unused_plan_charges() == 0  # the plan started with it
+
+
+def test_a_plan_charge_answered_yes_after_the_member_gave_up_is_given_back(
+    member, plan, settings, django_capture_on_commit_callbacks
+):
+    settings.PAYMENT_PROVIDER = payments.LOST_ANSWERS
+    with pytest.raises(PaymentUnavailable):
+        services.choose_plan(member, plan)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.settle_pending_payments()["succeeded"] == 1
+        settings.PAYMENT_PROVIDER = "members.payments.LocalPaymentProvider"
+        assert services.refund_unused_plan_charges() == 1
+    assert services.refund_unused_plan_charges() == 0
+
+    member.refresh_from_db()
+    assert member.status == SubscriptionStatus.NONE and member.credit_balance == 0
+    charge = Payment.objects.get(kind=PaymentKind.PLAN)
+    refund = charge.refunds.get()
+    assert (refund.status, refund.amount_cents) == ("succeeded", -charge.amount_cents)
+    (message,) = mail.outbox
+    assert "the plan did not start with it) has gone through" in message.body
+    # Choosing the plan later is a new charge: the one given back is not used again.
+    services.choose_plan(member, plan)
+    member.refresh_from_db()
+    assert member.status == SubscriptionStatus.ACTIVE
+    assert Payment.objects.filter(kind=PaymentKind.PLAN, status="succeeded").count() == 2
+
+
+def test_a_plan_try_of_another_price_is_given_back_when_answered_and_not_used(
+    member, plan, market, settings
+):
+    dearer = factories.PlanFactory(market=market, price_cents=plan.price_cents + 2000)
+    settings.PAYMENT_PROVIDER = payments.LOST_ANSWERS
+    with pytest.raises(PaymentUnavailable):
+        services.choose_plan(member, dearer)
+    settings.PAYMENT_PROVIDER = "members.payments.LocalPaymentProvider"
+    # The member settles for the cheaper plan; the dearer try is asked about first, and the
+    # provider answers yes to it now.
+    services.choose_plan(member, plan)
+    member.refresh_from_db()
+    tried = Payment.objects.get(amount_cents=dearer.price_cents)
+    assert member.plan == plan and tried.status == "succeeded"
+
+    assert services.refund_unused_plan_charges() == 1
+
+    assert tried.refunds.get().status == "succeeded"
+    assert Payment.objects.get(amount_cents=plan.price_cents).refunds.count() == 0
+
+
+def test_resuming_while_the_provider_does_not_answer_keeps_the_plan_paused_to_try_again(
+    active_member, settings
+):
+    services.pause(active_member)
+    settings.PAYMENT_PROVIDER = payments.LOST_ANSWERS
+    with pytest.raises(PaymentUnavailable):
+        services.resume(active_member)
+    active_member.refresh_from_db()
+    assert active_member.status == SubscriptionStatus.PAUSED
+
+    services.resume(active_member)
+
+    active_member.refresh_from_db()
+    assert active_member.status == SubscriptionStatus.ACTIVE
+    resumed = Payment.objects.filter(kind=PaymentKind.PLAN).order_by("pk").last()
+    assert payments.LostAnswers.calls == {resumed.reference: 2}
+    assert resumed.status == "succeeded" and services.refund_unused_plan_charges() == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_member_starting_the_plan_as_the_sweep_gives_its_late_charge_back_pays_once(settings):
+    """The member's start and the sweep both want the charge answered yes late: the member
+    row lock lets one have it. Either the plan starts with it and nothing is given back, or
+    it is given back and the plan starts with a new charge; never both, never neither."""
+    for round_ in range(4):
+        member = factories.MemberFactory()
+        plan = factories.PlanFactory(market=member.home_market)
+        settings.PAYMENT_PROVIDER = payments.UNREACHABLE
+        with pytest.raises(PaymentUnavailable):
+            services.choose_plan(member, plan)
+        settings.PAYMENT_PROVIDER = "members.payments.LocalPaymentProvider"
+        assert services.settle_pending_payments()["succeeded"] == 1
+
+        def work(i: int, member=member, plan=plan, first=round_ % 2):
+            if i == first:
+                return services.choose_plan(member, plan)
+            return services.refund_unused_plan_charges()
+
+        results = run_in_threads(2, work)
+
+        assert not [r for r in results if isinstance(r, Exception)], results
+        member.refresh_from_db()
+        assert member.status == SubscriptionStatus.ACTIVE
+        charges = Payment.objects.filter(member=member, kind=PaymentKind.PLAN)
+        kept = [c for c in charges if not c.refunds.exists()]
+        assert len(kept) == 1 and member.subscription_key in kept[0].reference, results
+        given_back = len(charges) - len(kept)
+        assert given_back == (1 if len(charges) == 2 else 0)

@@ -397,19 +397,25 @@ def test_a_renewal_that_errors_is_left_for_the_next_run_and_the_others_renew(
 
 
 @pytest.mark.django_db
-def test_a_plan_bought_while_the_provider_does_not_answer_changes_nothing(
+def test_a_plan_bought_while_the_provider_does_not_answer_starts_nothing_until_it_does(
     client, member, plan, settings
 ):
     settings.PAYMENT_PROVIDER = payments.UNREACHABLE
-    with pytest.raises(PaymentUnavailable, match="Nothing was charged"):
+    with pytest.raises(PaymentUnavailable, match="Your plan has not started yet"):
         services.choose_plan(member, plan)
     client.force_login(member.user)
     page = client.post(reverse("members:plan"), {"plan": plan.pk}).content.decode()
-    assert "did not answer. Nothing was charged; please try again in a moment." in page
+    assert "did not answer. Your plan has not started yet: please try again in a moment." in page
+    assert "You will not be charged twice." in page
     member.refresh_from_db()
     assert member.status == SubscriptionStatus.NONE and member.credit_balance == 0
-    assert not Payment.objects.exists() and not CreditEntry.objects.exists()
+    assert not CreditEntry.objects.exists()
+    (pending,) = Payment.objects.all()  # one try on record, whatever the number of clicks
+    assert pending.status == PaymentStatus.PENDING
     settings.PAYMENT_PROVIDER = "members.payments.LocalPaymentProvider"  # back: it goes through
     assert client.post(reverse("members:plan"), {"plan": plan.pk}).status_code == 302
     member.refresh_from_db()
     assert member.status == SubscriptionStatus.ACTIVE and member.credit_balance == 30
+    pending.refresh_from_db()
+    assert pending.status == PaymentStatus.SUCCEEDED and Payment.objects.count() == 1
+    assert member.subscription_key in pending.reference
