@@ -223,7 +223,7 @@ class Payment(models.Model):
     answered_late_at = models.DateTimeField(
         null=True,
         blank=True,
-        help_text="When the provider answered, if it did not at once (the payment was pending).",
+        help_text="When a payment left pending (no answer at once) was settled.",
     )
 
     class Meta:

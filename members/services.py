@@ -366,8 +366,8 @@ def grant_cycle_credits_locked(member: Member) -> list[CreditEntry]:
 
 
 UNANSWERED = "The payment service did not answer."
-# A refund or fee the provider did not answer is asked again (settle_pending_payments) for
-# this long; after that it is recorded as failed, for support to follow up.
+# A payment the provider did not answer is asked again (settle_pending_payments) for this
+# long; after that it is recorded as failed, for support to follow up.
 ASK_AGAIN_FOR = timedelta(hours=24)
 GAVE_UP = "The payment service did not answer for a day."
 
@@ -539,7 +539,8 @@ def _refund_locked(payment: Payment, amount: int, *, reference: str, description
 
 
 def settle_pending_payments(*, now: datetime | None = None) -> dict[str, int]:
-    """Ask the provider again about every refund and fee it did not answer. Idempotent.
+    """Ask the provider again about every payment it did not answer at once (refunds, fees,
+    tries at paying a held spot or starting a plan). Idempotent.
 
     Each is asked with its own reference, the provider's idempotency key: one that went
     through before the answer was lost is answered again, not made twice. One still not

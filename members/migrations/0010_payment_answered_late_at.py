@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
             name="answered_late_at",
             field=models.DateTimeField(
                 blank=True,
-                help_text="When the provider answered, if it did not at once (the payment was pending).",
+                help_text="When a payment left pending (no answer at once) was settled.",
                 null=True,
             ),
         ),
