@@ -372,19 +372,15 @@ ASK_AGAIN_FOR = timedelta(hours=24)
 GAVE_UP = "The payment service did not answer for a day."
 
 
-def _outcome(result: ProviderResult | None) -> dict:
-    """A payment's fields for the provider's answer; None: it did not answer (pending)."""
+def _record_answer(payment: Payment, result: ProviderResult | None) -> None:
+    """Set a payment's fields from the provider's answer; None: it did not answer (pending)."""
     if result is None:
-        return {
-            "status": PaymentStatus.PENDING,
-            "provider_reference": "",
-            "failure_reason": UNANSWERED,
-        }
-    return {
-        "status": PaymentStatus.SUCCEEDED if result.ok else PaymentStatus.FAILED,
-        "provider_reference": result.provider_reference,
-        "failure_reason": "" if result.ok else result.failure_reason,
-    }
+        payment.status = PaymentStatus.PENDING
+        payment.provider_reference, payment.failure_reason = "", UNANSWERED
+    else:
+        payment.status = PaymentStatus.SUCCEEDED if result.ok else PaymentStatus.FAILED
+        payment.provider_reference = result.provider_reference
+        payment.failure_reason = "" if result.ok else result.failure_reason
 
 
 def charge(
@@ -401,38 +397,28 @@ def charge(
 
     When the provider does not answer (it raises), raises PaymentUnavailable and records
     nothing, so the caller's transaction rolls back and the request can be tried again. With
-    `ask_again_later`, for a charge that must not hold back what it belongs to (a fee), it
-    records the payment as pending instead and returns it: settle_pending_payments asks the
-    provider again with the same reference, its idempotency key.
+    `ask_again_later` (a fee, paying a held spot, starting a plan) it records the payment as
+    pending instead and returns it: the next call with the same reference, or
+    settle_pending_payments, asks the provider again with it, its idempotency key.
     """
     existing = Payment.objects.filter(reference=reference).first()
     if existing is None:
-        provider = get_provider()
-        try:
-            result = provider.charge(
-                email=member.user.email,
-                amount_cents=amount_cents,
-                currency=currency,
-                description=description,
-                reference=reference,
-            )
-        except Exception:
-            log.exception("Payment provider error charging %s", reference)
-            if not ask_again_later:
-                raise PaymentUnavailable(
-                    f"{UNANSWERED} Nothing was charged; please try again in a moment."
-                ) from None
-            result = None
-        existing = Payment.objects.create(
+        existing = Payment(
             member=member,
             kind=kind,
             amount_cents=amount_cents,
             currency=currency,
-            provider=provider.name,
+            provider=get_provider().name,
             reference=reference,
             description=description,
-            **_outcome(result),
         )
+        result = _ask(existing)
+        if result is None and not ask_again_later:
+            raise PaymentUnavailable(
+                f"{UNANSWERED} Nothing was charged; please try again in a moment."
+            )
+        _record_answer(existing, result)
+        existing.save(force_insert=True)
     elif existing.status == PaymentStatus.PENDING:  # sent again after a lost answer: ask again
         existing = _ask_again(existing.pk, skip_locked=False)
         if existing.status == PaymentStatus.PENDING and not ask_again_later:
@@ -514,28 +500,19 @@ def _refund_locked(payment: Payment, amount: int, *, reference: str, description
     say) stands whatever the answer: a refused refund is recorded as failed, for support to
     make from the payment's page in admin; one the provider did not answer is recorded as
     pending, and settle_pending_payments asks again."""
-    provider = get_provider()
-    try:
-        result = provider.refund(
-            provider_reference=payment.provider_reference,
-            amount_cents=amount,
-            currency=payment.currency,
-            reference=reference,
-        )
-    except Exception:
-        log.exception("Payment provider error refunding %s", reference)
-        result = None
-    return Payment.objects.create(
+    made = Payment(
         member=payment.member,
         kind=PaymentKind.REFUND,
         amount_cents=-amount,
         currency=payment.currency,
-        provider=provider.name,
+        provider=get_provider().name,
         reference=reference,
         description=description or f"Refund of {payment.description}",
         refund_of=payment,
-        **_outcome(result),
     )
+    _record_answer(made, _ask(made))
+    made.save(force_insert=True)
+    return made
 
 
 def settle_pending_payments(*, now: datetime | None = None) -> dict[str, int]:
@@ -589,35 +566,41 @@ def _ask_again(pk: int, *, skip_locked: bool, give_up_by: datetime | None = None
     )
     if payment is None:
         return None if skip_locked else Payment.objects.get(pk=pk)
-    provider = get_provider()
-    try:
-        if payment.kind == PaymentKind.REFUND:
-            result = provider.refund(
-                provider_reference=payment.refund_of.provider_reference,
-                amount_cents=-payment.amount_cents,
-                currency=payment.currency,
-                reference=payment.reference,
-            )
-        else:
-            result = provider.charge(
-                email=payment.member.user.email,
-                amount_cents=payment.amount_cents,
-                currency=payment.currency,
-                description=payment.description,
-                reference=payment.reference,
-            )
-    except Exception:
-        log.warning("The payment service did not answer about %s again", payment.reference)
+    result = _ask(payment)
+    if result is None:
         if give_up_by is None or payment.created_at > give_up_by:
             return payment
         result = ProviderResult(ok=False, failure_reason=GAVE_UP)
-    for field, value in _outcome(result).items():
-        setattr(payment, field, value)
+    _record_answer(payment, result)
     payment.answered_late_at = timezone.now()
     payment.save(
         update_fields=["status", "provider_reference", "failure_reason", "answered_late_at"]
     )
     return payment
+
+
+def _ask(payment: Payment) -> ProviderResult | None:
+    """Send a payment (saved or not yet) to the provider, by its reference; None when the
+    provider does not answer (it raises)."""
+    provider = get_provider()
+    try:
+        if payment.kind == PaymentKind.REFUND:
+            return provider.refund(
+                provider_reference=payment.refund_of.provider_reference,
+                amount_cents=-payment.amount_cents,
+                currency=payment.currency,
+                reference=payment.reference,
+            )
+        return provider.charge(
+            email=payment.member.user.email,
+            amount_cents=payment.amount_cents,
+            currency=payment.currency,
+            description=payment.description,
+            reference=payment.reference,
+        )
+    except Exception:
+        log.exception("The payment service did not answer about %s", payment.reference)
+        return None
 
 
 # --- plans and cycles ----------------------------------------------------------------------
