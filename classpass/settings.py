@@ -382,6 +382,9 @@ REST_FRAMEWORK = {
         "password_reset": env("PASSWORD_RESET_THROTTLE", default="3/hour"),
         "password_reset_ip": env("PASSWORD_RESET_IP_THROTTLE", default="20/hour"),
         "email_change": env("EMAIL_CHANGE_THROTTLE", default="5/hour"),
+        # Sign-ups per client address: each e-mails the address given, and a refusal tells
+        # whether an account has it.
+        "sign_up_ip": env("SIGN_UP_IP_THROTTLE", default="20/hour"),
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }

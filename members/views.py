@@ -61,6 +61,16 @@ def sign_up(request):
         return redirect("members:account")
     form = SignUpForm(request.POST or None, city=request.GET.get("market"))
     if request.method == "POST" and form.is_valid():
+        # Each sign-up e-mails the address it is given, and a refusal says whether an account
+        # has it: both are limited per client address (SIGN_UP_IP_THROTTLE).
+        wait = ratelimit.hit([("sign_up_ip", ratelimit.client_address(request))])
+        if wait is not None:
+            form.add_error(
+                None,
+                "Several accounts were signed up from here just now. "
+                f"Try again in {ratelimit.in_minutes(wait)}.",
+            )
+            return render(request, "members/sign_up.html", {"form": form})
         try:
             member = services.sign_up(**form.cleaned_data)
         except MemberError as exc:

@@ -31,6 +31,45 @@ def test_sign_up_logs_in_and_leads_to_plan_choice(client, market):
 
 
 @pytest.mark.django_db
+def test_sign_ups_are_limited_per_client_address(
+    client, market, settings, django_capture_on_commit_callbacks
+):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "sign_up_ip": "3/hour",
+        },
+    }
+    url = reverse("members:signup")
+    factories.UserFactory(email="taken@example.com")
+
+    def sign_up(email, **extra):
+        body = {"email": email, "password": "a-very-good-passphrase", "market": market.pk}
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(url, body, **extra)
+        client.logout()
+        return response
+
+    assert sign_up("one@example.com").status_code == 302
+    assert sign_up("two@example.com").status_code == 302
+    # A refusal for an address in use counts too: asking is how addresses are probed.
+    assert "already exists" in sign_up("taken@example.com").content.decode()
+    refused = sign_up("three@example.com")
+    assert refused.status_code == 200
+    page = refused.content.decode()
+    assert "Several accounts were signed up from here just now. Try again in" in page
+    assert not Member.objects.filter(user__email="three@example.com").exists()
+    assert "already exists" not in sign_up("taken@example.com").content.decode()
+    assert [m.to for m in mail.outbox] == [["one@example.com"], ["two@example.com"]]
+    # An invalid form is not counted, and another client is not held back.
+    assert sign_up("not-an-address").status_code == 200
+    elsewhere = sign_up("three@example.com", REMOTE_ADDR="10.0.0.2")
+    assert elsewhere.status_code == 302
+    assert Member.objects.filter(user__email="three@example.com").exists()
+
+
+@pytest.mark.django_db
 def test_a_new_member_confirms_their_address_from_the_link_e_mailed_to_it(
     client, market, settings, django_capture_on_commit_callbacks
 ):
