@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 from harness import ROOT, analyze, percentile
 
 os.environ.setdefault("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/classpass_bench")
@@ -172,21 +173,14 @@ def settle(timeout: float = 10) -> None:
 
 
 def cpu_seconds() -> dict[str, float]:
-    """CPU time used so far by the application server's processes, PostgreSQL's and Redis's,
-    read from /proc (Linux); empty elsewhere."""
+    """CPU time used so far by the application server's processes, PostgreSQL's and Redis's."""
     programs = {"granian": "server", "gunicorn": "server", "redis-server": "redis"}
-    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
     used: dict[str, float] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:  # the process ended
-            continue
-        name = text[text.index("(") + 1 : text.rindex(")")]
+    for process in psutil.process_iter(["name", "cpu_times"]):
+        name, times = process.info["name"] or "", process.info["cpu_times"]
         who = "postgres" if name.startswith("postgres") else programs.get(name)
-        if who:
-            fields = text[text.rindex(")") + 2 :].split()
-            used[who] = used.get(who, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+        if who and times is not None:  # None: the process ended, or is not ours to read
+            used[who] = used.get(who, 0.0) + times.user + times.system
     return used
 
 
@@ -371,7 +365,7 @@ def report(results, sell_outs, args) -> None:
         f"{'app cpu':>9}{'pg cpu':>9}{'rd cpu':>9}"
         f"   (medians of {args.rounds} rounds; {args.client}, {args.clients} connections, "
         f"{WORKERS} workers x {THREADS} threads; cpu: ms of CPU per 2xx response used by the "
-        "application server, PostgreSQL and Redis, read from /proc)"
+        "application server, PostgreSQL and Redis, read with psutil)"
     )
     rates, p99s = {}, {}
     runs = dict.fromkeys((kind, name) for kind, name, *_ in results)

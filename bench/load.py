@@ -7,7 +7,9 @@ Seeds the benchmark database (as bench/booking.py does), starts the application 
 cancellations of earlier bookings, 10 % check-ins of classes starting within the hour. Every
 request goes to loopback only. At the end it prints the counts by status and checks the
 invariants: no class over its room, counters equal live reservations, every balance equal to its
-ledger, and no 5xx.
+ledger, and no 5xx. It also prints each kind's latency (p50, p99, from the client) and the
+server's resident memory (all its processes) a few seconds in and at the end, so a longer run
+(`--seconds 300`) shows whether the server grows under sustained load.
 """
 
 import argparse
@@ -15,14 +17,16 @@ import asyncio
 import random
 import time
 from collections import Counter
+from contextlib import suppress
 from datetime import timedelta
 
 import http_booking as hb
 import httpx
+import psutil
 from booking import check_invariants, recreate_database, setup_world
 from django.db import connection
 from django.utils import timezone
-from harness import analyze
+from harness import analyze, percentile
 
 
 def soon_world(world: dict) -> dict:
@@ -56,9 +60,27 @@ def soon_world(world: dict) -> dict:
     return {"staff": staff, "checkins": reservations}
 
 
-async def run(args, world, tokens, extra) -> Counter:
+def resident_mb(root: int) -> float:
+    """Resident memory of a process and all its descendants, in MB (pages the workers share
+    count in each of them: the sum is for watching growth, not for sizing a machine)."""
+    try:
+        tree = [psutil.Process(root), *psutil.Process(root).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    total = 0
+    for process in tree:
+        with suppress(psutil.NoSuchProcess):
+            total += process.memory_info().rss
+    return total / 2**20
+
+
+async def run(args, world, tokens, extra, server_pid: int) -> tuple[Counter, dict, list]:
+    """Returns the counts by (kind, status), each kind's latencies in ms, and the server's
+    resident memory sampled every second as (seconds in, MB)."""
     rng = random.Random(7)
     statuses: Counter = Counter()
+    latencies: dict[str, list[float]] = {}
+    memory: list[tuple[float, float]] = []
     booked: list[tuple[int, int]] = []  # (member, reservation) to cancel later
     day = timezone.localdate() + timedelta(days=2)
     deadline = time.monotonic() + args.seconds
@@ -68,6 +90,7 @@ async def run(args, world, tokens, extra) -> Counter:
     ) as client:
 
         async def one(kind: str):
+            sent = time.monotonic()
             if kind == "search":
                 member = rng.choice(world["members"])
                 r = await client.get(
@@ -99,6 +122,7 @@ async def run(args, world, tokens, extra) -> Counter:
             else:
                 return
             statuses[(kind, r.status_code)] += 1
+            latencies.setdefault(kind, []).append((time.monotonic() - sent) * 1000)
 
         async def worker():
             while time.monotonic() < deadline:
@@ -114,8 +138,14 @@ async def run(args, world, tokens, extra) -> Counter:
                 )
                 await one(kind)
 
-        await asyncio.gather(*(worker() for _ in range(args.clients)))
-    return statuses
+        async def sample_memory():
+            started = time.monotonic()
+            while time.monotonic() < deadline:
+                memory.append((time.monotonic() - started, resident_mb(server_pid)))
+                await asyncio.sleep(1)
+
+        await asyncio.gather(sample_memory(), *(worker() for _ in range(args.clients)))
+    return statuses, latencies, memory
 
 
 def main():
@@ -137,7 +167,7 @@ def main():
     server = hb.start_server(args.server)
     try:
         started = time.monotonic()
-        statuses = asyncio.run(run(args, world, tokens, extra))
+        statuses, latencies, memory = asyncio.run(run(args, world, tokens, extra, server.pid))
         elapsed = time.monotonic() - started
     finally:
         server.terminate()
@@ -148,6 +178,15 @@ def main():
     )
     for (kind, code), n in sorted(statuses.items()):
         print(f"  {kind:<8} {code}  {n}")
+    for kind, values in sorted(latencies.items()):
+        p50, p99 = percentile(values, 50), percentile(values, 99)
+        print(f"  {kind:<8} p50 {p50:.1f} ms, p99 {p99:.1f} ms (as the client saw it)")
+    warm = [mb for at, mb in memory if at >= min(5, args.seconds / 4)]
+    if warm:
+        print(
+            f"server memory: {warm[0]:.0f} MB {min(5, args.seconds / 4):.0f} s in, "
+            f"{max(warm):.0f} MB at most, {warm[-1]:.0f} MB at the end"
+        )
     errors = sum(n for (_, code), n in statuses.items() if code >= 500)
     print(f"5xx: {errors}; {check_invariants()}")
 
