@@ -57,6 +57,7 @@ def year_of_history(studio: Studio) -> int:
         start=today - timedelta(days=365),
         weeks=52,
         schedules=Schedule.objects.filter(studio=studio),
+        past=True,
     )
     members = list(
         Member.objects.filter(home_market=studio.market).values_list("pk", flat=True)[:400]

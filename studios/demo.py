@@ -279,7 +279,7 @@ def seed(*, scale: int = 1, seed: int = 42) -> str:
                         )
             studios += 1
     created = generate_sessions(
-        start=today - timedelta(weeks=HISTORY_WEEKS), weeks=HISTORY_WEEKS + AHEAD_WEEKS
+        start=today - timedelta(weeks=HISTORY_WEEKS), weeks=HISTORY_WEEKS + AHEAD_WEEKS, past=True
     )
     filled = _fill_history(seed=seed)
     return (

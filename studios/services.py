@@ -85,14 +85,18 @@ def generate_sessions(
     start: date | None = None,
     weeks: int | None = None,
     schedules=None,
+    past: bool = False,
     batch_size: int = 2000,
 ) -> int:
     """Create the sessions of every schedule from `start` for `weeks` weeks. Idempotent.
 
     Existing sessions are never touched (one per schedule and start instant, enforced by a
-    unique constraint), so a rerun, or two overlapping runs, add nothing twice.
+    unique constraint), so a rerun, or two overlapping runs, add nothing twice. A class that
+    would already have started is not created (a schedule made or moved at noon gets no
+    class at 9 that morning), unless `past` (demo data and benchmarks seed history with it).
     Returns how many sessions were created.
     """
+    now = timezone.now()
     start = start or timezone.localdate()
     weeks = settings.SESSION_GENERATION_WEEKS if weeks is None else weeks
     end = start + timedelta(weeks=weeks)
@@ -115,7 +119,8 @@ def generate_sessions(
         return after - before
 
     for schedule in queryset.iterator(chunk_size=500):
-        pending.extend(sessions_for_schedule(schedule, start=start, end=end))
+        sessions = sessions_for_schedule(schedule, start=start, end=end)
+        pending.extend(sessions if past else [s for s in sessions if s.starts_at > now])
         if len(pending) >= batch_size:
             created += flush()
     if pending:

@@ -40,15 +40,37 @@ def test_local_to_utc_takes_the_first_of_an_ambiguous_time():
 @pytest.mark.django_db
 def test_generate_sessions_follows_weekdays_and_is_idempotent():
     schedule = factories.ScheduleFactory(weekdays=[0, 3], starts_on=date(2027, 1, 1))  # Mon, Thu
-    created = services.generate_sessions(start=date(2027, 3, 1), weeks=2)
+    created = services.generate_sessions(start=date(2027, 3, 1), weeks=2, past=True)
     assert created == 4
     days = sorted(
         s.starts_at.astimezone(NEW_YORK).date()
         for s in ClassSession.objects.filter(schedule=schedule)
     )
     assert days == [date(2027, 3, 1), date(2027, 3, 4), date(2027, 3, 8), date(2027, 3, 11)]
-    assert services.generate_sessions(start=date(2027, 3, 1), weeks=2) == 0
+    assert services.generate_sessions(start=date(2027, 3, 1), weeks=2, past=True) == 0
     assert ClassSession.objects.count() == 4
+
+
+@pytest.mark.django_db
+def test_generate_sessions_never_creates_a_class_that_has_already_started(studio):
+    """A schedule made or moved during the day gets no class earlier that day; history is
+    created only when asked for (demo data)."""
+    tz = studio.market.tzinfo
+    today = timezone.localdate(timezone=tz)
+    started = factories.ScheduleFactory(
+        studio=studio, weekdays=list(range(7)), local_start_time=time(0), starts_on=today
+    )
+    services.generate_sessions(start=today, weeks=1)
+    days = {
+        s.starts_at.astimezone(tz).date() for s in ClassSession.objects.filter(schedule=started)
+    }
+    assert today not in days and today + timedelta(days=1) in days
+    assert all(s.starts_at > timezone.now() for s in ClassSession.objects.all())
+    services.generate_sessions(start=today - timedelta(days=7), weeks=2, past=True)
+    days = {
+        s.starts_at.astimezone(tz).date() for s in ClassSession.objects.filter(schedule=started)
+    }
+    assert today in days and today - timedelta(days=1) not in days  # before starts_on
 
 
 @pytest.mark.django_db
@@ -56,7 +78,7 @@ def test_generate_sessions_is_correct_across_a_dst_change():
     factories.ScheduleFactory(
         weekdays=list(range(7)), local_start_time=time(9), starts_on=date(2027, 1, 1)
     )
-    services.generate_sessions(start=date(2027, 3, 10), weeks=1)
+    services.generate_sessions(start=date(2027, 3, 10), weeks=1, past=True)
     local_times = {s.starts_at.astimezone(NEW_YORK).time() for s in ClassSession.objects.all()}
     utc_hours = {s.starts_at.astimezone(UTC).hour for s in ClassSession.objects.all()}
     assert local_times == {time(9)}
@@ -74,7 +96,7 @@ def test_generate_sessions_copies_inventory_and_respects_end_date():
         starts_on=date(2027, 3, 1),
         ends_on=date(2027, 3, 3),
     )
-    services.generate_sessions(start=date(2027, 2, 25), weeks=2)
+    services.generate_sessions(start=date(2027, 2, 25), weeks=2, past=True)
     sessions = list(ClassSession.objects.filter(schedule=schedule))
     assert len(sessions) == 3
     assert {(s.capacity, s.network_spots, s.credit_price, s.studio_id) for s in sessions} == {
@@ -124,12 +146,11 @@ def test_generate_sessions_task_keeps_weeks_ahead(settings):
 
     settings.SESSION_GENERATION_WEEKS = 1
     factories.ScheduleFactory(weekdays=list(range(7)), starts_on=date(2020, 1, 1))
-    assert generate_sessions.delay().get() == 7
+    created = generate_sessions.delay().get()
+    # A week of daily classes: seven, or six once today's has started (it is not created).
+    assert created == ClassSession.objects.count() >= 6
+    assert all(s.starts_at > datetime.now(UTC) for s in ClassSession.objects.all())
     assert generate_sessions.delay().get() == 0
-    assert (
-        ClassSession.objects.filter(starts_at__gte=datetime.now(UTC) - timedelta(days=1)).count()
-        == 7
-    )
 
 
 def test_the_services_refuse_another_studios_class_type_and_instructor(studio):
