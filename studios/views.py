@@ -54,9 +54,8 @@ def schedule(request, studio):
 
 @partner_required("schedule")
 def schedule_new(request, studio):
-    form = ScheduleForm(
-        request.POST or None, studio=studio, initial={"starts_on": timezone.localdate()}
-    )
+    today = timezone.localdate(timezone=studio.market.tzinfo)  # the studio's, not the server's
+    form = ScheduleForm(request.POST or None, studio=studio, initial={"starts_on": today})
     if request.method == "POST" and form.is_valid():
         try:
             services.create_schedule(studio, by=request.user, **form.cleaned_data)
@@ -77,7 +76,8 @@ def schedule_edit(request, studio, schedule_id: int):
         raise Http404("No such schedule.")
     initial = {name: getattr(item, name) for name in services.SCHEDULE_FIELDS}
     form = ScheduleForm(request.POST or None, studio=studio, initial=initial)
-    end_form = EndScheduleForm(initial={"ends_on": item.ends_on or timezone.localdate()})
+    today = timezone.localdate(timezone=studio.market.tzinfo)
+    end_form = EndScheduleForm(initial={"ends_on": item.ends_on or today})
     if request.method == "POST" and form.is_valid():
         try:
             # What this person changed, over the schedule as it is now (ChangesOnly).

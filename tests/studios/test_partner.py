@@ -3,6 +3,7 @@
 import csv
 import io
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
@@ -70,6 +71,22 @@ def test_create_a_schedule_generates_its_classes(owner_client, studio):
     # The schedule page lists it with the days it runs.
     page = owner_client.get(url("schedule", studio)).content.decode()
     assert "<td>Mon, Wed</td>" in page
+
+
+def test_schedule_forms_start_from_the_studios_own_today(client):
+    """The new schedule's first day and a schedule's last day default to today where the
+    studio is. At any instant, one of these two markets (UTC+14 and UTC-11) is on another date
+    than UTC."""
+    for zone in ("Pacific/Kiritimati", "Pacific/Pago_Pago"):
+        studio = factories.StudioFactory(market=factories.MarketFactory(timezone=zone))
+        owner = factories.StaffFactory(studio=studio, role=StaffRole.OWNER).user
+        client.force_login(owner)
+        today = timezone.localdate(timezone=ZoneInfo(zone)).isoformat()
+        page = client.get(url("schedule_new", studio)).content.decode()
+        assert f'name="starts_on" value="{today}"' in page, zone
+        schedule = factories.ScheduleFactory(studio=studio)
+        page = client.get(url("schedule_edit", studio, schedule.pk)).content.decode()
+        assert f'name="ends_on" value="{today}"' in page, zone
 
 
 @pytest.mark.parametrize(
