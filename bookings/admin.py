@@ -2,7 +2,7 @@
 
 from django.contrib import admin, messages
 
-from studios.admin import ClassSessionAdmin
+from studios.admin import ClassSessionAdmin, NewestFirstAdmin
 from studios.models import ClassSession, SessionStatus
 
 from . import services
@@ -27,8 +27,9 @@ class ClassSessionWithCancelAdmin(ClassSessionAdmin):
 
 
 @admin.register(Reservation)
-class ReservationAdmin(admin.ModelAdmin):
+class ReservationAdmin(NewestFirstAdmin):
     list_display = [
+        "created_at",
         "starts_at",
         "member",
         "studio",

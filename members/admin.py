@@ -10,7 +10,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from studios.admin import LedgerAdmin
+from studios.admin import LedgerAdmin, NewestFirstAdmin
 from studios.forms import MoneyField
 
 from . import services
@@ -163,7 +163,7 @@ class MemberAdmin(admin.ModelAdmin):
 
 
 @admin.register(CreditEntry)
-class CreditEntryAdmin(LedgerAdmin):
+class CreditEntryAdmin(NewestFirstAdmin, LedgerAdmin):
     list_display = ["created_at", "member", "kind", "amount", "balance_after", "reference"]
     list_filter = ["kind"]
     search_fields = ["member__user__email", "reference", "note"]
@@ -175,7 +175,7 @@ class CreditEntryAdmin(LedgerAdmin):
 
 
 @admin.register(Payment)
-class PaymentAdmin(LedgerAdmin):
+class PaymentAdmin(NewestFirstAdmin, LedgerAdmin):
     list_display = [
         "created_at",
         "member",

@@ -12,6 +12,7 @@ from django.contrib.admin.sites import site
 from django.db import connection
 from django.db.models import Sum
 from django.urls import reverse
+from django.utils import timezone
 
 from classpass.celery import app as celery_app
 from members.models import CreditEntry
@@ -48,6 +49,30 @@ def test_every_model_has_an_admin_page_that_loads(admin_client):
         assert model in site._registry, f"{model.__name__} has no admin"
         url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
         assert admin_client.get(url).status_code == 200, url
+
+
+@pytest.mark.django_db
+def test_admin_lists_the_newest_reservations_first_with_one_count(admin_client, active_member):
+    """The largest tables list newest first by primary key (an index walk, not a sort of the
+    whole table) and count their rows once."""
+    from django.test.utils import CaptureQueriesContext
+
+    from bookings import services as booking_services
+    from tests import factories
+
+    later = factories.ClassSessionFactory(starts_at=timezone.now() + timedelta(days=6))
+    sooner = factories.ClassSessionFactory(starts_at=timezone.now() + timedelta(days=1))
+    first = booking_services.book(active_member, later.pk)
+    newest = booking_services.book(active_member, sooner.pk)
+    url = reverse("admin:bookings_reservation_changelist")
+    with CaptureQueriesContext(connection) as queries:
+        page = admin_client.get(url).content.decode()
+    assert page.index(f"/{newest.pk}/change/") < page.index(f"/{first.pk}/change/")
+    counts = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
+    assert len(counts) == 1, counts
+    ledger = admin_client.get(reverse("admin:members_creditentry_changelist")).content.decode()
+    entries = list(CreditEntry.objects.filter(member=active_member).order_by("-pk"))
+    assert ledger.index(f"/{entries[0].pk}/change/") < ledger.index(f"/{entries[-1].pk}/change/")
 
 
 # Queries an admin page may run whatever the rows: the session, the user, counts, filters.
