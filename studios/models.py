@@ -302,9 +302,18 @@ class SessionStatus(models.TextChoices):
 class ClassSession(models.Model):
     """One occurrence of a class. Its counters change only under the row lock (docs/locking.md)."""
 
-    studio = models.ForeignKey(Studio, on_delete=models.CASCADE, related_name="sessions")
+    # No index of their own: session_studio_starts_at and session_unique_per_schedule_slot
+    # lead with them, and a counter update that moves the row writes every index.
+    studio = models.ForeignKey(
+        Studio, on_delete=models.CASCADE, related_name="sessions", db_index=False
+    )
     schedule = models.ForeignKey(
-        Schedule, on_delete=models.SET_NULL, null=True, blank=True, related_name="sessions"
+        Schedule,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="sessions",
+        db_index=False,
     )
     class_type = models.ForeignKey(ClassType, on_delete=models.PROTECT, related_name="sessions")
     instructor = models.ForeignKey(
