@@ -28,6 +28,23 @@ class UnreachableFor(LocalPaymentProvider):
 
 
 UNREACHABLE = "tests.payments.Unreachable"
+
+
+def a_la_carte(member, *, reference: str, cents: int):
+    """A member's à la carte charge, made through the product's own charge()."""
+    from members import services
+    from members.models import PaymentKind
+
+    return services.charge(
+        member,
+        kind=PaymentKind.A_LA_CARTE,
+        amount_cents=cents,
+        currency="USD",
+        reference=reference,
+        description="Class",
+    )
+
+
 UNREACHABLE_FOR = "tests.payments.UnreachableFor"
 
 

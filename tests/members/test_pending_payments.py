@@ -17,14 +17,7 @@ SETTLED = "members.emails.send_refund_settled"
 
 
 def paid(member, reference="alc:1", cents=3000) -> Payment:
-    return services.charge(
-        member,
-        kind=PaymentKind.A_LA_CARTE,
-        amount_cents=cents,
-        currency="USD",
-        reference=reference,
-        description="Flow at Studio",
-    )
+    return payments.a_la_carte(member, reference=reference, cents=cents)
 
 
 def test_a_refund_whose_answer_was_lost_is_asked_again_and_made_once(

@@ -218,14 +218,7 @@ def test_resubscribing_at_the_same_instant_charges_and_grants_again(member, plan
 
 
 def a_la_carte_payment(member, reference="class:1", amount_cents=2500):
-    return services.charge(
-        member,
-        kind=PaymentKind.A_LA_CARTE,
-        amount_cents=amount_cents,
-        currency="USD",
-        reference=reference,
-        description="Class",
-    )
+    return payments.a_la_carte(member, reference=reference, cents=amount_cents)
 
 
 @pytest.mark.django_db
