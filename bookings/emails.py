@@ -75,6 +75,15 @@ def _refund(reservation, event: str):
     return Payment.objects.filter(reference=reservation.refund_ref).first()
 
 
+def _fee_refund(reservation, event: str):
+    """The late-cancel fee given back when the studio cancelled the class afterwards."""
+    from members.models import Payment
+
+    if event != "session_cancelled" or reservation.status != "late_cancelled":
+        return None
+    return Payment.objects.filter(reference=reservation.ref("fee-refund")).first()
+
+
 def _free_cancellation_until(session):
     """When cancelling stops being free, if that is still ahead (in the studio's timezone)."""
     until = session.starts_at - timedelta(hours=session.studio.cancellation_window_hours)
@@ -108,6 +117,7 @@ def send_reservation_email(reservation_id: int, event: str) -> bool:
         "local_start": timezone.localtime(session.starts_at, market.tzinfo),
         "fee": _fee(reservation, event),
         "refund": _refund(reservation, event),
+        "fee_refund": _fee_refund(reservation, event),
         "free_until": _free_cancellation_until(session),
         "site_url": settings.SITE_URL,
     }

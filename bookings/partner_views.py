@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from studios import charts
@@ -47,7 +48,12 @@ def roster(request, studio, session_id: int):
     return render(
         request,
         "bookings/partner/roster.html",
-        {"studio": studio, "session": session, "rows": selectors.roster(studio, session)},
+        {
+            "studio": studio,
+            "session": session,
+            "rows": selectors.roster(studio, session),
+            "cancellable": services.session_cancellable(session, timezone.now()),
+        },
     )
 
 

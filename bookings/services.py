@@ -515,9 +515,15 @@ def cancel(
 
 
 def _give_back_locked(
-    session: ClassSession, reservation: Reservation, member: Member, *, why: str, refund_money: bool
+    session: ClassSession,
+    reservation: Reservation,
+    member: Member,
+    *,
+    why: str,
+    refund_money: bool,
+    refund_credits: bool = True,
 ) -> None:
-    if reservation.credits_spent:
+    if refund_credits and reservation.credits_spent:
         members_services.post_credits_locked(
             member,
             kind=CreditKind.REFUND,
@@ -582,28 +588,90 @@ def _earn(reservation: Reservation, session: ClassSession, now: datetime) -> Non
     studios_services.record_earning(row.pop("studio"), **row)
 
 
-def cancel_session(session_id: int, *, now: datetime | None = None) -> int:
-    """The studio cancels a class: everyone refunded in full and e-mailed, no fee, no payout.
-    A spot held for payment ends as well, so nobody can pay for the cancelled class.
+def _reverse_payout_locked(
+    reservation: Reservation, session: ClassSession, now: datetime, *, why: str
+) -> None:
+    """Take back the studio's payout for the reservation's current mark, by a new entry."""
+    earned = EarningEntry.objects.filter(reference=reservation.ref("reservation")).first()
+    if earned is not None:
+        studios_services.record_earning(
+            session.studio,
+            kind=earned.kind,
+            amount_cents=-earned.amount_cents,
+            occurred_at=now,
+            reference=reservation.ref("reversal"),
+            session=session,
+            description=why,
+        )
 
-    Returns how many booked reservations were cancelled. Safe to run twice.
+
+def _refund_fee_locked(
+    reservation: Reservation, session: ClassSession, kind: str, *, why: str
+) -> None:
+    """Give back the late-cancel or missed-class fee of the reservation's current mark, if it
+    was charged."""
+    fee = Payment.objects.filter(reference=reservation.ref(kind)).first()
+    if fee is not None and fee.status == PaymentStatus.SUCCEEDED:
+        members_services.refund(
+            fee,
+            reference=reservation.ref("fee-refund"),
+            description=f"{class_label(session)}: {why}",
+        )
+
+
+def session_cancellable(session: ClassSession, now: datetime) -> bool:
+    """Whether the studio may still cancel the class (cancel_session decides under the lock)."""
+    return session.status == SessionStatus.SCHEDULED and now < session.starts_at
+
+
+def cancel_session(session_id: int, *, now: datetime | None = None) -> int:
+    """The studio cancels a class before it starts: everyone refunded in full and e-mailed, no
+    fee, no payout. A spot held for payment ends as well, so nobody can pay for the cancelled
+    class. A member checked in early is refunded too and the studio's payout taken back; one
+    who cancelled late gets the fee (and a price paid in money) back, and the studio's payout
+    for that is taken back. Once the class has started it happened: its marks are what count.
+
+    Returns how many members were refunded and e-mailed. Safe to run twice.
     """
     now = now or timezone.now()
     with transaction.atomic(durable=True):
         session = lock_session(session_id)
-        booked = list(
-            Reservation.objects.filter(session=session, status=ReservationStatus.BOOKED)
+        if session.status == SessionStatus.CANCELLED:
+            return 0
+        if now >= session.starts_at:
+            raise NotCancellable("This class has started; it can no longer be cancelled.")
+        affected = list(
+            Reservation.objects.filter(
+                session=session,
+                status__in=[
+                    ReservationStatus.BOOKED,
+                    ReservationStatus.ATTENDED,
+                    ReservationStatus.LATE_CANCELLED,
+                ],
+            )
             .select_related("payment")
-            .order_by("member_id")
+            .order_by("member_id", "pk")
         )
-        for reservation in booked:  # members in primary-key order: no deadlock between two runs
+        why = "cancelled by the studio"
+        for reservation in affected:  # members in primary-key order: no deadlock between runs
             locked_member = members_services.lock_member(reservation.member_id)
-            why = "cancelled by the studio"
-            _give_back_locked(session, reservation, locked_member, why=why, refund_money=True)
+            late = reservation.status == ReservationStatus.LATE_CANCELLED
+            _give_back_locked(
+                session,
+                reservation,
+                locked_member,
+                why=why,
+                refund_money=True,
+                refund_credits=not late,  # a late cancellation had its credits back then
+            )
+            if late:
+                _refund_fee_locked(reservation, session, PaymentKind.LATE_CANCEL_FEE, why=why)
+            if reservation.status != ReservationStatus.BOOKED:  # paid at check-in or late cancel
+                _reverse_payout_locked(reservation, session, now, why="Class cancelled")
             emails.send_on_commit(reservation.pk, "session_cancelled")
-        Reservation.objects.filter(pk__in=[r.pk for r in booked]).update(
-            status=ReservationStatus.CANCELLED, cancelled_at=now
-        )
+        Reservation.objects.filter(
+            pk__in=[r.pk for r in affected if r.status != ReservationStatus.LATE_CANCELLED]
+        ).update(status=ReservationStatus.CANCELLED, cancelled_at=now)
         # Nothing was paid or spent for a held spot: it just ends (pay_hold then refuses it).
         Reservation.objects.filter(session=session, status=ReservationStatus.HELD).update(
             status=ReservationStatus.CANCELLED, cancelled_at=now
@@ -614,7 +682,7 @@ def cancel_session(session_id: int, *, now: datetime | None = None) -> int:
         ClassSession.objects.filter(pk=session.pk).update(
             status=SessionStatus.CANCELLED, network_booked=0, premium_booked=0
         )
-    return len(booked)
+    return len(affected)
 
 
 # --- the waitlist --------------------------------------------------------------------------
@@ -805,26 +873,12 @@ def undo_mark(reservation_id: int, *, now: datetime | None = None) -> Reservatio
                 reference=reservation.ref("rebook"),
                 note=f"{class_label(session)}: no-show mark undone, credits taken again.",
             )
-            fee = Payment.objects.filter(
-                reference=reservation.ref(PaymentKind.MISSED_CLASS_FEE)
-            ).first()
-            if fee is not None and fee.status == "succeeded":
-                members_services.refund(
-                    fee,
-                    reference=reservation.ref("fee-refund"),
-                    description=f"{class_label(session)}: no-show mark undone",
-                )
-        earned = EarningEntry.objects.filter(reference=reservation.ref("reservation")).first()
-        if earned is not None:
-            studios_services.record_earning(
-                session.studio,
-                kind=earned.kind,
-                amount_cents=-earned.amount_cents,
-                occurred_at=now,
-                reference=reservation.ref("reversal"),
-                session=session,
-                description=f"{reservation.get_status_display()} mark undone",
+            _refund_fee_locked(
+                reservation, session, PaymentKind.MISSED_CLASS_FEE, why="no-show mark undone"
             )
+        _reverse_payout_locked(
+            reservation, session, now, why=f"{reservation.get_status_display()} mark undone"
+        )
         reservation.status = ReservationStatus.BOOKED
         reservation.marked_at = None
         reservation.mark_version += 1

@@ -378,6 +378,18 @@ def test_admin_edits_a_class_through_the_engine_and_cancels_it_with_refunds(
         follow=True,
     )
     assert "Cancelled; 1 reservation(s) refunded." in response.content.decode()
+    # A class under way is not cancelled: the admin is told why, and nothing changes.
+    started = factories.ClassSessionFactory(
+        studio=session.studio, starts_at=timezone.now() - timedelta(minutes=10)
+    )
+    response = admin_client.post(
+        reverse("admin:studios_classsession_changelist"),
+        {"action": "cancel_classes", "_selected_action": [started.pk]},
+        follow=True,
+    )
+    assert "Not cancelled" in response.content.decode()
+    assert "it can no longer be cancelled" in response.content.decode()
+    assert ClassSession.objects.get(pk=started.pk).status == "scheduled"
     reservation.refresh_from_db()
     active_member.refresh_from_db()
     assert reservation.status == ReservationStatus.CANCELLED

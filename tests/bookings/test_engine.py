@@ -321,6 +321,70 @@ def test_studio_cancelling_a_class_refunds_everyone_and_emails_them(
     assert not Payment.objects.filter(kind__in=[PaymentKind.LATE_CANCEL_FEE]).exists()
 
 
+def test_a_studio_cannot_cancel_a_class_that_has_started(active_member, studio):
+    start = timezone.now() + timedelta(hours=1)
+    session = factories.ClassSessionFactory(studio=studio, starts_at=start)
+    reservation = services.book(active_member, session.pk)
+    services.mark_attended(reservation.pk, now=start + timedelta(minutes=5))
+    with pytest.raises(NotCancellable, match="has started"):
+        services.cancel_session(session.pk, now=start + timedelta(minutes=5))
+    session.refresh_from_db()
+    reservation.refresh_from_db()
+    # It happened: the check-in, the spot and the studio's payout stand.
+    assert (session.status, session.network_booked) == ("scheduled", 1)
+    assert reservation.status == ReservationStatus.ATTENDED
+    assert EarningEntry.objects.get().amount_cents == studio.payout_rate_cents
+
+
+def test_cancelling_a_class_refunds_a_member_checked_in_early_and_takes_the_payout_back(
+    active_member, studio, django_capture_on_commit_callbacks
+):
+    start = timezone.now() + timedelta(minutes=30)  # check-in opens an hour before
+    session = factories.ClassSessionFactory(studio=studio, starts_at=start)
+    reservation = services.book(active_member, session.pk)
+    services.mark_attended(reservation.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.cancel_session(session.pk) == 1
+    reservation.refresh_from_db()
+    session.refresh_from_db()
+    active_member.refresh_from_db()
+    assert reservation.status == ReservationStatus.CANCELLED
+    assert (session.network_booked, session.premium_booked) == (0, 0)
+    assert balance_matches_ledger(active_member) and active_member.credit_balance == 30
+    payouts = EarningEntry.objects.filter(session=session).order_by("pk")
+    assert [e.amount_cents for e in payouts] == [
+        studio.payout_rate_cents,
+        -studio.payout_rate_cents,
+    ]
+    assert [e.subject for e in mail.outbox][-1].startswith(f"{studio.name} cancelled")
+
+
+def test_cancelling_a_class_gives_a_late_canceller_the_fee_back_and_takes_the_payout_back(
+    active_member, studio, django_capture_on_commit_callbacks
+):
+    session = factories.ClassSessionFactory(
+        studio=studio, starts_at=timezone.now() + timedelta(hours=3)
+    )
+    reservation = services.book(active_member, session.pk)
+    services.cancel(reservation.pk, member=active_member)  # inside the 12-hour window: late
+    fee = Payment.objects.get(kind=PaymentKind.LATE_CANCEL_FEE)
+    assert fee.status == "succeeded" and EarningEntry.objects.count() == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.cancel_session(session.pk) == 1
+        assert services.cancel_session(session.pk) == 0  # twice: nothing more
+    reservation.refresh_from_db()
+    active_member.refresh_from_db()
+    assert reservation.status == ReservationStatus.LATE_CANCELLED  # what the member did stays
+    refund = Payment.objects.get(refund_of=fee)
+    assert refund.amount_cents == -fee.amount_cents and refund.status == "succeeded"
+    assert EarningEntry.objects.filter(session=session).aggregate(t=Sum("amount_cents"))["t"] == 0
+    # The credits came back at the late cancel, and only then.
+    assert balance_matches_ledger(active_member) and active_member.credit_balance == 30
+    body = mail.outbox[-1].body
+    assert mail.outbox[-1].subject.startswith(f"{studio.name} cancelled")
+    assert "late-cancel fee of $10.00 you paid for cancelling late is refunded" in body
+
+
 def test_attendance_default_marks_attended_after_48h_and_pays_once(active_member, studio):
     start = timezone.now() + timedelta(hours=1)
     session = factories.ClassSessionFactory(studio=studio, starts_at=start, duration_minutes=60)

@@ -188,6 +188,26 @@ def test_staff_cancel_a_class_and_everyone_is_refunded(staff_client, studio, act
     assert session.status == "cancelled" and active_member.credit_balance == 30
 
 
+def test_a_class_that_has_started_offers_no_cancelling_and_refuses_it(
+    staff_client, studio, active_member
+):
+    session = factories.ClassSessionFactory(
+        studio=studio, starts_at=timezone.now() + timedelta(minutes=30)
+    )
+    reservation = services.book(active_member, session.pk)
+    client = staff_client(StaffRole.MANAGER)
+    assert "Cancel this class" in client.get(url("roster", studio, session.pk)).content.decode()
+    session.starts_at = timezone.now() - timedelta(minutes=5)  # the class is under way
+    session.save(update_fields=["starts_at"])
+    services.mark_attended(reservation.pk)
+    assert "Cancel this class" not in client.get(url("roster", studio, session.pk)).content.decode()
+    page = client.post(url("cancel_class", studio, session.pk), {"confirm": "yes"}, follow=True)
+    assert "This class has started; it can no longer be cancelled." in page.content.decode()
+    session.refresh_from_db()
+    reservation.refresh_from_db()
+    assert (session.status, reservation.status) == ("scheduled", "attended")
+
+
 def test_raising_network_spots_promotes_the_waitlist(staff_client, studio, market, plan):
     from members import services as members_services
 
