@@ -619,6 +619,44 @@ def _refund_fee_locked(
         )
 
 
+FEE_STATUS = {
+    PaymentKind.LATE_CANCEL_FEE: ReservationStatus.LATE_CANCELLED,
+    PaymentKind.MISSED_CLASS_FEE: ReservationStatus.MISSED,
+}
+
+
+def fee_answered_late(payment: Payment) -> None:
+    """settings.PAYMENT_SETTLED_HOOKS: a late-cancel or missed-class fee that the provider
+    answered yes to only when asked again is given back if it stopped being due meanwhile: the
+    studio cancelled the class, or staff undid the no-show mark. Under the class's lock, so a
+    cancellation or an undo either came first (and is seen here) or comes after (and sees the
+    fee charged, and refunds it itself); both use the same refund reference, so never twice."""
+    if payment.kind not in FEE_STATUS:
+        return
+    # The fee's reference is reservation.ref(kind): "<kind>:reservation:<pk>[:v<n>]".
+    _, _, of_reservation = payment.reference.partition(":")
+    parts = of_reservation.split(":")
+    if len(parts) < 2 or parts[0] != "reservation" or not parts[1].isdigit():
+        return  # not a fee the engine charged: support's to look at
+    found = Reservation.objects.filter(pk=int(parts[1])).first()
+    if found is None:
+        return
+    session = lock_session(found.session_id)
+    reservation = Reservation.objects.get(pk=found.pk)  # as of the lock
+    due = (
+        session.status != SessionStatus.CANCELLED
+        and reservation.status == FEE_STATUS[payment.kind]
+        and reservation.ref(payment.kind) == payment.reference
+    )
+    if not due:
+        why = "cancelled by the studio" if session.status == SessionStatus.CANCELLED else "undone"
+        members_services.refund(
+            payment,
+            reference=f"fee-refund:{of_reservation}",
+            description=f"{class_label(session)}: {why}",
+        )
+
+
 def session_cancellable(session: ClassSession, now: datetime) -> bool:
     """Whether the studio may still cancel the class (cancel_session decides under the lock)."""
     return session.status == SessionStatus.SCHEDULED and now < session.starts_at

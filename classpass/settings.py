@@ -356,6 +356,9 @@ SESSION_INVENTORY_HOOKS = ["bookings.services.inventory_changed_locked"]
 # Called with the member (locked) before their account is deleted; each may refuse it with a
 # MemberError (members never imports bookings: DESIGN.md).
 MEMBER_DELETION_HOOKS = ["bookings.services.before_member_deletion"]
+# Called with a payment the provider answered yes to only when asked again (its row locked);
+# bookings gives back a fee that stopped being due meanwhile.
+PAYMENT_SETTLED_HOOKS = ["bookings.services.fee_answered_late"]
 
 # The REST API (/api/v1/): tokens or the website's session, one JSON error shape, throttles.
 REST_FRAMEWORK = {

@@ -550,6 +550,9 @@ def _settle(pk: int, *, now: datetime) -> str:
             return "pending" if payment else ""  # no answer yet; or settled, or being asked
         if payment.kind == PaymentKind.REFUND:
             emails.record_refund_settled(payment)
+        elif payment.status == PaymentStatus.SUCCEEDED:
+            for path in settings.PAYMENT_SETTLED_HOOKS:  # in this transaction, the row locked
+                import_string(path)(payment)
         return payment.status
 
 

@@ -13,9 +13,9 @@ from bookings import services
 from bookings.errors import BookingError, SoldOut
 from bookings.models import LIVE_STATUSES, Reservation, WaitlistEntry
 from members import services as members_services
-from members.models import CreditEntry, Member
+from members.models import CreditEntry, Member, Payment, PaymentKind
 from studios.models import ClassSession
-from tests import factories
+from tests import factories, payments
 from tests.invariants import assert_invariants
 from tests.race import run_in_threads
 
@@ -232,4 +232,35 @@ def test_booking_holds_the_session_before_it_waits_for_the_member(market, plan, 
         holder.rollback()
         booker.join(timeout=30)
     assert isinstance(result[0], Reservation)
+    assert_invariants()
+
+
+def test_a_fee_answered_late_while_the_studio_cancels_the_class_is_refunded_exactly_once(
+    market, plan, studio, settings
+):
+    members = subscribed_members(8, market, plan)
+    sessions = []
+    settings.PAYMENT_PROVIDER = payments.LOST_ANSWERS  # every fee is made, its answer lost
+    for member in members:
+        session = factories.ClassSessionFactory(
+            studio=studio, starts_at=timezone.now() + timedelta(hours=3)
+        )
+        reservation = services.book(member, session.pk)
+        services.cancel(reservation.pk, member=member)  # late: the fee is left pending
+        sessions.append(session)
+    fees = Payment.objects.filter(kind=PaymentKind.LATE_CANCEL_FEE)
+    assert [f.status for f in fees] == ["pending"] * 8
+    payments.LostAnswers.delay = 0.02  # each answer takes a while, so the two overlap
+
+    def work(i: int):
+        if i == 0:
+            return members_services.settle_pending_payments()
+        return [services.cancel_session(s.pk) for s in reversed(sessions)]
+
+    results = run_in_threads(2, work)
+
+    assert not any(isinstance(r, Exception) for r in results), results
+    for fee in fees.all():  # whichever came first, each fee is given back, and once
+        assert fee.status == "succeeded"
+        assert [r.amount_cents for r in fee.refunds.all()] == [-fee.amount_cents], fee
     assert_invariants()

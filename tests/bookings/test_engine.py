@@ -385,6 +385,57 @@ def test_cancelling_a_class_gives_a_late_canceller_the_fee_back_and_takes_the_pa
     assert "late-cancel fee of $10.00 you paid for cancelling late is refunded" in body
 
 
+def test_a_fee_answered_late_is_given_back_if_the_class_was_cancelled_meanwhile(
+    active_member, studio, settings
+):
+    session = factories.ClassSessionFactory(
+        studio=studio, starts_at=timezone.now() + timedelta(hours=3)
+    )
+    reservation = services.book(active_member, session.pk)
+    settings.PAYMENT_PROVIDER = payments.LOST_ANSWERS  # charges are made, answers lost
+    services.cancel(reservation.pk, member=active_member)  # late: the fee is left pending
+    fee = Payment.objects.get(kind=PaymentKind.LATE_CANCEL_FEE)
+    assert fee.status == "pending"
+    settings.PAYMENT_PROVIDER = "members.payments.LocalPaymentProvider"
+    services.cancel_session(session.pk)  # the fee is not known to be charged: nothing to refund
+    assert not Payment.objects.filter(refund_of=fee).exists()
+    members_services.settle_pending_payments()  # the provider says it was charged after all
+    members_services.settle_pending_payments()  # and a second run changes nothing
+    fee.refresh_from_db()
+    refund = Payment.objects.get(refund_of=fee)
+    assert fee.status == "succeeded" and refund.amount_cents == -fee.amount_cents
+    assert refund.reference == f"fee-refund:reservation:{reservation.pk}"
+
+
+def test_a_fee_answered_late_stays_while_due_and_is_given_back_once_the_mark_is_undone(
+    active_member, studio, settings
+):
+    start = timezone.now() + timedelta(minutes=30)
+    session = factories.ClassSessionFactory(studio=studio, starts_at=start)
+    reservation = services.book(active_member, session.pk)
+    after = start + timedelta(minutes=5)
+    settings.PAYMENT_PROVIDER = payments.LOST_ANSWERS
+    services.mark_missed(reservation.pk, now=after)
+    settings.PAYMENT_PROVIDER = "members.payments.LocalPaymentProvider"
+    members_services.settle_pending_payments()  # still a no-show: the fee is due, and kept
+    fee = Payment.objects.get(kind=PaymentKind.MISSED_CLASS_FEE)
+    assert fee.status == "succeeded" and not fee.refunds.exists()
+    services.undo_mark(reservation.pk, now=after)  # the fee was charged: the undo refunds it
+    assert fee.refunds.get().amount_cents == -fee.amount_cents
+
+    # The other order: the undo comes first, while the fee is still unanswered.
+    settings.PAYMENT_PROVIDER = payments.LOST_ANSWERS
+    services.mark_missed(reservation.pk, now=after)
+    fee = Payment.objects.get(kind=PaymentKind.MISSED_CLASS_FEE, reference__endswith=":v1")
+    services.undo_mark(reservation.pk, now=after)
+    assert fee.status == "pending" and not fee.refunds.exists()
+    settings.PAYMENT_PROVIDER = "members.payments.LocalPaymentProvider"
+    members_services.settle_pending_payments()
+    assert fee.refunds.get().reference == f"fee-refund:reservation:{reservation.pk}:v1"
+    active_member.refresh_from_db()
+    assert balance_matches_ledger(active_member)
+
+
 def test_attendance_default_marks_attended_after_48h_and_pays_once(active_member, studio):
     start = timezone.now() + timedelta(hours=1)
     session = factories.ClassSessionFactory(studio=studio, starts_at=start, duration_minutes=60)
