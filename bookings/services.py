@@ -649,7 +649,8 @@ def fee_answered_late(payment: Payment) -> None:
         and reservation.ref(payment.kind) == payment.reference
     )
     if not due:
-        why = "cancelled by the studio" if session.status == SessionStatus.CANCELLED else "undone"
+        cancelled = session.status == SessionStatus.CANCELLED
+        why = "cancelled by the studio" if cancelled else "no-show mark undone"
         members_services.refund(
             payment,
             reference=f"fee-refund:{of_reservation}",
