@@ -20,13 +20,16 @@ class ClassSessionWithCancelAdmin(ClassSessionAdmin):
 
     @admin.action(description="Cancel the class (everyone refunded and e-mailed)")
     def cancel_classes(self, request, queryset):
-        refunded, refused = 0, []
+        cancelled, refunded, refused = 0, 0, []
         for session in queryset.filter(status=SessionStatus.SCHEDULED):
             try:
                 refunded += services.cancel_session(session.pk)
             except BookingError as exc:  # it has started: it happened, its marks count
                 refused.append(f"{session}: {exc.message}")
-        self.message_user(request, f"Cancelled; {refunded} reservation(s) refunded.")
+            else:
+                cancelled += 1
+        if cancelled:
+            self.message_user(request, f"Cancelled; {refunded} reservation(s) refunded.")
         for reason in refused:
             self.message_user(request, f"Not cancelled: {reason}", level=messages.WARNING)
 

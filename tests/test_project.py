@@ -388,6 +388,7 @@ def test_admin_edits_a_class_through_the_engine_and_cancels_it_with_refunds(
         follow=True,
     )
     assert "Not cancelled" in response.content.decode()
+    assert "Cancelled;" not in response.content.decode()
     assert "it can no longer be cancelled" in response.content.decode()
     assert ClassSession.objects.get(pk=started.pk).status == "scheduled"
     reservation.refresh_from_db()
