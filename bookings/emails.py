@@ -20,6 +20,8 @@ SUBJECTS = {
     "session_cancelled": "{studio} cancelled {class_name}: your credits are back",
     "reminder": "Starting soon: {class_name} at {studio}, {time}",
     "hold_refunded": "Your payment for {class_name} at {studio} is given back",
+    "mark_undone": "No-show mark taken back: {class_name} at {studio}",
+    "fee_refunded": "Your fee for {class_name} at {studio} is given back",
 }
 
 
@@ -30,12 +32,14 @@ def send_on_commit(reservation_id: int, event: str) -> None:
     outbox.publish("bookings.emails.reservation_event", reservation_id, event)
 
 
-def send_email_on_commit(reservation_id: int, event: str) -> None:
+def send_email_on_commit(reservation_id: int, event: str, fee_id: int | None = None) -> None:
     """After the commit, through the outbox: the member's e-mail only, for what concerns the
-    member alone (not a reservation event the studio's webhooks hear of)."""
+    member alone (not a reservation event the studio's webhooks hear of). `fee_id` names the
+    fee payment an e-mail about giving a fee back is about."""
     from studios import outbox
 
-    outbox.publish("bookings.emails.send_reservation_email", reservation_id, event)
+    args = (reservation_id, event) if fee_id is None else (reservation_id, event, fee_id)
+    outbox.publish("bookings.emails.send_reservation_email", *args)
 
 
 def reservation_event(reservation_id: int, event: str) -> None:
@@ -75,10 +79,13 @@ def _refund(reservation, event: str):
     return Payment.objects.filter(reference=reservation.refund_ref).first()
 
 
-def _fee_refund(reservation, event: str):
-    """The late-cancel fee given back when the studio cancelled the class afterwards."""
+def _fee_refund(reservation, event: str, fee):
+    """The refund of a fee: the late-cancel fee given back when the studio cancelled the class
+    afterwards, or the fee named by the message (a no-show mark undone, a fee answered late)."""
     from members.models import Payment
 
+    if fee is not None:
+        return fee.refunds.filter(reference__startswith="fee-refund:").first()
     if event != "session_cancelled" or reservation.status != "late_cancelled":
         return None
     return Payment.objects.filter(reference=reservation.ref("fee-refund")).first()
@@ -92,7 +99,9 @@ def _free_cancellation_until(session):
     return timezone.localtime(until, session.studio.market.tzinfo)
 
 
-def send_reservation_email(reservation_id: int, event: str) -> bool:
+def send_reservation_email(reservation_id: int, event: str, fee_id: int | None = None) -> bool:
+    from members.models import Payment
+
     from .models import Reservation
 
     reservation = (
@@ -108,6 +117,7 @@ def send_reservation_email(reservation_id: int, event: str) -> bool:
         return False  # cancelled since: nothing to remind of
     session = reservation.session
     market = session.studio.market
+    named_fee = None if fee_id is None else Payment.objects.filter(pk=fee_id).first()
     context = {
         "reservation": reservation,
         "session": session,
@@ -115,9 +125,9 @@ def send_reservation_email(reservation_id: int, event: str) -> bool:
         "market": market,
         "event": event,
         "local_start": timezone.localtime(session.starts_at, market.tzinfo),
-        "fee": _fee(reservation, event),
+        "fee": named_fee or _fee(reservation, event),
         "refund": _refund(reservation, event),
-        "fee_refund": _fee_refund(reservation, event),
+        "fee_refund": _fee_refund(reservation, event, named_fee),
         "free_until": _free_cancellation_until(session),
         "site_url": settings.SITE_URL,
     }

@@ -607,9 +607,9 @@ def _reverse_payout_locked(
 
 def _refund_fee_locked(
     reservation: Reservation, session: ClassSession, kind: str, *, why: str
-) -> None:
+) -> Payment | None:
     """Give back the late-cancel or missed-class fee of the reservation's current mark, if it
-    was charged."""
+    was charged. Returns the fee, charged or not, or None if none was attempted."""
     fee = Payment.objects.filter(reference=reservation.ref(kind)).first()
     if fee is not None and fee.status == PaymentStatus.SUCCEEDED:
         members_services.refund(
@@ -617,6 +617,7 @@ def _refund_fee_locked(
             reference=reservation.ref("fee-refund"),
             description=f"{class_label(session)}: {why}",
         )
+    return fee
 
 
 FEE_STATUS = {
@@ -648,14 +649,14 @@ def fee_answered_late(payment: Payment) -> None:
         and reservation.status == FEE_STATUS[payment.kind]
         and reservation.ref(payment.kind) == payment.reference
     )
-    if not due:
+    reference = f"fee-refund:{of_reservation}"
+    if not due and not Payment.objects.filter(reference=reference).exists():
         cancelled = session.status == SessionStatus.CANCELLED
         why = "cancelled by the studio" if cancelled else "no-show mark undone"
-        members_services.refund(
-            payment,
-            reference=f"fee-refund:{of_reservation}",
-            description=f"{class_label(session)}: {why}",
-        )
+        if members_services.refund(
+            payment, reference=reference, description=f"{class_label(session)}: {why}"
+        ):
+            emails.send_email_on_commit(reservation.pk, "fee_refunded", payment.pk)
 
 
 def session_cancellable(session: ClassSession, now: datetime) -> bool:
@@ -900,7 +901,8 @@ def undo_mark(reservation_id: int, *, now: datetime | None = None) -> Reservatio
         )
         if now >= day_ends:
             raise NotCancellable("Marks can be undone until the end of the class's day.")
-        if reservation.status == ReservationStatus.MISSED and reservation.credits_spent:
+        was_missed = reservation.status == ReservationStatus.MISSED
+        if was_missed and reservation.credits_spent:
             if member.credit_balance < reservation.credits_spent:
                 raise NotCancellable(
                     "The member has already spent the credits returned for the no-show."
@@ -912,9 +914,11 @@ def undo_mark(reservation_id: int, *, now: datetime | None = None) -> Reservatio
                 reference=reservation.ref("rebook"),
                 note=f"{class_label(session)}: no-show mark undone, credits taken again.",
             )
-            _refund_fee_locked(
+        if was_missed:  # the member was e-mailed about the no-show: tell them it is taken back
+            fee = _refund_fee_locked(
                 reservation, session, PaymentKind.MISSED_CLASS_FEE, why="no-show mark undone"
             )
+            emails.send_email_on_commit(reservation.pk, "mark_undone", fee and fee.pk)
         _reverse_payout_locked(
             reservation, session, now, why=f"{reservation.get_status_display()} mark undone"
         )

@@ -382,11 +382,11 @@ def test_cancelling_a_class_gives_a_late_canceller_the_fee_back_and_takes_the_pa
     assert balance_matches_ledger(active_member) and active_member.credit_balance == 30
     body = mail.outbox[-1].body
     assert mail.outbox[-1].subject.startswith(f"{studio.name} cancelled")
-    assert "late-cancel fee of $10.00 you paid for cancelling late is refunded" in body
+    assert "late-cancel fee of $10.00 you paid is refunded" in body
 
 
 def test_a_fee_answered_late_is_given_back_if_the_class_was_cancelled_meanwhile(
-    active_member, studio, settings
+    active_member, studio, settings, django_capture_on_commit_callbacks
 ):
     session = factories.ClassSessionFactory(
         studio=studio, starts_at=timezone.now() + timedelta(hours=3)
@@ -399,16 +399,24 @@ def test_a_fee_answered_late_is_given_back_if_the_class_was_cancelled_meanwhile(
     settings.PAYMENT_PROVIDER = "members.payments.LocalPaymentProvider"
     services.cancel_session(session.pk)  # the fee is not known to be charged: nothing to refund
     assert not Payment.objects.filter(refund_of=fee).exists()
-    members_services.settle_pending_payments()  # the provider says it was charged after all
-    members_services.settle_pending_payments()  # and a second run changes nothing
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        members_services.settle_pending_payments()  # the provider says it was charged after all
+        members_services.settle_pending_payments()  # and a second run changes nothing
     fee.refresh_from_db()
     refund = Payment.objects.get(refund_of=fee)
     assert fee.status == "succeeded" and refund.amount_cents == -fee.amount_cents
     assert refund.reference == f"fee-refund:reservation:{reservation.pk}"
+    # The member hears of it once, with why the fee is not due.
+    [message] = [m for m in mail.outbox if m.subject.startswith("Your fee for")]
+    assert f"went through only after {studio.name} cancelled this class" in message.body
+    assert "late-cancel fee of $10.00 you paid is refunded" in message.body
+    html = message.alternatives[0].content
+    assert "Your fee is given back" in html and "$10.00 you paid is refunded" in html
 
 
 def test_a_fee_answered_late_stays_while_due_and_is_given_back_once_the_mark_is_undone(
-    active_member, studio, settings
+    active_member, studio, settings, django_capture_on_commit_callbacks
 ):
     start = timezone.now() + timedelta(minutes=30)
     session = factories.ClassSessionFactory(studio=studio, starts_at=start)
@@ -420,18 +428,33 @@ def test_a_fee_answered_late_stays_while_due_and_is_given_back_once_the_mark_is_
     members_services.settle_pending_payments()  # still a no-show: the fee is due, and kept
     fee = Payment.objects.get(kind=PaymentKind.MISSED_CLASS_FEE)
     assert fee.status == "succeeded" and not fee.refunds.exists()
-    services.undo_mark(reservation.pk, now=after)  # the fee was charged: the undo refunds it
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.undo_mark(reservation.pk, now=after)  # the fee was charged: the undo refunds it
     assert fee.refunds.get().amount_cents == -fee.amount_cents
+    [message] = [m for m in mail.outbox if m.subject.startswith("No-show mark taken back")]
+    spent = reservation.credits_spent
+    assert f"the {spent} credits given back for the no-show are taken again" in message.body
+    assert "missed-class fee of $15.00 you paid is refunded" in message.body
+    html = message.alternatives[0].content
+    assert "No-show mark taken back" in html and "$15.00 you paid is refunded" in html
 
     # The other order: the undo comes first, while the fee is still unanswered.
     settings.PAYMENT_PROVIDER = payments.LOST_ANSWERS
     services.mark_missed(reservation.pk, now=after)
     fee = Payment.objects.get(kind=PaymentKind.MISSED_CLASS_FEE, reference__endswith=":v1")
-    services.undo_mark(reservation.pk, now=after)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.undo_mark(reservation.pk, now=after)
     assert fee.status == "pending" and not fee.refunds.exists()
+    [message] = [m for m in mail.outbox if m.subject.startswith("No-show mark taken back")]
+    assert "was still being charged: if it goes through, it is given back" in message.body
     settings.PAYMENT_PROVIDER = "members.payments.LocalPaymentProvider"
-    members_services.settle_pending_payments()
+    with django_capture_on_commit_callbacks(execute=True):
+        members_services.settle_pending_payments()
     assert fee.refunds.get().reference == f"fee-refund:reservation:{reservation.pk}:v1"
+    [message] = [m for m in mail.outbox if m.subject.startswith("Your fee for")]  # once
+    assert f"only after {studio.name} took back your no-show mark" in message.body
     active_member.refresh_from_db()
     assert balance_matches_ledger(active_member)
 
