@@ -32,15 +32,16 @@ def seed(*, scale: int = 1, seed: int = 42) -> str:
     if ScanRun.objects.exists():
         return f"{created} premium settings; scans already seeded"
     history = _history(rng)
-    demand = _demand_for_the_demo_owner()
+    demand = _demand_for_the_demo_owner(rng)
     # A first run of each scan, so the dashboard shows releases and recommendations at once;
-    # released places go to waiting members as the outbox would do it, without the e-mails.
+    # released places go to waiting members as the outbox would do it, without the e-mails,
+    # and so before the Opportunities scan, as at night (03:00 and 03:30).
     from bookings import services
 
     _, released = scans.run_inline(ScanKind.SMARTSPOT)
-    _, recommended = scans.run_inline(ScanKind.OPPORTUNITIES)
     for session_id in SmartSpotRelease.objects.values_list("session_id", flat=True):
         services.promote_waitlist(session_id)
+    _, recommended = scans.run_inline(ScanKind.OPPORTUNITIES)
     return (
         f"{created} premium settings; {history} past Premium visits; {demand} demo bookings; "
         f"{sum(r.written for r in released)} SmartSpot releases; "
@@ -98,40 +99,56 @@ def _history(rng: random.Random) -> int:
     return len(write_past(planned))
 
 
-def _demand_for_the_demo_owner() -> int:
-    """Sell out a class of the next 48 h at each demo owner studio, with someone waiting."""
+# Where the demo owner's studios get demand: a class SmartSpot looks at (the next 48 hours)
+# and one only Opportunities sees (up to 14 days ahead), so that both pages have something to
+# show whatever the weekday (a studio may hold no class over the weekend).
+DEMO_DEMAND_WINDOWS = (
+    (timedelta(hours=3), timedelta(hours=44)),
+    (timedelta(days=2), timedelta(days=8)),
+)
+DEMO_WAITING = 5  # members left waiting at each class: more than SmartSpot's cap releases
+
+
+def _demand_for_the_demo_owner(rng: random.Random) -> int:
+    """Sell out classes of each demo owner studio on the network, with members waiting: the
+    first class of each window with room beyond its network spots."""
     from bookings import services
     from bookings.errors import BookingError
 
     now = timezone.now()
     sold = 0
-    studios = Studio.objects.filter(staff__user__username="owner@classpass.local")
+    studios = Studio.objects.filter(staff__user__username="owner@classpass.local").order_by("pk")
     for studio in studios:
-        session = (
-            ClassSession.objects.filter(
-                studio=studio,
-                starts_at__gt=now + timedelta(hours=3),
-                starts_at__lt=now + timedelta(hours=44),
-                network_spots__gt=0,
-                capacity__gt=F("network_spots") + F("studio_booked") + 2,
+        members = list(
+            Member.objects.filter(
+                status=SubscriptionStatus.ACTIVE, home_market_id=studio.market_id
+            ).order_by("pk")
+        )
+        for after, before in DEMO_DEMAND_WINDOWS:
+            session = (
+                ClassSession.objects.filter(
+                    studio=studio,
+                    starts_at__gt=now + after,
+                    starts_at__lt=now + before,
+                    network_spots__gt=0,
+                    capacity__gt=F("network_spots") + F("studio_booked") + 2,
+                )
+                .order_by("starts_at")
+                .first()
             )
-            .order_by("starts_at")
-            .first()
-        )
-        if session is None:
-            continue
-        pool = list(
-            Member.objects.filter(status=SubscriptionStatus.ACTIVE, home_market_id=studio.market_id)
-            .exclude(reservations__session=session)
-            .order_by("?")[: session.network_spots + 4]
-        )
-        for member in pool:
-            try:
-                services.book(member, session.pk)
-                sold += 1
-            except BookingError:
+            if session is None:
+                continue
+            waiting = 0
+            for member in rng.sample(members, len(members)):
+                if waiting >= DEMO_WAITING:
+                    break
                 try:
-                    services.join_waitlist(member, session.pk)
-                except BookingError:
-                    continue
+                    services.book(member, session.pk)
+                    sold += 1
+                except BookingError:  # sold out, or not for this member (limit, credits)
+                    try:
+                        services.join_waitlist(member, session.pk)
+                        waiting += 1
+                    except BookingError:
+                        continue
     return sold

@@ -89,6 +89,41 @@ def test_seed_demo_is_realistic_idempotent_and_leaves_planner_statistics(demo):
     ).exists()
 
 
+@pytest.mark.django_db
+def test_the_demo_owner_sees_recommendations_and_spotlight_bookings_with_rows_behind_them(demo):
+    from datetime import time, timedelta
+
+    from bookings.models import Reservation, Source
+    from marketing.models import SpotlightCampaign
+    from premium.models import Opportunity, OpportunityStatus
+    from studios.services import local_to_utc
+
+    owned = Studio.objects.filter(staff__user__email="owner@classpass.local")
+    # Whatever the weekday the demo is loaded on, each of the owner's studios has a class sold
+    # out on the network with members waiting, so Opportunities has a recommendation to show.
+    for studio in owned:
+        assert Opportunity.objects.filter(
+            session__studio=studio, status=OpportunityStatus.OPEN
+        ).exists(), studio.slug
+    # Each Spotlight day's bookings are that many of the studio's reservations for the day's
+    # classes, made from the placement: the figures the owner sees have rows behind them.
+    for campaign in SpotlightCampaign.objects.select_related("market"):
+        for day in campaign.days.all():
+            tz = campaign.market.tzinfo
+            assert (
+                day.bookings
+                == Reservation.objects.filter(
+                    session__studio=campaign.studio,
+                    source=Source.SPOTLIGHT,
+                    starts_at__gte=local_to_utc(day.day, time(0), tz),
+                    starts_at__lt=local_to_utc(day.day + timedelta(days=1), time(0), tz),
+                ).count()
+            )
+            assert day.bookings <= day.clicks
+    shown = SpotlightCampaign.objects.filter(studio__in=owned).aggregate(n=Sum("days__bookings"))
+    assert shown["n"] > 0
+
+
 ADMIN_LIST_QUERIES = 10
 ADMIN_CHANGE_QUERIES = 14
 
