@@ -686,11 +686,28 @@ def _unused_plan_charge(member: Member, plan: Plan) -> Payment | None:
     return None
 
 
+def _plan_cycle_of(payment: Payment) -> tuple[str, int]:
+    """The subscription key and cycle number a plan charge pays for ("plan:<member>:<key>:<n>")."""
+    _, _, key, cycle = payment.reference.split(":")
+    return key, int(cycle)
+
+
 def _plan_started_with(payment: Payment) -> bool:
-    key = payment.reference.split(":")[2]
+    """Whether the cycle the charge pays for was granted (started with it)."""
+    key, cycle = _plan_cycle_of(payment)
     return CreditEntry.objects.filter(
-        member_id=payment.member_id, reference=f"cycle:{key}:0"
+        member_id=payment.member_id, reference=f"cycle:{key}:{cycle}"
     ).exists()
+
+
+def _renewal_still_due(member: Member, payment: Payment) -> bool:
+    """Whether the charge is the member's renewal that the next renewal run starts with."""
+    key, cycle = _plan_cycle_of(payment)
+    return (
+        member.status == SubscriptionStatus.ACTIVE
+        and member.subscription_key == key
+        and member.cycle_number + 1 == cycle
+    )
 
 
 def _ask_about_plan_tries(member: Member) -> None:
@@ -704,9 +721,11 @@ def _ask_about_plan_tries(member: Member) -> None:
 
 
 def refund_unused_plan_charges() -> int:
-    """Give back each plan charge the provider answered yes to only late, once no plan started
-    with it (the member did not try again, or chose another price). Under the member's row
-    lock, so a start using that charge at the same moment either wins or finds it given back.
+    """Give back each plan charge the provider answered yes to only late, once no cycle can
+    start with it: a first try the member did not try again (or chose another price), or a
+    renewal of a plan the member paused or cancelled meanwhile. A renewal still due is left to
+    the next renewal run, which starts the cycle with it. Under the member's row lock, so a
+    start using that charge at the same moment either wins or finds it given back.
     """
     refunded = 0
     late = (
@@ -720,14 +739,18 @@ def refund_unused_plan_charges() -> int:
     )
     for pk, member_id in late:
         with transaction.atomic():
-            lock_member(member_id)
+            member = lock_member(member_id)
             payment = Payment.objects.get(pk=pk)
-            if _plan_started_with(payment):
+            if _plan_started_with(payment) or _renewal_still_due(member, payment):
                 continue
+            first = _plan_cycle_of(payment)[1] == 0
             made = refund(
                 payment,
                 reference=f"refund:{payment.reference}",
-                description=f"{payment.description}: the plan did not start with it",
+                description=(
+                    f"{payment.description}: the plan did not "
+                    f"{'start' if first else 'renew'} with it"
+                ),
             )
             if made is not None:
                 emails.record_refund_settled(made)
@@ -917,7 +940,8 @@ def renew(member_id: int, *, now: datetime | None = None) -> bool:
     """Renew one member whose cycle has ended: charge, switch to next_plan, grant with rollover.
 
     Safe to run twice: a member not yet due is left alone. A declined renewal pauses the plan.
-    Returns True when a new cycle started.
+    One the provider does not answer is kept as a pending payment and the member left due, so
+    the next run asks about the same charge. Returns True when a new cycle started.
     """
     now = now or timezone.now()
     with transaction.atomic(durable=True):
@@ -935,6 +959,10 @@ def renew(member_id: int, *, now: datetime | None = None) -> bool:
                 currency=plan.currency,
                 reference=reference,
                 description=f"{plan.name} plan, renewal",
+                # Kept as pending when the provider does not answer: it may have charged. The
+                # next run asks about it again; if the plan ends before that, the settle sweep
+                # hears the answer and refund_unused_plan_charges gives a charge back.
+                ask_again_later=True,
             )
         except PaymentFailed:
             member.status = SubscriptionStatus.PAUSED
@@ -947,6 +975,9 @@ def renew(member_id: int, *, now: datetime | None = None) -> bool:
                 plan=plan.name,
                 balance=member.credit_balance,
             )
+            return False
+        if payment.status == PaymentStatus.PENDING:
+            log.warning("Renewal of member %s is not answered yet; asked again later.", member_id)
             return False
         member.plan = plan
         member.next_plan = None
@@ -975,21 +1006,24 @@ def renew_due_cycles(*, now: datetime | None = None) -> int:
     """
     now = now or timezone.now()
     renewed = 0
-    failed: set[int] = set()
+    left: set[int] = set()  # failed, or not answered: for the next run
     while (
         due := list(  # batches of due members until none is left
             Member.objects.filter(status=SubscriptionStatus.ACTIVE, next_renewal_at__lte=now)
-            .exclude(pk__in=failed)
+            .exclude(pk__in=left)
             .order_by("next_renewal_at", "pk")
             .values_list("pk", flat=True)[:500]
         )
     ):
         for pk in due:
             try:
-                renewed += renew(pk, now=now)
+                if renew(pk, now=now):
+                    renewed += 1
+                else:
+                    left.add(pk)
             except Exception:
                 log.exception("Renewal of member %s failed; the next run tries again.", pk)
-                failed.add(pk)
+                left.add(pk)
     return renewed
 
 

@@ -193,6 +193,62 @@ def test_a_plan_try_of_another_price_is_given_back_when_answered_and_not_used(
     assert Payment.objects.get(amount_cents=plan.price_cents).refunds.count() == 0
 
 
+def made_behind_lost_answers() -> dict[str, int]:
+    """What the provider made while its answers were being lost, by its own record, with the
+    amount the product recorded for each (None: the product has no record of it)."""
+    recorded = dict(Payment.objects.values_list("reference", "amount_cents"))
+    return {ref: recorded.get(ref) for ref, made in payments.LostAnswers.made.items() if made.ok}
+
+
+def test_a_renewal_whose_answer_was_lost_renews_with_the_same_charge_on_the_next_run(
+    active_member, settings
+):
+    due = active_member.next_renewal_at + timedelta(minutes=1)
+    settings.PAYMENT_PROVIDER = payments.LOST_ANSWERS
+    assert services.renew_due_cycles(now=due) == 0
+    renewal = Payment.objects.get(reference__endswith=":1")
+    assert renewal.status == PaymentStatus.PENDING  # kept: the provider may have charged it
+    # The settle sweep hears the answer first; the charge is the renewal's, not given back.
+    assert services.settle_pending_payments(now=due)["succeeded"] == 1
+    assert services.refund_unused_plan_charges() == 0
+    assert services.renew_due_cycles(now=due) == 1
+    active_member.refresh_from_db()
+    assert active_member.cycle_number == 1 and active_member.credit_balance == 60
+    assert payments.LostAnswers.calls == {renewal.reference: 2}  # charged once, asked twice
+    assert services.refund_unused_plan_charges() == 0
+
+
+@pytest.mark.parametrize("ended_by", ["cancel", "pause"])
+def test_a_renewal_answered_only_after_the_plan_ended_is_given_back(
+    active_member, settings, ended_by, django_capture_on_commit_callbacks
+):
+    first_cycle = Payment.objects.get(kind=PaymentKind.PLAN)
+    due = active_member.next_renewal_at + timedelta(minutes=1)
+    settings.PAYMENT_PROVIDER = payments.LOST_ANSWERS
+    assert services.renew_due_cycles(now=due) == 0  # charged; the answer is lost
+    if ended_by == "cancel":
+        services.cancel_plan(active_member, now=due)
+    else:
+        services.pause(active_member)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.settle_pending_payments(now=due)["succeeded"] == 1
+        assert services.refund_unused_plan_charges() == 1
+        assert services.refund_unused_plan_charges() == 0
+        assert services.settle_pending_payments(now=due)["succeeded"] == 1  # the refund's
+    renewal = Payment.objects.get(kind=PaymentKind.PLAN, reference__endswith=":1")
+    refund = renewal.refunds.get()
+    assert (refund.status, refund.amount_cents) == ("succeeded", -renewal.amount_cents)
+    assert "the plan did not renew with it" in refund.description
+    assert any("did not renew with it" in m.body for m in mail.outbox)
+    # Everything the provider made is on record, and the renewal's money came back: the
+    # member paid for the cycle they had, not for one that never started.
+    made = made_behind_lost_answers()
+    assert set(made) == {renewal.reference, refund.reference} and sum(made.values()) == 0
+    assert first_cycle.refunds.count() == 0
+    active_member.refresh_from_db()
+    assert active_member.cycle_number == 0
+
+
 def test_resuming_while_the_provider_does_not_answer_keeps_the_plan_paused_to_try_again(
     active_member, settings
 ):
