@@ -13,7 +13,8 @@ After every operation:
   reservations, balances equal to their ledgers and never negative;
 - each reservation's own ledgers agree with its state: the credits it holds, the money it
   keeps (its price, and a fee for a late cancellation or a no-show) and the studio's payout,
-  paid exactly once when the member came, cancelled late or did not show, and else not at all.
+  paid exactly once when the member came, cancelled late or did not show, and else not at all;
+- each charge and refund the payment service made, by its own record, is a payment on record.
 """
 
 from datetime import timedelta
@@ -58,7 +59,8 @@ OPERATIONS = (
     + ["later", "waitlist", "desk", "allocation", "cancel_class", "undo", "cancel_plan", "jobs"]
 )
 OFFERS = ["standard", "premium", "a_la_carte"]
-HOURS = [0.25, 0.5, 1, 1, 2, 3, 6, 50]  # steps of the clock; the classes start in 1.5 and 6 h
+# Steps of the clock: the classes start in 1.5 and 6 h, and a hold lasts 10 minutes.
+HOURS = [0.05, 0.25, 0.5, 1, 2, 3, 6, 50]
 operations = st.lists(
     st.tuples(
         st.sampled_from(OPERATIONS),
@@ -109,9 +111,14 @@ def _pick(studio, member, session):
 def _act(op, member, session, arg, *, now, studio, owner):
     match op:
         case "book":
-            services.book(member, session.pk, offer_kind=OFFERS[arg % 3], now=now)
-        case "pay":
-            if reservation := _pick(studio, member, session):
+            booked = services.book(member, session.pk, offer_kind=OFFERS[arg % 3], now=now)
+            if booked.status == ReservationStatus.HELD and arg > 3:  # checks out at once
+                services.pay_hold(booked.pk, member=member, now=now)
+        case "pay":  # the member pays their hold on the class, or tries to pay another's
+            held = Reservation.objects.filter(
+                member=member, session=session, status=ReservationStatus.HELD
+            ).first()
+            if reservation := held or _pick(studio, member, session):
                 services.pay_hold(reservation.pk, member=reservation.member, now=now)
         case "cancel":
             if reservation := _pick(studio, member, session):
@@ -227,3 +234,7 @@ def _run(ops, now, studio, owner, sessions, members, lost_answers: bool) -> None
             pass  # a refusal, with its message: the product's answer to a wrong move
         assert_invariants(studio=studio)
         _assert_each_reservation_agrees_with_its_ledgers(studio, lost_answers)
+        # Nothing the payment service made is unknown to the product: each charge or refund
+        # it made (by its own record) is a payment on record.
+        made = {ref for ref, result in payments.LostAnswers.made.items() if result.ok}
+        assert made <= set(Payment.objects.values_list("reference", flat=True))
