@@ -808,6 +808,14 @@ def change_plan(member: Member, plan: Plan) -> Member:
         locked = lock_member(member.pk)
         if locked.status != SubscriptionStatus.ACTIVE:
             raise InvalidPlanState("Only an active plan can be changed; choose a plan instead.")
+        renewal = f"plan:{locked.pk}:{locked.subscription_key}:{locked.cycle_number + 1}"
+        if Payment.objects.filter(reference=renewal, status=PaymentStatus.PENDING).exists():
+            # The renewal in flight was charged for the plan as it was: the next run starts
+            # the cycle with that charge, so the plan it is for must not change under it.
+            raise InvalidPlanState(
+                "Your renewal is being charged right now; change your plan once it has gone "
+                "through."
+            )
         locked.next_plan = None if plan.pk == locked.plan_id else plan
         locked.save(update_fields=["next_plan"])
     member.refresh_from_db()

@@ -7,7 +7,7 @@ from django.core import mail
 from django.urls import reverse
 
 from members import services
-from members.errors import PaymentUnavailable
+from members.errors import InvalidPlanState, PaymentUnavailable
 from members.models import Payment, PaymentKind, PaymentStatus, SubscriptionStatus
 from studios.models import OutboxMessage
 from tests import factories, payments
@@ -216,6 +216,24 @@ def test_a_renewal_whose_answer_was_lost_renews_with_the_same_charge_on_the_next
     assert active_member.cycle_number == 1 and active_member.credit_balance == 60
     assert payments.LostAnswers.calls == {renewal.reference: 2}  # charged once, asked twice
     assert services.refund_unused_plan_charges() == 0
+
+
+def test_the_plan_cannot_change_under_a_renewal_being_charged(active_member, market, settings):
+    bigger = factories.PlanFactory(market=market, credits_per_cycle=80, price_cents=9900)
+    due = active_member.next_renewal_at + timedelta(minutes=1)
+    settings.PAYMENT_PROVIDER = payments.LOST_ANSWERS
+    assert services.renew_due_cycles(now=due) == 0  # charged at 30 credits' price; unanswered
+    with pytest.raises(InvalidPlanState, match="renewal is being charged right now"):
+        services.change_plan(active_member, bigger)
+    assert services.renew_due_cycles(now=due) == 1
+    active_member.refresh_from_db()
+    renewal = Payment.objects.get(kind=PaymentKind.PLAN, reference__endswith=":1")
+    # The cycle is the plan its charge paid for; the change is welcome from now on.
+    assert active_member.plan.price_cents == renewal.amount_cents
+    assert active_member.credit_balance == 60  # 30 and 30 more
+    services.change_plan(active_member, bigger)
+    active_member.refresh_from_db()
+    assert active_member.next_plan == bigger
 
 
 @pytest.mark.parametrize("ended_by", ["cancel", "pause"])
