@@ -809,9 +809,10 @@ def change_plan(member: Member, plan: Plan) -> Member:
         if locked.status != SubscriptionStatus.ACTIVE:
             raise InvalidPlanState("Only an active plan can be changed; choose a plan instead.")
         renewal = f"plan:{locked.pk}:{locked.subscription_key}:{locked.cycle_number + 1}"
-        if Payment.objects.filter(reference=renewal, status=PaymentStatus.PENDING).exists():
-            # The renewal in flight was charged for the plan as it was: the next run starts
-            # the cycle with that charge, so the plan it is for must not change under it.
+        if Payment.objects.filter(reference=renewal).exclude(status=PaymentStatus.FAILED).exists():
+            # The renewal in flight (unanswered, or answered to the settle sweep only) was
+            # charged for the plan as it was: the next run starts the cycle with that charge,
+            # so the plan it is for must not change under it.
             raise InvalidPlanState(
                 "Your renewal is being charged right now; change your plan once it has gone "
                 "through."

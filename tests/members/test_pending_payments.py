@@ -218,11 +218,16 @@ def test_a_renewal_whose_answer_was_lost_renews_with_the_same_charge_on_the_next
     assert services.refund_unused_plan_charges() == 0
 
 
-def test_the_plan_cannot_change_under_a_renewal_being_charged(active_member, market, settings):
+@pytest.mark.parametrize("sweep_first", [False, True])
+def test_the_plan_cannot_change_under_a_renewal_being_charged(
+    active_member, market, settings, sweep_first
+):
     bigger = factories.PlanFactory(market=market, credits_per_cycle=80, price_cents=9900)
     due = active_member.next_renewal_at + timedelta(minutes=1)
     settings.PAYMENT_PROVIDER = payments.LOST_ANSWERS
     assert services.renew_due_cycles(now=due) == 0  # charged at 30 credits' price; unanswered
+    if sweep_first:  # the settle sweep hears the answer before the next renewal run
+        assert services.settle_pending_payments(now=due)["succeeded"] == 1
     with pytest.raises(InvalidPlanState, match="renewal is being charged right now"):
         services.change_plan(active_member, bigger)
     assert services.renew_due_cycles(now=due) == 1
