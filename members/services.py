@@ -700,14 +700,15 @@ def _plan_started_with(payment: Payment) -> bool:
     ).exists()
 
 
+def _renewal_reference(member: Member) -> str:
+    """The reference of the charge for the member's next cycle (one per cycle, ever)."""
+    return f"plan:{member.pk}:{member.subscription_key}:{member.cycle_number + 1}"
+
+
 def _renewal_still_due(member: Member, payment: Payment) -> bool:
     """Whether the charge is the member's renewal that the next renewal run starts with."""
-    key, cycle = _plan_cycle_of(payment)
-    return (
-        member.status == SubscriptionStatus.ACTIVE
-        and member.subscription_key == key
-        and member.cycle_number + 1 == cycle
-    )
+    active = member.status == SubscriptionStatus.ACTIVE
+    return active and payment.reference == _renewal_reference(member)
 
 
 def _ask_about_plan_tries(member: Member) -> None:
@@ -808,8 +809,8 @@ def change_plan(member: Member, plan: Plan) -> Member:
         locked = lock_member(member.pk)
         if locked.status != SubscriptionStatus.ACTIVE:
             raise InvalidPlanState("Only an active plan can be changed; choose a plan instead.")
-        renewal = f"plan:{locked.pk}:{locked.subscription_key}:{locked.cycle_number + 1}"
-        if Payment.objects.filter(reference=renewal).exclude(status=PaymentStatus.FAILED).exists():
+        renewal = Payment.objects.filter(reference=_renewal_reference(locked))
+        if renewal.exclude(status=PaymentStatus.FAILED).exists():
             # The renewal in flight (unanswered, or answered to the settle sweep only) was
             # charged for the plan as it was: the next run starts the cycle with that charge,
             # so the plan it is for must not change under it.
@@ -959,7 +960,7 @@ def renew(member_id: int, *, now: datetime | None = None) -> bool:
             return False
         plan = member.next_plan or member.plan
         cycle_start = member.next_renewal_at
-        reference = f"plan:{member.pk}:{member.subscription_key}:{member.cycle_number + 1}"
+        reference = _renewal_reference(member)
         try:
             payment = charge(
                 member,
