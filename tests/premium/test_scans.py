@@ -86,8 +86,9 @@ def test_smartspot_stays_within_the_cap_and_the_room(studio):
     scans.run_inline(ScanKind.SMARTSPOT)
     assert SmartSpotRelease.objects.get(session=capped).spots_released == 2
     assert SmartSpotRelease.objects.get(session=tight).spots_released == 1
-    for session in (capped, tight):
+    for session, released in ((capped, 2), (tight, 1)):
         session.refresh_from_db()
+        assert session.network_spots == 8 + released  # each class raised by its own release
         assert (
             session.studio_booked + session.network_booked + session.premium_booked
             <= session.capacity
