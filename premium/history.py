@@ -6,7 +6,7 @@ with enough samples (docs/scans.md).
 """
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
 from django.db.models import Count, F, Q, Sum
@@ -73,53 +73,105 @@ class History:
         return "none", Stats()
 
 
-def load(market_id: int, studio_ids: list[int], *, now: datetime) -> History:
-    """Four grouped queries, whatever the number of classes."""
+def load(
+    market_id: int,
+    studio_ids: list[int],
+    *,
+    now: datetime,
+    categories: dict[str, Stats] | None = None,
+) -> History:
+    """Two grouped queries for the studios' slots, and two for the market's categories unless
+    `categories` brings them (a scan run reads those once for all its chunks)."""
     since = now - timedelta(weeks=HISTORY_WEEKS)
-    past = ClassSession.objects.filter(
-        starts_at__gte=since, starts_at__lt=now, status=SessionStatus.SCHEDULED
-    )
-    empty = F("capacity") - F("studio_booked") - F("network_booked") - F("premium_booked")
     history = History()
-
-    def session_rows(qs, keys):
-        return (
-            qs.values(*keys)
-            .annotate(
-                n=Count("pk"),
-                left=Sum(empty),
-                spots=Sum("network_spots"),
-                booked=Sum("network_booked"),
-            )
-            .order_by()
-        )
-
-    gone = Reservation.objects.filter(starts_at__gte=since, starts_at__lt=now)
-    marks = {
-        "late": Count("pk", filter=Q(status=ReservationStatus.LATE_CANCELLED)),
-        "missed": Count("pk", filter=Q(status=ReservationStatus.MISSED)),
-    }
-    no_marks = {"late": 0, "missed": 0}
-
-    def marks_by(qs, key: str) -> dict:
-        """Late cancellations and no-shows per value of `key`."""
-        return {row[key]: row for row in qs.values(key).annotate(**marks).order_by()}
-
-    def stats_of(row: dict, extra: dict) -> Stats:
-        # A no-show leaves an empty spot that the counters still count as booked.
-        left = row["left"] + extra["missed"]
-        return Stats(row["n"], left, row["spots"], row["booked"], extra["late"], extra["missed"])
-
-    per_schedule = marks_by(gone.filter(studio_id__in=studio_ids), "session__schedule_id")
-    for row in session_rows(past.filter(studio_id__in=studio_ids), ["schedule_id", "studio_id"]):
-        stats = stats_of(row, per_schedule.get(row["schedule_id"], no_marks))
+    per_schedule = _marks_by(
+        _gone(since, now).filter(studio_id__in=studio_ids), "session__schedule_id"
+    )
+    for row in _session_rows(
+        _past(since, now).filter(studio_id__in=studio_ids), ["schedule_id", "studio_id"]
+    ):
+        stats = _stats_of(row, per_schedule.get(row["schedule_id"], NO_MARKS))
         if row["schedule_id"]:
             history.by_schedule[row["schedule_id"]].add(stats)
         history.by_studio[row["studio_id"]].add(stats)
-    per_category = marks_by(
-        gone.filter(studio__market_id=market_id), "session__class_type__category"
-    )
-    for row in session_rows(past.filter(studio__market_id=market_id), ["class_type__category"]):
-        category = row["class_type__category"]
-        history.by_category[category].add(stats_of(row, per_category.get(category, no_marks)))
+    if categories is None:
+        categories = by_category([market_id], now=now).get(market_id, {})
+    history.by_category.update(categories)
     return history
+
+
+def by_category(market_ids: list[int], *, now: datetime) -> dict[int, dict[str, Stats]]:
+    """Each market's history by class category, from two grouped queries for all the markets."""
+    since = now - timedelta(weeks=HISTORY_WEEKS)
+    market, category = "studio__market_id", "class_type__category"
+    marks = {
+        (row[market], row["session__class_type__category"]): row
+        for row in _gone(since, now)
+        .filter(studio__market_id__in=market_ids)
+        .values(market, "session__class_type__category")
+        .annotate(**MARKS)
+        .order_by()
+    }
+    out: dict[int, dict[str, Stats]] = defaultdict(dict)
+    for row in _session_rows(
+        _past(since, now).filter(studio__market_id__in=market_ids), [market, category]
+    ):
+        key = (row[market], row[category])
+        out[row[market]][row[category]] = _stats_of(row, marks.get(key, NO_MARKS))
+    return dict(out)
+
+
+def to_json(categories: dict[int, dict[str, Stats]]) -> dict:
+    return {
+        str(market_id): {category: asdict(stats) for category, stats in stats_by.items()}
+        for market_id, stats_by in categories.items()
+    }
+
+
+def from_json(data: dict | None) -> dict[str, Stats] | None:
+    """One market's categories as to_json wrote them; None when the run has none stored."""
+    if data is None:
+        return None
+    return {category: Stats(**fields) for category, fields in data.items()}
+
+
+MARKS = {
+    "late": Count("pk", filter=Q(status=ReservationStatus.LATE_CANCELLED)),
+    "missed": Count("pk", filter=Q(status=ReservationStatus.MISSED)),
+}
+NO_MARKS = {"late": 0, "missed": 0}
+
+
+def _past(since: datetime, now: datetime):
+    return ClassSession.objects.filter(
+        starts_at__gte=since, starts_at__lt=now, status=SessionStatus.SCHEDULED
+    )
+
+
+def _gone(since: datetime, now: datetime):
+    return Reservation.objects.filter(starts_at__gte=since, starts_at__lt=now)
+
+
+def _session_rows(qs, keys: list[str]):
+    empty = F("capacity") - F("studio_booked") - F("network_booked") - F("premium_booked")
+    return (
+        qs.values(*keys)
+        .annotate(
+            n=Count("pk"),
+            left=Sum(empty),
+            spots=Sum("network_spots"),
+            booked=Sum("network_booked"),
+        )
+        .order_by()
+    )
+
+
+def _marks_by(qs, key: str) -> dict:
+    """Late cancellations and no-shows per value of `key`."""
+    return {row[key]: row for row in qs.values(key).annotate(**MARKS).order_by()}
+
+
+def _stats_of(row: dict, extra: dict) -> Stats:
+    # A no-show leaves an empty spot that the counters still count as booked.
+    left = row["left"] + extra["missed"]
+    return Stats(row["n"], left, row["spots"], row["booked"], extra["late"], extra["missed"])

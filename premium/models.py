@@ -80,6 +80,12 @@ class ScanRun(models.Model):
     as_of = models.DateTimeField(help_text="The scan looks at classes after this instant.")
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    category_history = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Each market's history by class category as of the run, read once for all "
+        "its chunks (premium.history.by_category).",
+    )
 
     class Meta:
         ordering = ["-started_at"]

@@ -37,8 +37,16 @@ HIGH_FILL = 0.9
 MAX_SUGGESTED = 5
 
 
-def plan(market_id: int, studio_ids: list[int], *, now: datetime) -> list[Opportunity]:
-    past = history.load(market_id, studio_ids, now=now)
+def plan(
+    market_id: int,
+    studio_ids: list[int],
+    *,
+    now: datetime,
+    categories: dict[str, history.Stats] | None = None,
+) -> list[Opportunity]:
+    """The recommendations for these studios (unsaved). `categories`: the market's history by
+    category, when the run has read it already."""
+    past = history.load(market_id, studio_ids, now=now, categories=categories)
     popular = [
         pk
         for pk, stats in past.by_schedule.items()

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from studios.models import Market, Studio
 
-from . import opportunities, smartspot
+from . import history, opportunities, smartspot
 from .models import ScanChunk, ScanKind, ScanRun
 
 
@@ -45,8 +45,14 @@ def start(
         return unfinished
     try:
         with transaction.atomic():
-            run = ScanRun.objects.create(kind=kind, market=market, as_of=now)
             markets = [market] if market else list(Market.objects.order_by("pk"))
+            # Every chunk of a market forecasts from the same category history, read once here
+            # rather than once per chunk (each such read scans the market's past classes).
+            read = history.by_category([m.pk for m in markets], now=now)
+            categories = history.to_json({m.pk: read.get(m.pk, {}) for m in markets})
+            run = ScanRun.objects.create(
+                kind=kind, market=market, as_of=now, category_history=categories
+            )
             chunks = []
             for m in markets:
                 ids = list(
@@ -80,14 +86,20 @@ def run_chunk(chunk_id: int, *, dry_run: bool = False) -> ChunkResult | None:
         if chunk is None:
             return None
         run = chunk.run
+        # A run started before runs kept their category history reads it per chunk.
+        categories = history.from_json(run.category_history.get(str(chunk.market_id)))
         if run.kind == ScanKind.SMARTSPOT:
-            found = smartspot.plan(chunk.market_id, chunk.studio_ids, now=run.as_of)
+            found = smartspot.plan(
+                chunk.market_id, chunk.studio_ids, now=run.as_of, categories=categories
+            )
             spots = 0 if dry_run else smartspot.apply(found, run_id=run.pk)
             result = ChunkResult(
                 chunk.pk, len(found), len(found), spots or sum(r.spots_released for r in found)
             )
         else:
-            found = opportunities.plan(chunk.market_id, chunk.studio_ids, now=run.as_of)
+            found = opportunities.plan(
+                chunk.market_id, chunk.studio_ids, now=run.as_of, categories=categories
+            )
             if not dry_run:
                 opportunities.apply(
                     found, studio_ids=chunk.studio_ids, run_id=run.pk, now=run.as_of

@@ -26,8 +26,15 @@ SHARE = 0.6  # release this share of the forecast empties, rounded down: a cauti
 BATCH = 1000
 
 
-def plan(market_id: int, studio_ids: list[int], *, now: datetime) -> list[SmartSpotRelease]:
-    """The releases a scan would make for these studios (unsaved)."""
+def plan(
+    market_id: int,
+    studio_ids: list[int],
+    *,
+    now: datetime,
+    categories: dict[str, history.Stats] | None = None,
+) -> list[SmartSpotRelease]:
+    """The releases a scan would make for these studios (unsaved). `categories`: the market's
+    history by category, when the run has read it already."""
     caps = {
         s.studio_id: s.smartspot_cap
         for s in PremiumSettings.objects.filter(studio_id__in=studio_ids, smartspot_enabled=True)
@@ -65,7 +72,7 @@ def plan(market_id: int, studio_ids: list[int], *, now: datetime) -> list[SmartS
     rows = list(candidates)
     if not rows:
         return []
-    past = history.load(market_id, studio_ids, now=now)
+    past = history.load(market_id, studio_ids, now=now, categories=categories)
     releases = []
     for row in rows:
         level, stats = past.best(

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -123,6 +125,47 @@ def test_forecast_falls_back_to_the_studio_then_the_category(studio):
     past = history.load(studio.market_id, [newcomer.pk], now=timezone.now())
     level, stats = past.best(schedule_id=None, studio_id=newcomer.pk, category="yoga")
     assert level == "category" and stats.classes == 4
+
+
+def _newcomers_with_a_sold_out_class(studio, n: int) -> list[ClassSession]:
+    """Studios with no past classes of their own, each with a yoga class sold out tomorrow."""
+    sessions = []
+    for _ in range(n):
+        newcomer = factories.StudioFactory(market=studio.market)
+        schedule = factories.ScheduleFactory(studio=newcomer, capacity=20, network_spots=8)
+        sessions.append(sold_out(newcomer, schedule))
+    return sessions
+
+
+def test_a_run_reads_the_market_category_history_once_for_all_its_chunks(studio):
+    with_history(studio, empties=[5, 5, 5])  # the market's yoga history: 5 empty a class
+    newcomers = _newcomers_with_a_sold_out_class(studio, 3)
+    with CaptureQueriesContext(connection) as queries:
+        run, _ = scans.run_inline(ScanKind.SMARTSPOT, chunk_studios=1)
+    assert run.chunks.count() == 4
+    for session in newcomers:  # each chunk forecast from the market's categories
+        release = SmartSpotRelease.objects.get(session=session)
+        assert release.inputs["level"] == "category" and release.inputs["classes"] == 3
+        assert release.spots_released == 2  # 60 % of 5, within the default cap of 2
+    grouped_by_category = [
+        q for q in queries.captured_queries if '"category"' in q["sql"] and "GROUP BY" in q["sql"]
+    ]
+    assert len(grouped_by_category) == 2  # the classes and their marks, once for 4 chunks
+    stored = run.category_history[str(studio.market_id)]["yoga"]
+    assert stored["classes"] == 3 and stored["empty"] == 15
+
+
+def test_a_run_started_without_category_history_reads_it_per_chunk(studio):
+    """A run left unfinished by a version that did not store it resumes all the same."""
+    with_history(studio, empties=[5, 5, 5])
+    newcomers = _newcomers_with_a_sold_out_class(studio, 2)
+    run = scans.start(ScanKind.SMARTSPOT, chunk_studios=1)
+    ScanRun.objects.filter(pk=run.pk).update(category_history={})
+    scans.run_inline(ScanKind.SMARTSPOT)  # resumes the run
+    for session in newcomers:
+        release = SmartSpotRelease.objects.get(session=session)
+        assert release.inputs["level"] == "category" and release.spots_released == 2
+        assert release.run_id == run.pk
 
 
 def test_a_rerun_never_releases_twice(studio):
