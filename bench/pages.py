@@ -25,8 +25,9 @@ from harness import (
     recreate_database,
 )
 
+# Beside the booking benchmarks' database, never in place of another run's kept data.
 os.environ["BENCH_DATABASE_URL"] = os.environ.get(
-    "BENCH_PAGES_DATABASE_URL", DEFAULT_URL.rsplit("/", 1)[0] + "/classpass_bench_pages"
+    "BENCH_PAGES_DATABASE_URL", os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL) + "_pages"
 )
 configure(eager=True)
 

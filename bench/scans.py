@@ -20,8 +20,9 @@ import time
 
 from harness import DEFAULT_URL, ROOT, configure, median
 
+# Beside the booking benchmarks' database, never in place of another run's kept data.
 URL = os.environ.get(
-    "BENCH_SCANS_DATABASE_URL", DEFAULT_URL.rsplit("/", 1)[0] + "/classpass_bench_scans"
+    "BENCH_SCANS_DATABASE_URL", os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL) + "_scans"
 )
 SLOTS_PER_STUDIO = 5
 DAYS_AHEAD = 14
@@ -29,7 +30,7 @@ DAYS_BEFORE = 56
 
 
 def setup_django():
-    os.environ["BENCH_DATABASE_URL"] = URL
+    os.environ["BENCH_DATABASE_URL"] = os.environ["BENCH_SCANS_DATABASE_URL"] = URL  # children
     configure(eager=True)
     import django
 

@@ -200,15 +200,16 @@ def test_the_raw_sql_benchmarks_still_run_against_the_models(script, args):
     assert done.returncode == 0, done.stderr[-3000:]
     assert "median of 1" in done.stdout
     assert not re.search(r"(overbooked|mismatch)=[1-9]", done.stdout), done.stdout
-    subprocess.run(
-        [
-            "psql",
-            bench_url.rsplit("/", 1)[0] + "/postgres",
-            "-qc",
-            f'DROP DATABASE IF EXISTS "{bench_url.rsplit("/", 1)[1]}" WITH (FORCE)',
-        ],
-        check=True,
-    )
+    for name in (bench_url, bench_url + "_scans"):  # scans.py seeds a database of its own
+        subprocess.run(
+            [
+                "psql",
+                bench_url.rsplit("/", 1)[0] + "/postgres",
+                "-qc",
+                f'DROP DATABASE IF EXISTS "{name.rsplit("/", 1)[1]}" WITH (FORCE)',
+            ],
+            check=True,
+        )
 
 
 def test_make_refuses_a_python_older_than_3_12(tmp_path):
