@@ -84,13 +84,14 @@ def load(
     `categories` brings them (a scan run reads those once for all its chunks)."""
     since = now - timedelta(weeks=HISTORY_WEEKS)
     history = History()
-    per_schedule = _marks_by(
-        _gone(since, now).filter(studio_id__in=studio_ids), "session__schedule_id"
+    # By slot and studio: the classes with no schedule (one-offs) are a slot of each studio.
+    marks = _marks_by(
+        _gone(since, now).filter(studio_id__in=studio_ids), ["session__schedule_id", "studio_id"]
     )
     for row in _session_rows(
         _past(since, now).filter(studio_id__in=studio_ids), ["schedule_id", "studio_id"]
     ):
-        stats = _stats_of(row, per_schedule.get(row["schedule_id"], NO_MARKS))
+        stats = _stats_of(row, marks.get((row["schedule_id"], row["studio_id"]), NO_MARKS))
         if row["schedule_id"]:
             history.by_schedule[row["schedule_id"]].add(stats)
         history.by_studio[row["studio_id"]].add(stats)
@@ -104,14 +105,10 @@ def by_category(market_ids: list[int], *, now: datetime) -> dict[int, dict[str, 
     """Each market's history by class category, from two grouped queries for all the markets."""
     since = now - timedelta(weeks=HISTORY_WEEKS)
     market, category = "studio__market_id", "class_type__category"
-    marks = {
-        (row[market], row["session__class_type__category"]): row
-        for row in _gone(since, now)
-        .filter(studio__market_id__in=market_ids)
-        .values(market, "session__class_type__category")
-        .annotate(**MARKS)
-        .order_by()
-    }
+    marks = _marks_by(
+        _gone(since, now).filter(studio__market_id__in=market_ids),
+        [market, "session__class_type__category"],
+    )
     out: dict[int, dict[str, Stats]] = defaultdict(dict)
     for row in _session_rows(
         _past(since, now).filter(studio__market_id__in=market_ids), [market, category]
@@ -166,9 +163,12 @@ def _session_rows(qs, keys: list[str]):
     )
 
 
-def _marks_by(qs, key: str) -> dict:
-    """Late cancellations and no-shows per value of `key`."""
-    return {row[key]: row for row in qs.values(key).annotate(**MARKS).order_by()}
+def _marks_by(qs, keys: list[str]) -> dict[tuple, dict]:
+    """Late cancellations and no-shows per combination of the `keys`' values."""
+    return {
+        tuple(row[key] for key in keys): row
+        for row in qs.values(*keys).annotate(**MARKS).order_by()
+    }
 
 
 def _stats_of(row: dict, extra: dict) -> Stats:

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bookings import services as booking_services
-from bookings.models import Reservation
+from bookings.models import Reservation, ReservationStatus
 from members import services as members_services
 from premium import history, scans, smartspot
 from premium.models import (
@@ -125,6 +125,35 @@ def test_forecast_falls_back_to_the_studio_then_the_category(studio):
     past = history.load(studio.market_id, [newcomer.pk], now=timezone.now())
     level, stats = past.best(schedule_id=None, studio_id=newcomer.pk, category="yoga")
     assert level == "category" and stats.classes == 4
+
+
+def test_no_shows_at_one_off_classes_count_for_their_own_studio_only(studio):
+    """Classes with no schedule are grouped per studio: another studio's no-shows at its own
+    one-off classes must not make this studio's classes look emptier than they were."""
+    other = factories.StudioFactory(market=studio.market)
+    member = factories.MemberFactory(home_market=studio.market)
+    for weeks in (1, 2, 3):
+        for at in (studio, other):
+            session = factories.ClassSessionFactory(
+                studio=at,
+                starts_at=timezone.now() - timedelta(weeks=weeks),
+                network_spots=8,
+                network_booked=8,
+                studio_booked=12,
+            )
+            if at == other:
+                Reservation.objects.create(
+                    member=member,
+                    session=session,
+                    studio=other,
+                    starts_at=session.starts_at,
+                    currency=studio.market.currency,
+                    studio_payout_cents=0,
+                    status=ReservationStatus.MISSED,
+                )
+    past = history.load(studio.market_id, [studio.pk, other.pk], now=timezone.now())
+    assert (past.by_studio[studio.pk].no_shows, past.by_studio[studio.pk].empty) == (0, 0)
+    assert (past.by_studio[other.pk].no_shows, past.by_studio[other.pk].empty) == (3, 3)
 
 
 def _newcomers_with_a_sold_out_class(studio, n: int) -> list[ClassSession]:
