@@ -184,7 +184,9 @@ class WaitlistStatus(models.TextChoices):
 
 
 class WaitlistEntry(models.Model):
-    session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="waitlist")
+    session = models.ForeignKey(
+        ClassSession, on_delete=models.CASCADE, related_name="waitlist", db_index=False
+    )
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="waitlist_entries")
     status = models.CharField(
         max_length=10, choices=WaitlistStatus.choices, default=WaitlistStatus.WAITING

@@ -10,7 +10,9 @@ from studios.models import Category, Market, Studio
 class SpotlightPrice(models.Model):
     """The market's price list: the least daily fee, for the whole market or one category."""
 
-    market = models.ForeignKey(Market, on_delete=models.CASCADE, related_name="spotlight_prices")
+    market = models.ForeignKey(
+        Market, on_delete=models.CASCADE, related_name="spotlight_prices", db_index=False
+    )
     category = models.CharField(
         max_length=16, choices=Category.choices, blank=True, help_text="Empty: the whole market."
     )
@@ -41,7 +43,9 @@ class CampaignStatus(models.TextChoices):
 
 class SpotlightCampaign(models.Model):
     studio = models.ForeignKey(Studio, on_delete=models.CASCADE, related_name="spotlight_campaigns")
-    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="spotlight_campaigns")
+    market = models.ForeignKey(
+        Market, on_delete=models.PROTECT, related_name="spotlight_campaigns", db_index=False
+    )
     categories = models.JSONField(default=list, blank=True, help_text="Empty: every category.")
     starts_on = models.DateField()
     ends_on = models.DateField()
@@ -78,7 +82,9 @@ class SpotlightCampaign(models.Model):
 class SpotlightDay(models.Model):
     """A campaign's day: what it was shown, clicked and booked, and what it was charged."""
 
-    campaign = models.ForeignKey(SpotlightCampaign, on_delete=models.CASCADE, related_name="days")
+    campaign = models.ForeignKey(
+        SpotlightCampaign, on_delete=models.CASCADE, related_name="days", db_index=False
+    )
     day = models.DateField()
     impressions = models.PositiveIntegerField(default=0)
     clicks = models.PositiveIntegerField(default=0)

@@ -12,7 +12,9 @@ from studios.models import Market, Studio
 class Plan(models.Model):
     """A monthly plan of a market: so many credits for so much money."""
 
-    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="plans")
+    market = models.ForeignKey(
+        Market, on_delete=models.PROTECT, related_name="plans", db_index=False
+    )
     name = models.CharField(max_length=80)
     credits_per_cycle = models.PositiveIntegerField()
     price_cents = models.PositiveIntegerField()
@@ -197,7 +199,9 @@ class PaymentStatus(models.TextChoices):
 class Payment(models.Model):
     """Money taken from (or, negative, given back to) a member through the payment provider."""
 
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="payments")
+    member = models.ForeignKey(
+        Member, on_delete=models.PROTECT, related_name="payments", db_index=False
+    )
     kind = models.CharField(max_length=20, choices=PaymentKind.choices)
     amount_cents = models.IntegerField(help_text="Signed; refunds are negative.")
     currency = models.CharField(max_length=3)

@@ -45,7 +45,9 @@ class PremiumSettings(models.Model):
 class PremiumPrice(models.Model):
     """A class type's own premium price, overriding the studio's."""
 
-    studio = models.ForeignKey(Studio, on_delete=models.CASCADE, related_name="premium_prices")
+    studio = models.ForeignKey(
+        Studio, on_delete=models.CASCADE, related_name="premium_prices", db_index=False
+    )
     class_type = models.ForeignKey(
         ClassType, on_delete=models.CASCADE, related_name="premium_prices"
     )
@@ -104,7 +106,9 @@ class ScanRun(models.Model):
 class ScanChunk(models.Model):
     """A slice of a run (one market, some studios); claimed, done and written in one transaction."""
 
-    run = models.ForeignKey(ScanRun, on_delete=models.CASCADE, related_name="chunks")
+    run = models.ForeignKey(
+        ScanRun, on_delete=models.CASCADE, related_name="chunks", db_index=False
+    )
     market = models.ForeignKey(Market, on_delete=models.CASCADE, related_name="+")
     studio_ids = models.JSONField()
     done_at = models.DateTimeField(null=True, blank=True)
@@ -124,7 +128,9 @@ class SmartSpotRelease(models.Model):
     session = models.OneToOneField(
         ClassSession, on_delete=models.CASCADE, related_name="smartspot_release"
     )
-    studio = models.ForeignKey(Studio, on_delete=models.CASCADE, related_name="smartspot_releases")
+    studio = models.ForeignKey(
+        Studio, on_delete=models.CASCADE, related_name="smartspot_releases", db_index=False
+    )
     run = models.ForeignKey(ScanRun, on_delete=models.SET_NULL, null=True, related_name="+")
     spots_released = models.PositiveSmallIntegerField()
     network_spots_before = models.PositiveSmallIntegerField()
@@ -173,7 +179,9 @@ class Opportunity(models.Model):
     session = models.OneToOneField(
         ClassSession, on_delete=models.CASCADE, related_name="opportunity"
     )
-    studio = models.ForeignKey(Studio, on_delete=models.CASCADE, related_name="opportunities")
+    studio = models.ForeignKey(
+        Studio, on_delete=models.CASCADE, related_name="opportunities", db_index=False
+    )
     run = models.ForeignKey(ScanRun, on_delete=models.SET_NULL, null=True, related_name="+")
     suggested_spots = models.PositiveSmallIntegerField()
     expected_revenue_cents = models.PositiveIntegerField()

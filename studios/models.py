@@ -91,7 +91,9 @@ class Market(models.Model):
 class Studio(models.Model):
     """A partner studio and its inventory settings."""
 
-    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="studios")
+    market = models.ForeignKey(
+        Market, on_delete=models.PROTECT, related_name="studios", db_index=False
+    )
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=120, unique=True)
     address = models.CharField(max_length=255, blank=True)
@@ -151,7 +153,10 @@ class StaffRole(models.TextChoices):
 
 class StaffMembership(models.Model):
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_memberships"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="staff_memberships",
+        db_index=False,
     )
     studio = models.ForeignKey(Studio, on_delete=models.CASCADE, related_name="staff")
     role = models.CharField(max_length=16, choices=StaffRole.choices)
@@ -167,7 +172,9 @@ class StaffMembership(models.Model):
 
 
 class ClassType(models.Model):
-    studio = models.ForeignKey(Studio, on_delete=models.CASCADE, related_name="class_types")
+    studio = models.ForeignKey(
+        Studio, on_delete=models.CASCADE, related_name="class_types", db_index=False
+    )
     name = models.CharField(max_length=120)
     category = models.CharField(max_length=16, choices=Category.choices)
     duration_minutes = models.PositiveSmallIntegerField(
@@ -393,7 +400,9 @@ class EarningKind(models.TextChoices):
 class EarningEntry(models.Model):
     """Append-only money ledger of a studio. A payout statement is a sum over a month."""
 
-    studio = models.ForeignKey(Studio, on_delete=models.PROTECT, related_name="earnings")
+    studio = models.ForeignKey(
+        Studio, on_delete=models.PROTECT, related_name="earnings", db_index=False
+    )
     kind = models.CharField(max_length=16, choices=EarningKind.choices)
     amount_cents = models.IntegerField(help_text="Signed; deductions are negative.")
     currency = models.CharField(max_length=3)
@@ -426,7 +435,9 @@ class EarningEntry(models.Model):
 class AuditEntry(models.Model):
     """Who changed what of a studio's settings or inventory, when, from what to what."""
 
-    studio = models.ForeignKey(Studio, on_delete=models.CASCADE, related_name="audit_entries")
+    studio = models.ForeignKey(
+        Studio, on_delete=models.CASCADE, related_name="audit_entries", db_index=False
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )

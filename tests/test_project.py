@@ -512,3 +512,32 @@ def test_support_refunds_a_payment_from_admin_and_the_member_sees_it(
             reverse("admin:members_payment_change", args=[paid.pk])
         ).content.decode()
     )
+
+
+OUR_APPS = ("studios", "members", "bookings", "premium", "marketing")
+
+
+def test_no_foreign_key_has_an_index_that_another_index_already_leads_with():
+    """Every write updates every index of its table. A foreign key's own single-column index is
+    left out (db_index=False) where a composite index or unique constraint of the same model
+    starts with that column and serves the same lookups (docs/performance.md)."""
+    redundant = []
+    for model in apps.get_models():
+        if model._meta.app_label not in OUR_APPS:
+            continue
+        leading = set()
+        for entry in [*model._meta.indexes, *model._meta.constraints]:
+            fields = getattr(entry, "fields", ())
+            if len(fields) > 1 and not getattr(entry, "condition", None):
+                leading.add(model._meta.get_field(fields[0].lstrip("-")).column)
+        leading |= {
+            model._meta.get_field(fields[0]).column
+            for fields in model._meta.unique_together
+            if len(fields) > 1
+        }
+        redundant += [
+            f"{model._meta.label}.{field.name}"
+            for field in model._meta.concrete_fields
+            if field.is_relation and field.db_index and not field.unique and field.column in leading
+        ]
+    assert redundant == []
