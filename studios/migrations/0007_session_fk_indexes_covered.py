@@ -9,26 +9,13 @@ meanwhile.
 import django.db.models.deletion
 from django.db import migrations, models
 
+from studios.migration_ops import drop_indexes
+
 INDEXES = {
-    # index name: (column, as Django names the index of a foreign key on it)
-    "studios_classsession_schedule_id_317d1035": "schedule_id",
-    "studios_classsession_studio_id_b8b5e2ea": "studio_id",
+    # index name: (table, column), as Django named the index of a foreign key
+    "studios_classsession_schedule_id_317d1035": ("studios_classsession", "schedule_id"),
+    "studios_classsession_studio_id_b8b5e2ea": ("studios_classsession", "studio_id"),
 }
-
-
-def drop_indexes(apps, schema_editor):
-    concurrently = "CONCURRENTLY " if schema_editor.connection.vendor == "postgresql" else ""
-    for name in INDEXES:
-        schema_editor.execute(f'DROP INDEX {concurrently}IF EXISTS "{name}"')
-
-
-def create_indexes(apps, schema_editor):
-    concurrently = "CONCURRENTLY " if schema_editor.connection.vendor == "postgresql" else ""
-    for name, column in INDEXES.items():
-        schema_editor.execute(
-            f'CREATE INDEX {concurrently}IF NOT EXISTS "{name}" '
-            f'ON "studios_classsession" ("{column}")'
-        )
 
 
 class Migration(migrations.Migration):
@@ -64,6 +51,6 @@ class Migration(migrations.Migration):
                     ),
                 ),
             ],
-            database_operations=[migrations.RunPython(drop_indexes, create_indexes)],
+            database_operations=[drop_indexes(INDEXES)],
         ),
     ]
