@@ -55,9 +55,14 @@ def _upcoming(*, seed: int) -> str:
     if Reservation.objects.filter(starts_at__gte=now).exists():
         return "upcoming bookings already seeded"
     rng = random.Random(seed + 2)
+    demo_member = Member.objects.filter(user__username="member@classpass.local").first()
+    # The demo member books a few classes of their own below and keeps the rest of their
+    # credits, so that whoever tries the demo as them can book (the README's walk-through).
     members_by_market: dict[int, list[int]] = {}
-    for pk, market_id in Member.objects.filter(status=SubscriptionStatus.ACTIVE).values_list(
-        "pk", "home_market_id"
+    for pk, market_id in (
+        Member.objects.filter(status=SubscriptionStatus.ACTIVE)
+        .exclude(pk=getattr(demo_member, "pk", None))
+        .values_list("pk", "home_market_id")
     ):
         members_by_market.setdefault(market_id, []).append(pk)
     sessions = list(
@@ -71,7 +76,6 @@ def _upcoming(*, seed: int) -> str:
         .order_by("starts_at")
     )
     booked = waiting = 0
-    demo_member = Member.objects.filter(user__username="member@classpass.local").first()
     for session in sessions:
         pool = members_by_market.get(session.studio.market_id, [])
         hot = rng.random() < 0.2  # one class in five sells out on the network

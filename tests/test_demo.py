@@ -124,6 +124,39 @@ def test_the_demo_owner_sees_recommendations_and_spotlight_bookings_with_rows_be
     assert shown["n"] > 0
 
 
+@pytest.mark.django_db
+def test_the_demo_member_has_classes_ahead_and_can_book_as_the_readme_walks_through(demo):
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from rest_framework.test import APIClient
+
+    from bookings.models import Reservation, ReservationStatus
+    from members.services import create_api_token
+
+    member = Member.objects.get(user__username="member@classpass.local")
+    now = timezone.now()
+    booked = Reservation.objects.filter(
+        member=member, starts_at__gt=now, status=ReservationStatus.BOOKED
+    )
+    assert booked.count() >= 3
+    # The README's walk-through: tomorrow's first class with spots left, booked for credits.
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {create_api_token(member.user)[1]}")
+    day = (now + timedelta(days=1)).date().isoformat()
+    results = client.get("/api/v1/sessions/", {"day": day}).json()["results"]
+    session = next(r["id"] for r in results if r["spots_left"])
+    response = client.post(
+        "/api/v1/reservations/",
+        {"session": session, "offer": "standard"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="walk-through",
+    )
+    assert response.status_code == 201, response.content
+    member.refresh_from_db()
+    assert member.credit_balance >= 0
+
+
 ADMIN_LIST_QUERIES = 10
 ADMIN_CHANGE_QUERIES = 14
 
