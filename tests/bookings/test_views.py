@@ -450,3 +450,20 @@ def test_the_history_says_which_credits_came_back(client, active_member, studio)
     history = page.split("<h2>History</h2>")[1]
     assert cancelled.class_type.name in history and kept.class_type.name not in history
     assert '<div class="muted">returned</div>' in history
+
+
+def test_search_pages_go_on_to_later_classes_and_say_so(client, studio):
+    tz = studio.market.tzinfo
+    tomorrow = timezone.localtime(timezone.now(), tz).date() + timedelta(days=1)
+    start = datetime.combine(tomorrow, time(9), tzinfo=tz)
+    sessions = [
+        factories.ClassSessionFactory(studio=studio, starts_at=start + timedelta(minutes=n))
+        for n in range(25)
+    ]
+    query = {"market": studio.market.slug, "day": tomorrow}
+    first = client.get(reverse("bookings:search"), query).content.decode()
+    second = client.get(reverse("bookings:search"), {**query, "page": 2}).content.decode()
+    # Results run in time order, so the next page holds the later classes, and says so.
+    assert "Later →" in first and "Older" not in first and "Earlier" not in first
+    assert "← Earlier" in second and "Newer" not in second
+    assert f"/classes/{sessions[19].pk}/" in first and f"/classes/{sessions[20].pk}/" in second

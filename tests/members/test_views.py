@@ -675,3 +675,23 @@ def test_studio_staff_change_their_address_from_the_dashboard(client, studio):
     # The team sees the name beside the address.
     team = client.get(reverse("partner:team", args=[studio.slug])).content.decode()
     assert "Ana Ruiz · ana@studio.example" in team
+
+
+@pytest.mark.django_db
+def test_payments_run_newest_first_and_page_on_to_older_ones(client, active_member):
+    for n in range(26):
+        Payment.objects.create(
+            member=active_member,
+            kind="plan",
+            amount_cents=8599,
+            currency="USD",
+            status="succeeded",
+            provider="local",
+            reference=f"cycle-{n}",
+            description=f"Core plan, cycle {n}",
+        )
+    client.force_login(active_member.user)
+    first = client.get(reverse("members:payments")).content.decode()
+    second = client.get(reverse("members:payments"), {"page": 2}).content.decode()
+    assert "Older →" in first and "Later" not in first
+    assert "← Newer" in second and "Earlier" not in second

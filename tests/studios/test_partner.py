@@ -944,3 +944,13 @@ def test_a_retired_instructor_is_offered_only_where_already_chosen(owner_client,
     assert owner_client.post(address).status_code == 404
     elsewhere.refresh_from_db()
     assert elsewhere.is_active
+
+
+def test_a_statements_ledger_pages_on_to_later_entries_and_says_so(owner_client, studio):
+    for _ in range(51):
+        entry(studio, 1400, timezone.now())
+    first = owner_client.get(url("earnings", studio)).content.decode()
+    second = owner_client.get(url("earnings", studio) + "?page=2").content.decode()
+    # The ledger runs in time order, as the statement adds it up: page 2 is the later entries.
+    assert "Later →" in first and "Older" not in first
+    assert "← Earlier" in second and "Newer" not in second
