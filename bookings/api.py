@@ -51,8 +51,20 @@ class SessionSerializer(serializers.Serializer):
     starts_at = serializers.DateTimeField()
     duration_minutes = serializers.IntegerField()
     credit_price = serializers.IntegerField()
-    spots_left = serializers.IntegerField(source="standard_left")
-    availability = serializers.SerializerMethodField()
+    spots_left = serializers.IntegerField(
+        source="standard_left", help_text="Standard spots left on the network."
+    )
+    premium_left = serializers.SerializerMethodField(
+        help_text="Premium spots the room has left beyond the network's (0 where the studio "
+        "sells no Premium)."
+    )
+    availability = serializers.SerializerMethodField(
+        help_text="What the search shows: 'N left', 'Premium' (only Premium spots are left), "
+        "'Waitlist' or 'Sold out'."
+    )
+
+    def get_premium_left(self, session) -> int:
+        return selectors.premium_left(session)
 
     def get_availability(self, session) -> str:
         return selectors.spots_label(session)
@@ -85,6 +97,7 @@ SESSION_EXAMPLE = {
     "duration_minutes": 45,
     "credit_price": 11,
     "spots_left": 7,
+    "premium_left": 0,
     "availability": "7 left",
 }
 

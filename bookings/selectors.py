@@ -2,10 +2,13 @@
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import cache
 
+from django.conf import settings
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncWeek
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from marketing import selectors as marketing
 from marketing.models import SpotlightCampaign
@@ -45,8 +48,18 @@ def booking_days(market: Market) -> list[date]:
     return [today + timedelta(days=n) for n in range(market.booking_window_days + 1)]
 
 
+@cache
+def _session_annotations() -> list:
+    return [import_string(path) for path in settings.SESSION_ANNOTATIONS]
+
+
 def _sessions() -> QuerySet[ClassSession]:
-    return ClassSession.objects.select_related("studio__market", "class_type", "instructor")
+    """Class sessions for the member pages and the API, with what other apps annotate on them
+    (settings.SESSION_ANNOTATIONS: Premium's `premium_cap`) in the same statement."""
+    qs = ClassSession.objects.select_related("studio__market", "class_type", "instructor")
+    for annotations in _session_annotations():
+        qs = qs.annotate(**annotations())
+    return qs
 
 
 def search_sessions(
@@ -89,10 +102,19 @@ def search_sessions(
     return qs.order_by("starts_at", "pk")
 
 
+def premium_left(session: ClassSession) -> int:
+    """Premium spots left, by the studio's cap that `_sessions()` annotates."""
+    return session.premium_left(getattr(session, "premium_cap", 0))
+
+
 def spots_label(session: ClassSession) -> str:
-    """What a search row says about availability on the network."""
+    """What a search row says about availability: standard spots on the network, else Premium
+    spots the room still has (bookable now, for more), else the waitlist. `session` comes from
+    `_sessions()`, which annotates the studio's Premium cap."""
     if session.standard_left > 0:
         return f"{session.standard_left} left"
+    if premium_left(session) > 0:
+        return "Premium"
     if session.network_spots > 0 and session.starts_at > timezone.now():
         return "Waitlist"
     return "Sold out"

@@ -37,9 +37,7 @@ class PremiumOfferProvider:
         if not settings.enabled:
             return []
         price = price_for(settings, session.class_type)
-        premium_left = max(
-            0, min(ctx.room_left - ctx.standard_left, settings.max_spots - session.premium_booked)
-        )
+        premium_left = session.premium_left(settings.max_spots)
         if member.has_active_plan:
             return [self._premium(ctx, price, premium_left)]
         if settings.a_la_carte_enabled:

@@ -3,8 +3,20 @@
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Avg, Case, Count, F, Func, IntegerField, Sum, Value, When
-from django.db.models.functions import Greatest, Least, TruncMonth
+from django.db.models import (
+    Avg,
+    Case,
+    Count,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Greatest, Least, TruncMonth
 from django.utils import timezone
 
 from bookings.models import PremiumReason, Reservation, ReservationKind, ReservationStatus
@@ -13,6 +25,17 @@ from studios.models import ClassType, Studio
 from .models import Opportunity, OpportunityStatus, PremiumPrice, PremiumSettings, SmartSpotRelease
 
 DEFAULT_MAX_SPOTS = 3
+
+
+def premium_cap_annotation() -> dict:
+    """`premium_cap` for class session queries: the studio's Premium spots per class, 0 where
+    Premium is off; the defaults' for a studio with no settings saved. One subquery on the
+    settings' unique studio column, in the same statement (SESSION_ANNOTATIONS)."""
+    saved = PremiumSettings.objects.filter(studio_id=OuterRef("studio_id")).values(
+        cap=Case(When(enabled=True, then=F("max_spots")), default=Value(0))
+    )
+    default = DEFAULT_MAX_SPOTS if PremiumSettings._meta.get_field("enabled").default else 0
+    return {"premium_cap": Coalesce(Subquery(saved[:1]), Value(default))}
 
 
 def default_price_cents(studio: Studio) -> int:

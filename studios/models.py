@@ -389,6 +389,11 @@ class ClassSession(models.Model):
     def standard_left(self) -> int:
         return max(0, min(self.network_spots - self.network_booked, self.room_left))
 
+    def premium_left(self, cap: int) -> int:
+        """Premium spots left beyond the network allocation, for a studio that sells at most
+        `cap` per class (0 where Premium is off)."""
+        return max(0, min(self.room_left - self.standard_left, cap - self.premium_booked))
+
 
 class EarningKind(models.TextChoices):
     RESERVATION = "reservation", "Reservation payout"

@@ -381,11 +381,19 @@ def test_search_filters_are_labelled_and_prices_read_as_one_phrase(client, studi
     assert '<span class="cost"><strong>12</strong> credits</span>' in page
 
 
-def test_a_full_class_wears_the_same_badge_on_every_page(client, studio):
+@pytest.mark.parametrize(
+    "capacity, badge",
+    [
+        (1, '<span class="spots wait">Waitlist</span>'),  # the room is full too
+        (10, '<span class="spots premium">Premium</span>'),  # Premium sells the room's rest
+    ],
+)
+def test_a_class_sold_out_on_the_network_wears_the_same_badge_on_every_page(
+    client, studio, capacity, badge
+):
     full = factories.ClassSessionFactory(
-        studio=studio, starts_at=soon(3), network_spots=1, network_booked=1
+        studio=studio, starts_at=soon(3), capacity=capacity, network_spots=1, network_booked=1
     )
-    badge = '<span class="spots wait">Waitlist</span>'
     search = client.get(
         reverse("bookings:search"), {"market": studio.market.slug, "day": local_day(full)}
     )
@@ -467,3 +475,71 @@ def test_search_pages_go_on_to_later_classes_and_say_so(client, studio):
     assert "Later →" in first and "Older" not in first and "Earlier" not in first
     assert "← Earlier" in second and "Newer" not in second
     assert f"/classes/{sessions[19].pk}/" in first and f"/classes/{sessions[20].pk}/" in second
+
+
+def test_a_class_whose_only_spots_left_are_premium_says_premium_not_sold_out(client, studio):
+    from premium.models import PremiumSettings
+
+    closed = factories.StudioFactory(market=studio.market)
+    PremiumSettings.objects.create(studio=closed, enabled=False, price_cents=2500)
+    at = soon(6)
+    rows = {
+        # network sold out, room left, Premium on by default (no settings saved): (b)
+        "sold_out": factories.ClassSessionFactory(
+            studio=studio, starts_at=at, capacity=20, network_spots=5, network_booked=5
+        ),
+        # no network spots at all, room left: (c)
+        "zero": factories.ClassSessionFactory(
+            studio=studio, starts_at=at, capacity=10, network_spots=0
+        ),
+        # Premium's cap (3 a class by default) already sold
+        "capped": factories.ClassSessionFactory(
+            studio=studio,
+            starts_at=at,
+            capacity=20,
+            network_spots=5,
+            network_booked=5,
+            premium_booked=3,
+        ),
+        # a studio that sells no Premium
+        "closed": factories.ClassSessionFactory(
+            studio=closed, starts_at=at, capacity=20, network_spots=5, network_booked=5
+        ),
+        # the room is full
+        "full": factories.ClassSessionFactory(
+            studio=studio,
+            starts_at=at,
+            capacity=6,
+            network_spots=5,
+            network_booked=5,
+            studio_booked=1,
+        ),
+    }
+    found = {
+        s.pk: s
+        for s in selectors.search_sessions(
+            studio.market, selectors.SearchFilters(day=local_day(rows["sold_out"]))
+        )
+    }
+    labels = {name: selectors.spots_label(found[s.pk]) for name, s in rows.items()}
+    assert labels == {
+        "sold_out": "Premium",
+        "zero": "Premium",
+        "capped": "Waitlist",
+        "closed": "Waitlist",
+        "full": "Waitlist",
+    }
+    page = client.get(
+        reverse("bookings:search"),
+        {"market": studio.market.slug, "day": local_day(rows["sold_out"])},
+    ).content.decode()
+    assert page.count('class="spots premium">Premium<') == 2
+    api = client.get(
+        "/api/v1/sessions/", {"market": studio.market.slug, "day": local_day(rows["zero"])}
+    ).json()["results"]
+    by_id = {r["id"]: r for r in api}
+    assert by_id[rows["zero"].pk]["premium_left"] == 3
+    assert by_id[rows["zero"].pk]["availability"] == "Premium"
+    assert by_id[rows["sold_out"].pk]["premium_left"] == 3
+    assert by_id[rows["capped"].pk]["premium_left"] == 0
+    assert by_id[rows["closed"].pk]["premium_left"] == 0
