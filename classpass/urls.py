@@ -17,6 +17,10 @@ partner = (
     "partner",
 )
 
+admin.site.site_header = "classpass admin"
+admin.site.site_title = "classpass admin"
+admin.site.index_title = "The marketplace"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),

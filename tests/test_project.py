@@ -51,6 +51,12 @@ def test_every_model_has_an_admin_page_that_loads(admin_client):
         assert admin_client.get(url).status_code == 200, url
 
 
+def test_the_admin_says_whose_it_is(admin_client):
+    page = admin_client.get("/admin/").content.decode()
+    assert "<title>The marketplace | classpass admin</title>" in page
+    assert "Django administration" not in page
+
+
 @pytest.mark.django_db
 def test_admin_lists_the_newest_reservations_first_with_one_count(admin_client, active_member):
     """The largest tables list newest first by primary key (an index walk, not a sort of the
