@@ -270,7 +270,25 @@ def test_class_page_shows_both_prices_and_the_reason(client, active_member, stud
     client.force_login(active_member.user)
     page = client.get(reverse("bookings:class", args=[session.pk])).content.decode()
     assert "8 credits" in page and "Book Premium for 15 credits" in page
-    assert "You&#x27;ve reached your 1 visits at this studio this cycle." in page
+    # Said once, as the Premium offer's reason, not again as the standard offer's refusal.
+    assert page.count("You&#x27;ve reached your 1 visits at this studio this cycle.") == 1
+
+
+def test_a_class_page_says_why_a_member_cannot_book_only_when_nothing_is_bookable(
+    client, active_member, studio, premium
+):
+    zero = factories.ClassSessionFactory(studio=studio, network_spots=0, capacity=10)
+    client.force_login(active_member.user)
+    page = client.get(reverse("bookings:class", args=[zero.pk])).content.decode()
+    assert "Book Premium for 15 credits" in page
+    assert "This class offers no standard spots on the network." in page
+    assert "This class offers no spots on the network." not in page
+    # With the room full, nothing is bookable: the page says why.
+    zero.studio_booked = 10
+    zero.save()
+    page = client.get(reverse("bookings:class", args=[zero.pk])).content.decode()
+    assert "Book Premium" not in page
+    assert "This class offers no spots on the network." in page
 
 
 def test_a_la_carte_checkout_on_the_website(client, member, studio, premium):
