@@ -6,7 +6,7 @@ from functools import cache
 
 from django.conf import settings
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce, TruncWeek
+from django.db.models.functions import Coalesce, ExtractHour, TruncWeek
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -82,6 +82,34 @@ def search_sessions(
         starts_at__gte=max(day_start, now),
         starts_at__lt=day_end,
     )
+    return _matching(qs, filters).order_by("starts_at", "pk")
+
+
+def next_matching_day(
+    market: Market, filters: SearchFilters, *, last_day: date, now: datetime | None = None
+) -> date | None:
+    """The first day after `filters.day`, up to `last_day`, with a class the same filters find
+    (at the same time of day, studio-local). One query: what an empty search day offers."""
+    now = now or timezone.now()
+    tz = market.tzinfo
+    qs = ClassSession.objects.filter(
+        studio__market=market,
+        studio__is_active=True,
+        status=SessionStatus.SCHEDULED,
+        starts_at__gte=max(local_to_utc(filters.day + timedelta(days=1), time(0), tz), now),
+        starts_at__lt=local_to_utc(last_day + timedelta(days=1), time(0), tz),
+    )
+    if filters.time_of_day in TIMES_OF_DAY:
+        start, end = TIMES_OF_DAY[filters.time_of_day]
+        qs = qs.annotate(local_hour=ExtractHour("starts_at", tzinfo=tz)).filter(
+            local_hour__gte=start.hour, local_hour__lt=end.hour if end else 24
+        )
+    first = _matching(qs, filters).order_by("starts_at").values_list("starts_at", flat=True)[:1]
+    return next((timezone.localtime(at, tz).date() for at in first), None)
+
+
+def _matching(qs: QuerySet[ClassSession], filters: SearchFilters) -> QuerySet[ClassSession]:
+    """The search's filters besides the day and the time of day."""
     if filters.category:
         qs = qs.filter(class_type__category=filters.category)
     if filters.studio:
@@ -99,7 +127,7 @@ def search_sessions(
             | Q(instructor__name__icontains=filters.q)
             | Q(class_type__category__icontains=filters.q)
         )
-    return qs.order_by("starts_at", "pk")
+    return qs
 
 
 def premium_left(session: ClassSession) -> int:

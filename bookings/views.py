@@ -58,6 +58,13 @@ def search(request):
             market, filters, matching, seed=secrets.randbits(32)
         )
         marketing_services.count([p.campaign_id for p in placements], filters.day, "impressions")
+    # An empty day points on to the next one with classes for the same search (late in the
+    # evening, today has none left).
+    next_day = (
+        selectors.next_matching_day(market, filters, last_day=days[-1])
+        if not page.paginator.count
+        else None
+    )
     params = request.GET.copy()
     params.pop("page", None)
     return render(
@@ -74,6 +81,7 @@ def search(request):
             "placements": placements,
             "querystring": params.urlencode(),
             "day_querystring": _without(params, "day"),
+            "next_day": next_day,
         },
     )
 

@@ -543,3 +543,38 @@ def test_a_class_whose_only_spots_left_are_premium_says_premium_not_sold_out(cli
     assert by_id[rows["sold_out"].pk]["premium_left"] == 3
     assert by_id[rows["capped"].pk]["premium_left"] == 0
     assert by_id[rows["closed"].pk]["premium_left"] == 0
+
+
+def test_an_empty_day_points_on_to_the_next_day_the_same_search_has_classes(
+    client, studio, django_assert_max_num_queries
+):
+    tz = studio.market.tzinfo
+    today = timezone.localtime(timezone.now(), tz).date()
+    empty = today + timedelta(days=1)
+
+    def at(days: int, hour: int, category: str):
+        kind = factories.ClassTypeFactory(studio=studio, category=category)
+        when = datetime.combine(today + timedelta(days=days), time(hour), tzinfo=tz)
+        return factories.ClassSessionFactory(studio=studio, class_type=kind, starts_at=when)
+
+    at(2, 9, "yoga")
+    at(2, 19, "cycling")
+    at(3, 19, "yoga")
+
+    def search(**filters):
+        query = {"market": studio.market.slug, "day": empty, **filters}
+        return client.get(reverse("bookings:search"), query).content.decode()
+
+    with django_assert_max_num_queries(8):
+        page = search(category="yoga")
+    day2, day3 = today + timedelta(days=2), today + timedelta(days=3)
+    assert f"No classes match on {empty:%A} {empty.day} {empty:%B}." in page
+    assert f"day={day2:%Y-%m-%d}" in page and f"Next: {day2:%A} {day2.day} {day2:%B}" in page
+    # The same time of day: the evening's next yoga class is a day later.
+    page = search(category="yoga", time="evening")
+    slug = studio.market.slug
+    link = f'href="?market={slug}&amp;category=yoga&amp;time=evening&day={day3:%Y-%m-%d}"'
+    assert link in page
+    # Nothing in the booking window: no link.
+    page = search(category="boxing")
+    assert "Next:" not in page and "Try another day or fewer filters." in page
