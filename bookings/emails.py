@@ -120,6 +120,7 @@ def send_reservation_email(reservation_id: int, event: str, fee_id: int | None =
     named_fee = None if fee_id is None else Payment.objects.filter(pk=fee_id).first()
     context = {
         "reservation": reservation,
+        "first_name": reservation.member.user.first_name,
         "session": session,
         "studio": session.studio,
         "market": market,

@@ -50,6 +50,7 @@ def send_plan_email(member_id: int, event: str, payment_id: int | None, figures:
     payment = Payment.objects.filter(pk=payment_id).first() if payment_id else None
     context = {
         "member": member,
+        "first_name": member.user.first_name,
         "market": market,
         "event": event,
         "payment": payment,
@@ -95,6 +96,7 @@ def send_refund_settled(payment_id: int) -> bool:
         return False
     context = {
         "refund": refund,
+        "first_name": refund.member.user.first_name,
         "amount": -refund.amount_cents,
         "site_url": settings.SITE_URL.rstrip("/"),
         "support_email": settings.SUPPORT_EMAIL,

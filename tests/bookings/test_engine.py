@@ -49,6 +49,13 @@ def test_booking_takes_credits_a_spot_and_sends_an_email(
     html = mail.outbox[0].alternatives[0].content
     # Screen readers in mail apps read it in its language, and a tab shows what it is.
     assert '<html lang="en">' in html and f"<title>{session.class_type.name} at " in html
+    # It greets the member by the name they gave, and plainly when they gave none.
+    assert mail.outbox[0].body.startswith("Hi,\n")
+    active_member.user.first_name = "Ada"
+    active_member.user.save(update_fields=["first_name"])
+    with django_capture_on_commit_callbacks(execute=True):
+        services.cancel(reservation.pk, member=active_member)
+    assert mail.outbox[-1].body.startswith("Hi Ada,\n")
 
 
 def test_a_line_break_in_a_name_does_not_stop_the_email(

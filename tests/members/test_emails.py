@@ -42,11 +42,12 @@ def html_of(email) -> str:
 def test_choosing_a_plan_sends_a_receipt_with_the_credits_and_the_renewal_date(
     auckland_plan, now, committed
 ):
-    member = factories.MemberFactory(home_market=auckland_plan.market)
+    member = factories.MemberFactory(home_market=auckland_plan.market, user__first_name="Ada")
     with committed():
         services.choose_plan(member, auckland_plan, now=now)  # 15:00 UTC: 04:00 the next day
     email = only_email()
     assert email.to == [member.user.email]
+    assert email.body.startswith("Hi Ada,\n")
     assert email.subject == "Welcome to classpass: your Core plan has started"
     assert "€49.00 was charged" in email.body
     assert "30 credits were added to your balance, which is now 30 credits." in email.body

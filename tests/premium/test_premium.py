@@ -91,6 +91,13 @@ def test_a_la_carte_for_a_user_without_a_plan(
     assert paid.status == ReservationStatus.BOOKED and paid.payment.amount_cents == 3000
     assert (paid.kind, paid.premium_reason) == ("a_la_carte", "a_la_carte")
     assert Payment.objects.get(kind=PaymentKind.A_LA_CARTE).status == PaymentStatus.SUCCEEDED
+    # The booking's e-mail is the receipt the page promises: it says what was charged.
+    from studios import outbox
+
+    outbox.relay()
+    (receipt,) = [m for m in mail.outbox if m.subject.startswith("You're booked")]
+    assert "$30.00 was charged for this class." in receipt.body
+    assert "$30.00 was charged for this class." in receipt.alternatives[0][0]
     again = services.pay_hold(held.pk, member=member)  # a double confirmation
     assert again.pk == paid.pk and Payment.objects.filter(kind=PaymentKind.A_LA_CARTE).count() == 1
 
