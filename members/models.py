@@ -36,6 +36,11 @@ class Plan(models.Model):
     def currency(self) -> str:
         return self.market.currency
 
+    @property
+    def price_per_credit_cents(self) -> int:
+        """What a credit costs on this plan, rounded to the minor unit: how plans compare."""
+        return round(self.price_cents / self.credits_per_cycle)
+
 
 class SubscriptionStatus(models.TextChoices):
     NONE = "none", "No plan"

@@ -303,6 +303,18 @@ def test_changing_plan_on_the_website_takes_effect_at_the_renewal(client, member
         plan.credits_per_cycle,  # this cycle was paid for: no new credits, no second charge
     )
     assert Payment.objects.filter(member=member).count() == 1
+    # The plans page says which plan is theirs and which takes over, and what a credit costs.
+    page = client.get(reverse("members:plan")).content.decode()
+    cards = {
+        name: card
+        for card in page.split('<label class="card plan">')[1:]
+        for name in [re.search(r"<strong>(.*?)</strong>", card).group(1)]
+    }
+    renewal = timezone.localtime(member.next_renewal_at, plan.market.tzinfo)
+    assert "Your plan" in cards[plan.name] and "checked" not in cards[plan.name]
+    assert f"From {renewal.day} {renewal:%B}" in cards["Sixty"] and "checked" in cards["Sixty"]
+    per_credit = round(bigger.price_cents / 60)
+    assert f"${per_credit // 100}.{per_credit % 100:02d} a credit" in cards["Sixty"]
 
 
 @pytest.mark.django_db
