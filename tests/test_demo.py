@@ -167,8 +167,9 @@ def test_the_demo_member_has_classes_ahead_and_can_book_as_the_readme_walks_thro
         HTTP_IDEMPOTENCY_KEY="walk-through",
     )
     assert response.status_code == 201, response.content
+    before = member.credit_balance
     member.refresh_from_db()
-    assert member.credit_balance >= 0
+    assert member.credit_balance == before - response.json()["credits_spent"] >= 0
 
 
 ADMIN_LIST_QUERIES = 10
