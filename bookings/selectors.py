@@ -75,13 +75,7 @@ def search_sessions(
         if end
         else local_to_utc(filters.day + timedelta(days=1), time(0), tz)
     )
-    qs = _sessions().filter(
-        studio__market=market,
-        studio__is_active=True,
-        status=SessionStatus.SCHEDULED,
-        starts_at__gte=max(day_start, now),
-        starts_at__lt=day_end,
-    )
+    qs = _bookable_in(_sessions(), market, max(day_start, now), day_end)
     return _matching(qs, filters).order_by("starts_at", "pk")
 
 
@@ -92,12 +86,11 @@ def next_matching_day(
     (at the same time of day, studio-local). One query: what an empty search day offers."""
     now = now or timezone.now()
     tz = market.tzinfo
-    qs = ClassSession.objects.filter(
-        studio__market=market,
-        studio__is_active=True,
-        status=SessionStatus.SCHEDULED,
-        starts_at__gte=max(local_to_utc(filters.day + timedelta(days=1), time(0), tz), now),
-        starts_at__lt=local_to_utc(last_day + timedelta(days=1), time(0), tz),
+    qs = _bookable_in(
+        ClassSession.objects.all(),
+        market,
+        max(local_to_utc(filters.day + timedelta(days=1), time(0), tz), now),
+        local_to_utc(last_day + timedelta(days=1), time(0), tz),
     )
     if filters.time_of_day in TIMES_OF_DAY:
         start, end = TIMES_OF_DAY[filters.time_of_day]
@@ -106,6 +99,19 @@ def next_matching_day(
         )
     first = _matching(qs, filters).order_by("starts_at").values_list("starts_at", flat=True)[:1]
     return next((timezone.localtime(at, tz).date() for at in first), None)
+
+
+def _bookable_in(
+    qs: QuerySet[ClassSession], market: Market, start: datetime, end: datetime
+) -> QuerySet[ClassSession]:
+    """The scheduled classes of the market's active studios starting in [start, end)."""
+    return qs.filter(
+        studio__market=market,
+        studio__is_active=True,
+        status=SessionStatus.SCHEDULED,
+        starts_at__gte=start,
+        starts_at__lt=end,
+    )
 
 
 def _matching(qs: QuerySet[ClassSession], filters: SearchFilters) -> QuerySet[ClassSession]:
