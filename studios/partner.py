@@ -11,6 +11,7 @@ from functools import wraps
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404
 from django.shortcuts import render
+from django.utils.text import get_text_list
 
 from .models import StaffMembership, StaffRole, Studio
 
@@ -31,6 +32,22 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "spotlight": frozenset({StaffRole.OWNER}),
     "integrations": OWNER_MANAGER,
 }
+
+# How a page that refuses a role names the roles it is for, most senior first.
+ROLE_PLURALS = {
+    StaffRole.OWNER: "owners",
+    StaffRole.MANAGER: "managers",
+    StaffRole.FRONT_DESK: "front desk staff",
+}
+
+
+def refusal(roles: frozenset[str], role: str) -> str:
+    """Why a page refuses `role`: who it is for, and who can open it for them."""
+    allowed = get_text_list([ROLE_PLURALS[r] for r in ROLE_PLURALS if r in roles], "and")
+    return (
+        f"Only the studio's {allowed} can open this page; your role here is "
+        f"{StaffRole(role).label.lower()}. An owner can change your role on the Team page."
+    )
 
 
 @dataclass(frozen=True)
@@ -72,11 +89,7 @@ def partner_required(permission: str):
                 raise Http404("No such studio.")
             request.partner = partner
             if partner.role not in roles:
-                allowed = ", ".join(sorted(StaffRole(r).label.lower() for r in roles))
-                message = (
-                    f"This page is for the studio's {allowed}; "
-                    f"you are {partner.role_label.lower()}."
-                )
+                message = refusal(roles, partner.role)
                 return render(
                     request, "studios/partner/forbidden.html", {"message": message}, status=403
                 )

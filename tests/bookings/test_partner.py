@@ -232,7 +232,7 @@ def test_front_desk_gets_a_403_that_says_why(staff_client, studio):
     for name in ("schedule", "settings", "earnings"):
         response = client.get(url(name, studio))
         assert response.status_code == 403
-        assert "you are front desk" in response.content.decode()
+        assert "your role here is front desk" in response.content.decode()
 
 
 def test_roster_query_count_does_not_grow(

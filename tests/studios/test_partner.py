@@ -884,7 +884,20 @@ def test_bad_class_type_input_is_a_form_error_and_other_studios_items_are_404(ow
 
 def test_the_front_desk_cannot_change_the_catalog(client, studio):
     client.force_login(factories.StaffFactory(studio=studio, role=StaffRole.FRONT_DESK).user)
-    assert client.get(url("catalog", studio)).status_code == 403
+    response = client.get(url("catalog", studio))
+    assert response.status_code == 403
+    assert (
+        "Only the studio&#x27;s owners and managers can open this page; "
+        "your role here is front desk." in response.content.decode()
+    )
+
+
+def test_a_manager_is_told_a_page_is_for_owners_only(client, studio):
+    client.force_login(factories.StaffFactory(studio=studio, role=StaffRole.MANAGER).user)
+    response = client.get(url("team", studio))
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "Only the studio&#x27;s owners can open this page; your role here is manager." in page
 
 
 def test_the_studio_profile_is_edited_on_the_settings_page_and_shown_to_members(
