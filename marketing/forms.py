@@ -4,11 +4,11 @@ from decimal import Decimal
 
 from django import forms
 
-from studios.forms import MoneyField
+from studios.forms import InCurrency, MoneyField
 from studios.models import Category
 
 
-class CampaignForm(forms.Form):
+class CampaignForm(InCurrency, forms.Form):
     starts_on = forms.DateField(label="First day", widget=forms.DateInput(attrs={"type": "date"}))
     ends_on = forms.DateField(label="Last day", widget=forms.DateInput(attrs={"type": "date"}))
     daily_fee_cents = MoneyField(label="Daily fee", min_value=Decimal("0.01"))

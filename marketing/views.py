@@ -22,6 +22,7 @@ def spotlight(request, studio):
     form = CampaignForm(
         request.POST or None,
         initial={"starts_on": tomorrow, "ends_on": tomorrow + timezone.timedelta(days=6)},
+        currency=studio.currency,
     )
     if request.method == "POST" and form.is_valid():
         try:

@@ -11,7 +11,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from studios.admin import LedgerAdmin, NewestFirstAdmin
-from studios.forms import MoneyField
+from studios.forms import InCurrency, MoneyField
 
 from . import services
 from .errors import MemberError
@@ -31,7 +31,7 @@ class CreditAdjustmentForm(forms.Form):
     note = forms.CharField(max_length=255, help_text="Why. The member sees this in their history.")
 
 
-class RefundForm(forms.Form):
+class RefundForm(InCurrency, forms.Form):
     amount_cents = MoneyField(label="Amount", min_value=Decimal("0.01"))
     reason = forms.CharField(max_length=200, help_text="Why. The member sees this.")
     refunded_before_cents = forms.IntegerField(widget=forms.HiddenInput)
@@ -230,7 +230,9 @@ class PaymentAdmin(NewestFirstAdmin, LedgerAdmin):
         given = services.refunded_cents(payment)
         left = payment.amount_cents - given
         form = RefundForm(
-            request.POST or None, initial={"amount_cents": left, "refunded_before_cents": given}
+            request.POST or None,
+            initial={"amount_cents": left, "refunded_before_cents": given},
+            currency=payment.currency,
         )
         if request.method == "POST" and form.is_valid():
             try:

@@ -4,11 +4,11 @@ from decimal import Decimal
 
 from django import forms
 
-from studios.forms import ChangesOnly, MoneyField
+from studios.forms import ChangesOnly, InCurrency, MoneyField
 from studios.models import ClassType, Studio
 
 
-class PremiumSettingsForm(ChangesOnly, forms.Form):
+class PremiumSettingsForm(InCurrency, ChangesOnly, forms.Form):
     enabled = forms.BooleanField(required=False, label="Sell Premium spots")
     price_cents = MoneyField(label="Premium price per class", min_value=Decimal("0.01"))
     max_spots = forms.IntegerField(
@@ -23,7 +23,7 @@ class PremiumSettingsForm(ChangesOnly, forms.Form):
     )
 
 
-class ClassTypePriceForm(forms.Form):
+class ClassTypePriceForm(InCurrency, forms.Form):
     class_type = forms.ModelChoiceField(queryset=ClassType.objects.none())
     price_cents = MoneyField(
         label="Premium price",
@@ -33,5 +33,5 @@ class ClassTypePriceForm(forms.Form):
     )
 
     def __init__(self, *args, studio: Studio, **kwargs):
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, currency=studio.currency, **kwargs)
         self.fields["class_type"].queryset = ClassType.objects.filter(studio=studio)

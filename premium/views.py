@@ -17,10 +17,10 @@ from .forms import ClassTypePriceForm, PremiumSettingsForm
 def premium(request, studio):
     current = selectors.settings_for(studio)
     initial = {k: getattr(current, k) for k in services.FIELDS}
-    form = PremiumSettingsForm(initial=initial)
+    form = PremiumSettingsForm(initial=initial, currency=studio.currency)
     price_form = ClassTypePriceForm(studio=studio)
     if request.method == "POST" and request.POST.get("form") == "settings":
-        form = PremiumSettingsForm(request.POST)
+        form = PremiumSettingsForm(request.POST, currency=studio.currency)
         if form.is_valid():
             services.update_settings(studio, by=request.user, **form.changes())
             messages.success(request, "Premium settings saved.")

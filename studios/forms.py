@@ -37,6 +37,17 @@ class MoneyField(forms.DecimalField):
         return None if amount is None else int(amount * 100)
 
 
+class InCurrency:
+    """A form whose money fields name their currency in the label ("Daily fee (GBP)"), so that
+    a studio never wonders what 24.00 is in. Pass the studio's `currency`."""
+
+    def __init__(self, *args, currency: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field, MoneyField):
+                field.label = f"{field.label} ({currency})"
+
+
 class ChangesOnly:
     """A form whose fields also send the values the page showed (Django's show_hidden_initial),
     so that `changes()` holds only what this person changed. Saving just that never undoes
@@ -115,7 +126,7 @@ class SessionForm(ChangesOnly, forms.Form):
         )
 
 
-class SettingsForm(ChangesOnly, forms.Form):
+class SettingsForm(InCurrency, ChangesOnly, forms.Form):
     monthly_visit_limit = forms.IntegerField(
         min_value=1, max_value=31, help_text="Standard visits per member per billing cycle."
     )

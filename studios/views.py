@@ -151,7 +151,9 @@ def session_edit(request, studio, session_id: int):
 def settings_page(request, studio):
     which = request.POST.get("form", "settings") if request.method == "POST" else None
     initial = {name: getattr(studio, name) for name in services.INVENTORY_SETTINGS}
-    form = SettingsForm(request.POST if which == "settings" else None, initial=initial)
+    form = SettingsForm(
+        request.POST if which == "settings" else None, initial=initial, currency=studio.currency
+    )
     profile = ProfileForm(
         request.POST if which == "profile" else None,
         initial={name: getattr(studio, name) for name in services.PROFILE_FIELDS},

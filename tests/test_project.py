@@ -484,6 +484,7 @@ def test_support_refunds_a_payment_from_admin_and_the_member_sees_it(
     address = reverse("admin:members_payment_refund", args=[paid.pk])
     page = admin_client.get(address).content.decode()
     assert "left to refund: <strong>$10.00</strong>" in page
+    assert "Amount (USD)" in page
     bad = admin_client.post(
         address, {"amount_cents": "11.00", "reason": "x", "refunded_before_cents": 0}
     )

@@ -967,3 +967,17 @@ def test_a_statements_ledger_pages_on_to_later_entries_and_says_so(owner_client,
     # The ledger runs in time order, as the statement adds it up: page 2 is the later entries.
     assert "Later →" in first and "Older" not in first
     assert "← Earlier" in second and "Newer" not in second
+
+
+def test_money_fields_name_the_studio_currency(owner_client, studio):
+    studio.market.currency = "GBP"
+    studio.market.save(update_fields=["currency"])
+    labels = {
+        "settings": ["Standard payout per visit (GBP)"],
+        "premium": ["Premium price per class (GBP)", "Premium price (GBP)"],
+        "spotlight": ["Daily fee (GBP)"],
+    }
+    for page, expected in labels.items():
+        content = owner_client.get(url(page, studio)).content.decode()
+        for label in expected:
+            assert f">{label}</label>" in content, (page, label)
