@@ -1,7 +1,6 @@
 """E-mails about reservations, HTML and text, with times in the studio's timezone."""
 
 import logging
-from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -93,7 +92,7 @@ def _fee_refund(reservation, event: str, fee):
 
 def _free_cancellation_until(session):
     """When cancelling stops being free, if that is still ahead (in the studio's timezone)."""
-    until = session.starts_at - timedelta(hours=session.studio.cancellation_window_hours)
+    until = session.free_cancel_until
     if until <= timezone.now():
         return None
     return timezone.localtime(until, session.studio.market.tzinfo)

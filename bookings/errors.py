@@ -62,6 +62,12 @@ class NotCancellable(BookingError):
     status = 409
 
 
+class LateCancelNotConfirmed(NotCancellable):
+    """A cancel sent from a page that still offered a free one, now that the window has closed."""
+
+    code = "late_cancel_not_confirmed"
+
+
 class WaitlistError(BookingError):
     code = "waitlist_error"
     status = 409

@@ -5,6 +5,7 @@ Functions named *_locked expect the caller to hold those locks inside its transa
 """
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from django.conf import settings
@@ -26,7 +27,7 @@ from studios import outbox
 from studios import services as studios_services
 from studios.db import batched, insert, take_id
 from studios.models import ClassSession, EarningEntry, EarningKind, SessionStatus
-from studios.templatetags.money import format_credits
+from studios.templatetags.money import format_credits, format_money
 
 from . import emails, sql
 from .errors import (
@@ -34,6 +35,7 @@ from .errors import (
     BookingError,
     HoldExpired,
     IdempotencyConflict,
+    LateCancelNotConfirmed,
     NoActivePlan,
     NotBookable,
     NotCancellable,
@@ -473,14 +475,52 @@ def _release_locked(session: ClassSession, counter: str) -> None:
 # --- cancelling ----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class CancelTerms:
+    """What cancelling a booked reservation costs at a given moment."""
+
+    late: bool
+    free_until: datetime
+    fee_cents: int  # the late-cancel fee; 0 for a class paid in money, whose price is kept
+    kept_cents: int  # the money paid for the class that a late cancel does not refund
+    currency: str
+
+    def describe(self) -> str:
+        """The terms in a sentence, for the member about to cancel."""
+        if not self.late:
+            return "Free cancellation."
+        if self.kept_cents:
+            return f"A late cancel: the {format_money(self.kept_cents, self.currency)} paid stays."
+        fee = f" and a {format_money(self.fee_cents, self.currency)} fee is charged"
+        return f"A late cancel: your credits come back{fee if self.fee_cents else ''}."
+
+
+def cancel_terms(session: ClassSession, reservation: Reservation, now: datetime) -> CancelTerms:
+    """The terms of cancelling `reservation` of `session` (with its studio and market) now."""
+    market = session.studio.market
+    return CancelTerms(
+        late=now > session.free_cancel_until,
+        free_until=session.free_cancel_until,
+        fee_cents=_fee_cents(reservation, market, PaymentKind.LATE_CANCEL_FEE),
+        kept_cents=reservation.money_paid_cents,
+        currency=market.currency,
+    )
+
+
 def cancel(
-    reservation_id: int, *, member: Member | None = None, now: datetime | None = None
+    reservation_id: int,
+    *,
+    member: Member | None = None,
+    now: datetime | None = None,
+    late_ok: bool = True,
 ) -> Reservation:
     """Cancel a reservation. Free up to the studio's window; inside it, a late cancel.
 
     Credits always come back. A late cancel charges the market's fee and pays the studio its
     rate; the freed spot goes to the waitlist in the same transaction.
-    Pass `member` to refuse (as not found) a reservation of someone else.
+    Pass `member` to refuse (as not found) a reservation of someone else, and `late_ok=False`
+    when the member was shown a free cancellation: a late one is then refused with its terms
+    (LateCancelNotConfirmed), so nobody pays a fee they were not told of.
     """
     now = now or timezone.now()
     with transaction.atomic(durable=True):
@@ -494,7 +534,15 @@ def cancel(
             raise NotCancellable(f"This reservation is {reservation.get_status_display().lower()}.")
         if now >= session.starts_at:
             raise NotCancellable("This class has started; it can no longer be cancelled.")
-        late = now > session.starts_at - timedelta(hours=session.studio.cancellation_window_hours)
+        terms = cancel_terms(session, reservation, now)
+        late = terms.late
+        if late and not late_ok:
+            local = timezone.localtime(terms.free_until, session.studio.market.tzinfo)
+            raise LateCancelNotConfirmed(
+                f"Free cancellation ended {local:%a} {local.day} {local:%b} at {local:%H:%M}. "
+                f"{terms.describe()} "
+                "Cancel again to confirm."
+            )
         _release_locked(session, reservation.counter)
         _give_back_locked(
             session, reservation, locked_member, why="cancelled", refund_money=not late
@@ -545,13 +593,9 @@ def _charge_fee_locked(
 ) -> None:
     """Charge the market's late-cancel or missed-class fee (credit bookings only)."""
     market = session.studio.market
-    fee = (
-        market.late_cancel_fee_cents
-        if kind == PaymentKind.LATE_CANCEL_FEE
-        else market.missed_class_fee_cents
-    )
-    if not fee or reservation.money_paid_cents:
-        return  # no fee set, or a paid class whose price stays with the studio instead
+    fee = _fee_cents(reservation, market, kind)
+    if not fee:
+        return
     try:
         members_services.charge(
             member,
@@ -566,6 +610,16 @@ def _charge_fee_locked(
         # The cancellation stands; the declined fee is on record for support to follow up
         # (one the provider did not answer is recorded as pending, and asked again).
         log.warning("Fee for reservation %s was declined", reservation.pk)
+
+
+def _fee_cents(reservation: Reservation, market, kind: str) -> int:
+    """The market's late-cancel or missed-class fee; none for a class paid in money, whose
+    price stays with the studio instead."""
+    if reservation.money_paid_cents:
+        return 0
+    if kind == PaymentKind.LATE_CANCEL_FEE:
+        return market.late_cancel_fee_cents
+    return market.missed_class_fee_cents
 
 
 def _earning_row(reservation: Reservation, session: ClassSession, now: datetime, what: str) -> dict:

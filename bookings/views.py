@@ -107,6 +107,10 @@ def class_detail(request, session_id: int):
     elif selectors.spotlight_campaign_of(int(spotlight), session.pk):
         day = timezone.localtime(session.starts_at, session.studio.market.tzinfo).date()
         marketing_services.count([int(spotlight)], day, "clicks")  # the class's day, as bookings
+    # The context already knows whether either exists: no query for the common case.
+    reservation = selectors.member_reservation(member, session) if ctx.already_booked else None
+    if reservation is not None:
+        reservation.cancel_terms = services.cancel_terms(session, reservation, now)
     context = {
         "spotlight": spotlight,
         "session": session,
@@ -116,10 +120,7 @@ def class_detail(request, session_id: int):
         "available": [o for o in offers if o.available],
         "price": pricing.explain(session),
         "spots": selectors.spots_label(session),
-        # The context already knows whether either exists: no query for the common case.
-        "reservation": selectors.member_reservation(member, session)
-        if ctx.already_booked
-        else None,
+        "reservation": reservation,
         "waiting": selectors.waiting_entry(member, session) if ctx.waiting else None,
         "idempotency_key": uuid.uuid4().hex,
     }
@@ -238,7 +239,9 @@ def checkout(request, public_id):
 def cancel(request, reservation_id: int):
     member = _member_or_404(request)
     try:
-        reservation = services.cancel(reservation_id, member=member)
+        reservation = services.cancel(
+            reservation_id, member=member, late_ok=request.POST.get("late") == "1"
+        )
     except BookingError as exc:
         messages.error(request, exc.message)
     else:
@@ -297,12 +300,16 @@ def schedule(request):
             return redirect(home)
         raise Http404("This account has no member profile.")
     past = Paginator(selectors.past_reservations(member), 20).get_page(request.GET.get("page"))
+    upcoming = list(selectors.upcoming_reservations(member))
+    now = timezone.now()
+    for reservation in upcoming:
+        reservation.cancel_terms = services.cancel_terms(reservation.session, reservation, now)
     return render(
         request,
         "bookings/schedule.html",
         {
             "member": member,
-            "upcoming": list(selectors.upcoming_reservations(member)),
+            "upcoming": upcoming,
             "waiting": list(selectors.waiting_entries(member)),
             "page": past,
             "calendar_url": request.build_absolute_uri(

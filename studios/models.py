@@ -1,7 +1,7 @@
 """Markets, studios, their staff, schedules and class sessions, and the studio earnings ledger."""
 
 import zoneinfo
-from datetime import date, time
+from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -388,6 +388,11 @@ class ClassSession(models.Model):
     @property
     def standard_left(self) -> int:
         return max(0, min(self.network_spots - self.network_booked, self.room_left))
+
+    @property
+    def free_cancel_until(self) -> datetime:
+        """Cancelling is free until then; later it is a late cancel (reads `studio`)."""
+        return self.starts_at - timedelta(hours=self.studio.cancellation_window_hours)
 
     def premium_left(self, cap: int) -> int:
         """Premium spots left beyond the network allocation, for a studio that sells at most

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from bookings import selectors, services
 from bookings.models import Reservation
+from members.models import Payment, PaymentKind
 from premium.models import PremiumPrice, PremiumSettings
 from studios.models import ClassSession
 from tests import factories
@@ -167,7 +168,7 @@ def test_class_page_of_a_booked_member_at_a_premium_studio_stays_within_8_querie
     client.force_login(active_member.user)
     with django_assert_max_num_queries(8):
         page = client.get(reverse("bookings:class", args=[session.pk])).content.decode()
-    assert "You're booked" in page and "Cancel reservation" in page
+    assert "You're booked" in page and ">Cancel</button>" in page and "Free until" in page
 
 
 def test_class_page_without_a_reservation_or_waitlist_entry_does_not_look_for_them(
@@ -346,10 +347,45 @@ def test_a_late_cancel_from_the_page_warns_of_the_fee(client, active_member, stu
     )
     reservation = services.book(active_member, session.pk)
     client.force_login(active_member.user)
-    response = client.post(reverse("bookings:cancel", args=[reservation.pk]), follow=True)
+    page = client.get(reverse("bookings:schedule")).content.decode()
+    assert ">Cancel late</button>" in page
+    assert "A late cancel: your credits come back and a $10.00 fee is charged." in page
+    response = client.post(
+        reverse("bookings:cancel", args=[reservation.pk]), {"late": "1"}, follow=True
+    )
     assert "late-cancel fee charged" in response.content.decode()
     reservation.refresh_from_db()
     assert reservation.status == "late_cancelled"
+    fee = Payment.objects.get(member=active_member, kind=PaymentKind.LATE_CANCEL_FEE)
+    assert fee.amount_cents == 1000
+
+
+def test_a_page_that_offered_a_free_cancel_never_charges_a_fee_once_the_window_closed(
+    client, active_member, studio
+):
+    studio.cancellation_window_hours = 12
+    studio.save(update_fields=["cancellation_window_hours"])
+    session = factories.ClassSessionFactory(studio=studio, starts_at=soon(20), credit_price=4)
+    reservation = services.book(active_member, session.pk)
+    client.force_login(active_member.user)
+    page = client.get(reverse("bookings:schedule")).content.decode()
+    free_until = timezone.localtime(session.starts_at - timedelta(hours=12), studio.market.tzinfo)
+    assert f"Free until {free_until:%a} {free_until.day} {free_until:%b, %H:%M}" in page
+    assert 'name="late"' not in page
+    # The member comes back to the open page after the window closed, and clicks Cancel.
+    session.starts_at = soon(2)
+    session.save(update_fields=["starts_at"])
+    Reservation.objects.filter(pk=reservation.pk).update(starts_at=session.starts_at)
+    response = client.post(reverse("bookings:cancel", args=[reservation.pk]), follow=True)
+    page = response.content.decode()
+    assert "Free cancellation ended" in page and "a $10.00 fee is charged" in page
+    assert "Cancel again to confirm." in page and ">Cancel late</button>" in page
+    reservation.refresh_from_db()
+    active_member.refresh_from_db()
+    assert reservation.status == "booked"
+    assert not Payment.objects.filter(
+        member=active_member, kind=PaymentKind.LATE_CANCEL_FEE
+    ).exists()
 
 
 def test_cancel_returns_to_the_page_it_came_from_but_never_off_site(client, active_member, studio):
