@@ -53,13 +53,29 @@ def _session_annotations() -> list:
     return [import_string(path) for path in settings.SESSION_ANNOTATIONS]
 
 
-def _sessions() -> QuerySet[ClassSession]:
-    """Class sessions for the member pages and the API, with what other apps annotate on them
-    (settings.SESSION_ANNOTATIONS: Premium's `premium_cap`) in the same statement."""
-    qs = ClassSession.objects.select_related("studio__market", "class_type", "instructor")
+def _annotated(qs: QuerySet[ClassSession]) -> QuerySet[ClassSession]:
+    """`qs` with what other apps annotate on class sessions (settings.SESSION_ANNOTATIONS:
+    Premium's `premium_cap`), in the same statement."""
     for annotations in _session_annotations():
         qs = qs.annotate(**annotations())
     return qs
+
+
+def _sessions() -> QuerySet[ClassSession]:
+    """Class sessions for the member pages and the API, annotated (`_annotated`)."""
+    return _annotated(
+        ClassSession.objects.select_related("studio__market", "class_type", "instructor")
+    )
+
+
+def _offered(qs: QuerySet[ClassSession]) -> QuerySet[ClassSession]:
+    """The classes a member could book: those with network spots, or with Premium spots where
+    the studio sells them (an annotated `qs`). A class that offers neither is the studio's own
+    business: listed, it would only ever say 'Sold out'."""
+    offered = Q(network_spots__gt=0)
+    if "premium_cap" in qs.query.annotations:
+        offered |= Q(premium_cap__gt=0)
+    return qs.filter(offered)
 
 
 def search_sessions(
@@ -87,7 +103,7 @@ def next_matching_day(
     now = now or timezone.now()
     tz = market.tzinfo
     qs = _bookable_in(
-        ClassSession.objects.all(),
+        _annotated(ClassSession.objects.all()),
         market,
         max(local_to_utc(filters.day + timedelta(days=1), time(0), tz), now),
         local_to_utc(last_day + timedelta(days=1), time(0), tz),
@@ -104,13 +120,16 @@ def next_matching_day(
 def _bookable_in(
     qs: QuerySet[ClassSession], market: Market, start: datetime, end: datetime
 ) -> QuerySet[ClassSession]:
-    """The scheduled classes of the market's active studios starting in [start, end)."""
-    return qs.filter(
-        studio__market=market,
-        studio__is_active=True,
-        status=SessionStatus.SCHEDULED,
-        starts_at__gte=start,
-        starts_at__lt=end,
+    """The scheduled classes offered to members (`_offered`) of the market's active studios,
+    starting in [start, end)."""
+    return _offered(
+        qs.filter(
+            studio__market=market,
+            studio__is_active=True,
+            status=SessionStatus.SCHEDULED,
+            starts_at__gte=start,
+            starts_at__lt=end,
+        )
     )
 
 
@@ -165,7 +184,7 @@ def studio_by_slug(slug: str) -> Studio | None:
 def upcoming_for_studio(studio: Studio, *, days: int = 7, limit: int = 60) -> list[ClassSession]:
     now = timezone.now()
     return list(
-        _sessions()
+        _offered(_sessions())
         .filter(
             studio=studio,
             status=SessionStatus.SCHEDULED,

@@ -581,6 +581,49 @@ def test_a_class_whose_only_spots_left_are_premium_says_premium_not_sold_out(cli
     assert by_id[rows["closed"].pk]["premium_left"] == 0
 
 
+def test_a_class_that_offers_members_nothing_is_not_listed(client, studio):
+    from premium.models import PremiumSettings
+
+    closed = factories.StudioFactory(market=studio.market)
+    PremiumSettings.objects.create(studio=closed, enabled=False, price_cents=2500)
+    at = soon(30)
+    # No network spots and no Premium: nobody could ever book it.
+    hidden = factories.ClassSessionFactory(
+        studio=closed, starts_at=at, capacity=20, network_spots=0
+    )
+    # No network spots, but the studio sells Premium: (c).
+    premium = factories.ClassSessionFactory(
+        studio=studio, starts_at=at, capacity=20, network_spots=0
+    )
+    # Network spots all taken: waiting is worth it.
+    waitlist = factories.ClassSessionFactory(
+        studio=closed, starts_at=at, capacity=20, network_spots=2, network_booked=2
+    )
+    day = local_day(hidden)
+    found = selectors.search_sessions(studio.market, selectors.SearchFilters(day=day))
+    assert {s.pk for s in found} == {premium.pk, waitlist.pk}
+    page = client.get(
+        reverse("bookings:search"), {"market": studio.market.slug, "day": day}
+    ).content.decode()
+    assert f"/classes/{hidden.pk}/" not in page and f"/classes/{waitlist.pk}/" in page
+    studio_page = client.get(reverse("bookings:studio", args=[closed.slug])).content.decode()
+    assert f"/classes/{hidden.pk}/" not in studio_page
+    assert f"/classes/{waitlist.pk}/" in studio_page
+    api = client.get("/api/v1/sessions/", {"market": studio.market.slug, "day": day}).json()
+    assert hidden.pk not in {r["id"] for r in api["results"]}
+    # An empty day does not point on to a day whose only class offers nothing.
+    waitlist.delete()
+    premium.delete()
+    before = selectors.SearchFilters(day=day - timedelta(days=1))
+    week = day + timedelta(days=7)
+    assert selectors.next_matching_day(studio.market, before, last_day=week) is None
+    ClassSession.objects.filter(pk=hidden.pk).update(network_spots=1)
+    assert selectors.next_matching_day(studio.market, before, last_day=week) == day
+    ClassSession.objects.filter(pk=hidden.pk).update(network_spots=0)
+    # Its own page still opens, from a link sent earlier.
+    assert client.get(reverse("bookings:class", args=[hidden.pk])).status_code == 200
+
+
 def test_an_empty_day_points_on_to_the_next_day_the_same_search_has_classes(
     client, studio, django_assert_max_num_queries
 ):
