@@ -338,7 +338,7 @@ def _own_reservation(request, reservation_id: int) -> Reservation:
 
 class CancelView(APIView):
     @extend_schema(
-        summary="Cancel a reservation (free before the studio's window; inside it: credits back, fee)",
+        summary="Cancel a reservation (free until the studio's window; then credits back, fee)",
         request=None,
         responses=ReservationSerializer,
         examples=[

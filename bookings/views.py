@@ -107,7 +107,8 @@ def class_detail(request, session_id: int):
     elif selectors.spotlight_campaign_of(int(spotlight), session.pk):
         day = timezone.localtime(session.starts_at, session.studio.market.tzinfo).date()
         marketing_services.count([int(spotlight)], day, "clicks")  # the class's day, as bookings
-    # The context already knows whether either exists: no query for the common case.
+    # The context already knows whether the member has a reservation or a waitlist entry: no
+    # query for either in the common case.
     reservation = selectors.member_reservation(member, session) if ctx.already_booked else None
     if reservation is not None:
         reservation.cancel_terms = services.cancel_terms(session, reservation, now)
