@@ -154,6 +154,7 @@ class SmartSpotRelease(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["studio", "-created_at"], name="smartspot_studio_created")]
+        verbose_name = "SmartSpot release"
 
     def __str__(self) -> str:
         return f"{self.spots_released} released for {self.session}"

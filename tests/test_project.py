@@ -55,6 +55,7 @@ def test_the_admin_says_whose_it_is(admin_client):
     page = admin_client.get("/admin/").content.decode()
     assert "<title>The marketplace | classpass admin</title>" in page
     assert "Django administration" not in page
+    assert ">SmartSpot releases<" in page and "Smart spot" not in page
 
 
 @pytest.mark.django_db
