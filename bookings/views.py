@@ -24,7 +24,7 @@ from studios.models import Market
 from . import calendar, pricing, selectors, services
 from .errors import BookingError
 from .forms import BookForm, SearchForm
-from .models import ReservationStatus, Source
+from .models import ReservationKind, ReservationStatus, Source
 from .offers import collect_offers
 
 
@@ -112,15 +112,21 @@ def class_detail(request, session_id: int):
     reservation = selectors.member_reservation(member, session) if ctx.already_booked else None
     if reservation is not None:
         reservation.cancel_terms = services.cancel_terms(session, reservation, now)
+    spots = selectors.spots_label(session)
     context = {
         "spotlight": spotlight,
         "session": session,
+        # Where only Premium spots are left, the price to show is Premium's (or à la carte's),
+        # not the standard price nobody can book at.
+        "headline": next((o for o in offers if o.kind != ReservationKind.STANDARD), None)
+        if spots == "Premium"
+        else None,
         "market": session.studio.market,
         "member": member,
         "offers": offers,
         "available": [o for o in offers if o.available],
         "price": pricing.explain(session),
-        "spots": selectors.spots_label(session),
+        "spots": spots,
         "reservation": reservation,
         "waiting": selectors.waiting_entry(member, session) if ctx.waiting else None,
         "idempotency_key": uuid.uuid4().hex,

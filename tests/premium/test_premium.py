@@ -277,6 +277,8 @@ def test_class_page_shows_both_prices_and_the_reason(client, active_member, stud
     client.force_login(active_member.user)
     page = client.get(reverse("bookings:class", args=[session.pk])).content.decode()
     assert "8 credits" in page and "Book Premium for 15 credits" in page
+    # Standard spots are left: the price at the top is the standard one.
+    assert re.search(r'<h2>8 credits\s*<span class="spots">', page) and "Why 8 credits?" in page
     # Said once, as the Premium offer's reason, not again as the standard offer's refusal.
     assert page.count("You&#x27;ve reached your 1 visits at this studio this cycle.") == 1
 
@@ -290,6 +292,9 @@ def test_a_class_page_says_why_a_member_cannot_book_only_when_nothing_is_bookabl
     assert "Book Premium for 15 credits" in page
     assert "This class offers no standard spots on the network." in page
     assert "This class offers no spots on the network." not in page
+    # The price at the top is the one the member can book at, not the standard one.
+    assert re.search(r'<h2>15 credits\s*<span class="spots premium">Premium</span>', page)
+    assert "Only Premium spots are left" in page and "Why 8 credits?" not in page
     # With the room full, nothing is bookable: the page says why.
     zero.studio_booked = 10
     zero.save()
