@@ -371,7 +371,8 @@ def statement_csv(request, studio, year: int, month: int):
     tz = studio.market.tzinfo
     writer.writerow(["Payout statement", _as_text(studio.name), f"{year}-{month:02d}", currency])
     writer.writerow([])
-    writer.writerow(["date", "kind", "class", "description", "reference", "amount"])
+    # "class starts" came last, after the columns that spreadsheets already read by position.
+    writer.writerow(["date", "kind", "class", "description", "reference", "amount", "class starts"])
     for entry in selectors.earnings_in_month(studio, year, month).iterator(chunk_size=2000):
         writer.writerow(
             [
@@ -381,6 +382,9 @@ def statement_csv(request, studio, year: int, month: int):
                 _as_text(entry.description),
                 _as_text(entry.reference or ""),
                 f"{entry.amount_cents / 100:.2f}",
+                timezone.localtime(entry.session.starts_at, tz).strftime("%Y-%m-%d %H:%M")
+                if entry.session_id
+                else "",
             ]
         )
     writer.writerow([])

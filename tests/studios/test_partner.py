@@ -385,10 +385,35 @@ def test_earnings_page_and_csv_agree_with_the_statement(owner_client, studio):
     response = owner_client.get(url("statement_csv", studio, year, month))
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(response.content.decode())))
-    amounts = [float(r[5]) for r in rows if len(r) == 6 and r[1] == "Reservation payout"]
+    amounts = [float(r[5]) for r in rows if len(r) == 7 and r[1] == "Reservation payout"]
     assert sum(amounts) == 27.0
     total = next(r for r in rows if r and r[0] == "Total payable")
     assert total[5] == "27.00"
+
+
+def test_each_payout_names_when_its_class_started(owner_client, studio):
+    # A late cancel is paid when it happens, hours before the class: the ledger says both.
+    tz = studio.market.tzinfo
+    starts = timezone.localtime(timezone.now(), tz).replace(hour=12, minute=30, second=0)
+    session = factories.ClassSessionFactory(studio=studio, starts_at=starts)
+    paid = entry(studio, 1400, starts - timedelta(hours=5))
+    paid.session = session
+    paid.save(update_fields=["session"])
+    local = starts.replace(microsecond=0)
+    year, month = selectors.current_month(studio)
+    page = owner_client.get(url("earnings", studio)).content.decode()
+    assert f"{local:%a} {local.day} {local:%b, %H:%M}" in page
+    rows = list(
+        csv.reader(
+            io.StringIO(
+                owner_client.get(url("statement_csv", studio, year, month)).content.decode()
+            )
+        )
+    )
+    header = rows[2]
+    assert header[-1] == "class starts" and header[5] == "amount"
+    (row,) = [r for r in rows[3:] if len(r) == 7 and r[1] == "Reservation payout"]
+    assert row[6] == f"{local:%Y-%m-%d %H:%M}" and row[5] == "14.00"
 
 
 def test_partner_pages_keep_a_fixed_query_count(
@@ -490,8 +515,8 @@ def test_statement_csv_cells_never_run_as_spreadsheet_formulas(owner_client, stu
         )
     )
     assert rows[0][1] == "'@Studio"
-    line = next(r for r in rows if len(r) == 6 and r[1] == "Reservation payout")
-    assert line[2:] == [
+    line = next(r for r in rows if len(r) == 7 and r[1] == "Reservation payout")
+    assert line[2:6] == [
         '\'=HYPERLINK("http://evil.example","Open")',
         "'+1 visit",
         "'-ref",
