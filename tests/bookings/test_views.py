@@ -657,3 +657,16 @@ def test_an_empty_day_points_on_to_the_next_day_the_same_search_has_classes(
     # Nothing in the booking window: no link.
     page = search(category="boxing")
     assert "Next:" not in page and "Try another day or fewer filters." in page
+
+
+def test_the_class_page_states_the_cancellation_terms_for_credits_and_money(client, studio):
+    session = factories.ClassSessionFactory(studio=studio, starts_at=soon(30))
+    address = reverse("bookings:class", args=[session.pk])
+    page = client.get(address).content.decode()
+    assert "Later, credits come back and a $10.00 late-cancel fee applies" in page
+    assert "a class bought without a plan is not refunded" in page
+    studio.market.late_cancel_fee_cents = 0
+    studio.market.save(update_fields=["late_cancel_fee_cents"])
+    page = client.get(address).content.decode()
+    assert "Later, credits come back; a class bought without a plan is not refunded." in page
+    assert "$0.00" not in page
