@@ -45,6 +45,8 @@ def roster(request, studio, session_id: int):
     session = studio_selectors.session_for_studio(studio, session_id)
     if session is None:
         raise Http404("No such class.")
+    now = timezone.now()
+    opens_at = services.check_in_opens_at(session)
     return render(
         request,
         "bookings/partner/roster.html",
@@ -52,7 +54,11 @@ def roster(request, studio, session_id: int):
             "studio": studio,
             "session": session,
             "rows": selectors.roster(studio, session),
-            "cancellable": services.session_cancellable(session, timezone.now()),
+            "cancellable": services.session_cancellable(session, now),
+            # The buttons show when the engine would take them, not to be refused.
+            "check_in_open": now >= opens_at,
+            "check_in_opens_at": opens_at,
+            "started": now >= session.starts_at,
         },
     )
 

@@ -914,6 +914,11 @@ def mark_missed(reservation_id: int, *, now: datetime | None = None) -> Reservat
     return _mark(reservation_id, ReservationStatus.MISSED, now=now or timezone.now())
 
 
+def check_in_opens_at(session: ClassSession) -> datetime:
+    """Staff may check members in from then on; no-shows are marked once the class starts."""
+    return session.starts_at - CHECK_IN_OPENS
+
+
 def _mark(reservation_id: int, status: str, *, now: datetime) -> Reservation:
     """Staff mark attendance. A no-show gets credits back and pays the fee; the studio earns."""
     with transaction.atomic(durable=True):
@@ -924,7 +929,7 @@ def _mark(reservation_id: int, status: str, *, now: datetime) -> Reservation:
             )
         if status == ReservationStatus.MISSED and now < session.starts_at:
             raise NotCancellable("A member can be marked missing once the class has started.")
-        if now < session.starts_at - CHECK_IN_OPENS:
+        if now < check_in_opens_at(session):
             raise NotCancellable("Check-in opens an hour before the class.")
         if status == ReservationStatus.MISSED:
             _give_back_locked(session, reservation, member, why="missed", refund_money=False)

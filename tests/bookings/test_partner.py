@@ -10,7 +10,7 @@ from bookings import services
 from bookings.models import Reservation, ReservationKind
 from marketing.models import SpotlightCampaign
 from members.models import Payment, PaymentKind
-from studios.models import EarningEntry, StaffRole
+from studios.models import ClassSession, EarningEntry, StaffRole
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -233,6 +233,28 @@ def test_front_desk_gets_a_403_that_says_why(staff_client, studio):
         response = client.get(url(name, studio))
         assert response.status_code == 403
         assert "your role here is front desk" in response.content.decode()
+
+
+def test_roster_offers_check_in_and_no_show_only_when_they_can_be_taken(
+    staff_client, studio, active_member
+):
+    session = factories.ClassSessionFactory(
+        studio=studio, starts_at=timezone.now() + timedelta(hours=5), credit_price=2
+    )
+    services.book(active_member, session.pk)
+    client = staff_client(StaffRole.FRONT_DESK)
+    address = url("roster", studio, session.pk)
+    opens = timezone.localtime(session.starts_at - timedelta(hours=1), studio.market.tzinfo)
+    page = client.get(address).content.decode()
+    assert ">Check in<" not in page and ">No-show<" not in page
+    assert f"Check-in opens {opens:%a} {opens.day} {opens:%b} at {opens:%H:%M}" in page
+    for hours, check_in, no_show in ((0.5, True, False), (-0.5, True, True)):
+        ClassSession.objects.filter(pk=session.pk).update(
+            starts_at=timezone.now() + timedelta(hours=hours)
+        )
+        page = client.get(address).content.decode()
+        assert (">Check in<" in page, ">No-show<" in page) == (check_in, no_show), hours
+        assert "Check-in opens" not in page
 
 
 def test_roster_query_count_does_not_grow(
