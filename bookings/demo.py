@@ -73,7 +73,7 @@ def _upcoming(*, seed: int) -> str:
             network_spots__gt=0,
         )
         .select_related("studio")
-        .order_by("starts_at")
+        .order_by("starts_at", "pk")  # ties in one order, whatever the table went through
     )
     booked = waiting = 0
     for session in sessions:
@@ -97,14 +97,36 @@ def _upcoming(*, seed: int) -> str:
                     except BookingError:
                         pass
     if demo_member is not None:
-        own = [s for s in sessions if s.studio.market_id == demo_member.home_market_id][:40:13]
-        for session in own:
+        booked += _demo_members_own(demo_member, sessions, now)
+    return f"{booked} upcoming bookings, {waiting} waitlist entries"
+
+
+DEMO_MEMBER_CLASSES = 4
+DEMO_MEMBER_KEEPS = 15  # credits left for whoever tries the demo as them: a class or two
+
+
+def _demo_members_own(member: Member, sessions: list[ClassSession], now) -> int:
+    """The demo member's classes ahead: one in each stretch of the coming days, the first
+    there that takes the booking (another may be sold out, or at a studio whose monthly
+    limit they reached), always keeping DEMO_MEMBER_KEEPS credits. Whatever the hour the demo
+    is loaded at, they have classes ahead and credits to book more."""
+    home = [s for s in sessions if s.studio.market_id == member.home_market_id]
+    stretch = max(1, len(home) // DEMO_MEMBER_CLASSES)
+    own = 0
+    for start in range(0, len(home), stretch):
+        for session in home[start : start + stretch]:
+            member.refresh_from_db(fields=["credit_balance"])
+            if member.credit_balance - session.credit_price < DEMO_MEMBER_KEEPS:
+                continue
             try:
-                services.book(demo_member, session.pk, now=now)
-                booked += 1
+                services.book(member, session.pk, now=now)
             except BookingError:
                 continue
-    return f"{booked} upcoming bookings, {waiting} waitlist entries"
+            own += 1
+            break
+        if own == DEMO_MEMBER_CLASSES:
+            break
+    return own
 
 
 def _history(*, seed: int) -> str:
