@@ -371,7 +371,7 @@ def statement_csv(request, studio, year: int, month: int):
     tz = studio.market.tzinfo
     writer.writerow(["Payout statement", _as_text(studio.name), f"{year}-{month:02d}", currency])
     writer.writerow([])
-    # "class starts" came last, after the columns that spreadsheets already read by position.
+    # "class starts" comes last, after the columns that spreadsheets already read by position.
     writer.writerow(["date", "kind", "class", "description", "reference", "amount", "class starts"])
     for entry in selectors.earnings_in_month(studio, year, month).iterator(chunk_size=2000):
         writer.writerow(
