@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.db.models import F
 from django.utils import timezone
 
+from members.demo import DEMO_MEMBER, crowd
 from members.models import (
     CreditEntry,
     CreditKind,
@@ -55,15 +56,11 @@ def _upcoming(*, seed: int) -> str:
     if Reservation.objects.filter(starts_at__gte=now).exists():
         return "upcoming bookings already seeded"
     rng = random.Random(seed + 2)
-    demo_member = Member.objects.filter(user__username="member@classpass.local").first()
+    demo_member = Member.objects.filter(user__username=DEMO_MEMBER).first()
     # The demo member books a few classes of their own below and keeps the rest of their
     # credits, so that whoever tries the demo as them can book (the README's walk-through).
     members_by_market: dict[int, list[int]] = {}
-    for pk, market_id in (
-        Member.objects.filter(status=SubscriptionStatus.ACTIVE)
-        .exclude(pk=getattr(demo_member, "pk", None))
-        .values_list("pk", "home_market_id")
-    ):
+    for pk, market_id in crowd().values_list("pk", "home_market_id"):
         members_by_market.setdefault(market_id, []).append(pk)
     sessions = list(
         ClassSession.objects.filter(

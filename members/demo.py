@@ -14,6 +14,7 @@ from .models import Member, Plan, SubscriptionStatus
 # Plans per market: (name, credits, price in minor units), scaled by the market's credit value.
 PLANS = [("Lite", 25, 0.95), ("Core", 50, 0.9), ("Plus", 80, 0.85), ("Max", 120, 0.8)]
 MEMBERS = 400
+DEMO_MEMBER = "member@classpass.local"  # whom the README signs in as: see crowd()
 
 
 def seed(*, scale: int = 1, seed: int = 42) -> str:
@@ -33,7 +34,7 @@ def seed(*, scale: int = 1, seed: int = 42) -> str:
                 )[0]
             )
     new_york = markets[0]
-    people = [("member@classpass.local", new_york, "Maya", "Member", 1)]
+    people = [(DEMO_MEMBER, new_york, "Maya", "Member", 1)]
     for i in range(MEMBERS * scale):
         people.append(
             (
@@ -70,3 +71,14 @@ def seed(*, scale: int = 1, seed: int = 42) -> str:
             services.cancel_plan(member)
     active = Member.objects.filter(status=SubscriptionStatus.ACTIVE).count()
     return f"{sum(len(p) for p in plans.values())} plans, {created} new members, {active} active"
+
+
+def crowd():
+    """The active members whose demo bookings fill the classes: all but the demo member.
+
+    The demo member books a few classes of their own (bookings.demo) and keeps the rest of
+    their credits for whoever tries the demo as them; a later seed that booked for them, or
+    put them on a waitlist that a released spot then fills, would spend those credits."""
+    return Member.objects.filter(status=SubscriptionStatus.ACTIVE).exclude(
+        user__username=DEMO_MEMBER
+    )

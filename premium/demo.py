@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from bookings.demo import PastBooking, write_past
 from bookings.models import PremiumReason, Reservation, ReservationKind, ReservationStatus
-from members.models import Member, SubscriptionStatus
+from members.demo import crowd
+from members.models import Member
 from studios.models import ClassSession, Studio
 
 from . import scans
@@ -55,9 +56,7 @@ def _history(rng: random.Random) -> int:
     if Reservation.objects.filter(starts_at__lt=now, kind=ReservationKind.PREMIUM).exists():
         return 0
     settings = {s.studio_id: s for s in PremiumSettings.objects.filter(enabled=True)}
-    balance = dict(
-        Member.objects.filter(status=SubscriptionStatus.ACTIVE).values_list("pk", "credit_balance")
-    )
+    balance = dict(crowd().values_list("pk", "credit_balance"))
     members = {m.pk: m for m in Member.objects.filter(pk__in=balance)}
     sold_out = (
         ClassSession.objects.filter(starts_at__lt=now, network_spots__gt=0, studio_id__in=settings)
@@ -119,11 +118,7 @@ def _demand_for_the_demo_owner(rng: random.Random) -> int:
     sold = 0
     studios = Studio.objects.filter(staff__user__username="owner@classpass.local").order_by("pk")
     for studio in studios:
-        members = list(
-            Member.objects.filter(
-                status=SubscriptionStatus.ACTIVE, home_market_id=studio.market_id
-            ).order_by("pk")
-        )
+        members = list(crowd().filter(home_market_id=studio.market_id).order_by("pk"))
         for after, before in DEMO_DEMAND_WINDOWS:
             session = (
                 ClassSession.objects.filter(

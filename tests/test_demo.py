@@ -131,15 +131,19 @@ def test_the_demo_member_has_classes_ahead_and_can_book_as_the_readme_walks_thro
     from django.utils import timezone
     from rest_framework.test import APIClient
 
+    from bookings.demo import DEMO_MEMBER_KEEPS
     from bookings.models import Reservation, ReservationStatus
+    from members.demo import DEMO_MEMBER
     from members.services import create_api_token
 
-    member = Member.objects.get(user__username="member@classpass.local")
+    member = Member.objects.get(user__username=DEMO_MEMBER)
     now = timezone.now()
     booked = Reservation.objects.filter(
         member=member, starts_at__gt=now, status=ReservationStatus.BOOKED
     )
     assert booked.count() >= 3
+    # They keep credits for whoever tries the demo: no later seed booked for them.
+    assert member.credit_balance >= DEMO_MEMBER_KEEPS
     # The README's walk-through: a class of tomorrow with spots left, booked for credits (the
     # first whose standard offer is open to the member: the walk-through's first one may be at
     # a studio whose monthly limit the demo member has reached, on some days).
