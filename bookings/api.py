@@ -58,6 +58,10 @@ class SessionSerializer(serializers.Serializer):
         help_text="Premium spots the room has left beyond the network's (0 where the studio "
         "sells no Premium)."
     )
+    premium_credits = serializers.SerializerMethodField(
+        help_text="What a Premium spot in the class costs in credits (null where the studio "
+        "sells no Premium). Where availability is 'Premium', the price a member can book at."
+    )
     availability = serializers.SerializerMethodField(
         help_text="What the search shows: 'N left', 'Premium' (only Premium spots are left), "
         "'Waitlist' or 'Sold out'."
@@ -65,6 +69,9 @@ class SessionSerializer(serializers.Serializer):
 
     def get_premium_left(self, session) -> int:
         return selectors.premium_left(session)
+
+    def get_premium_credits(self, session) -> int | None:
+        return session.premium_credits if getattr(session, "premium_cap", 0) else None
 
     def get_availability(self, session) -> str:
         return selectors.spots_label(session)
@@ -98,6 +105,7 @@ SESSION_EXAMPLE = {
     "credit_price": 11,
     "spots_left": 7,
     "premium_left": 0,
+    "premium_credits": 15,
     "availability": "7 left",
 }
 

@@ -173,6 +173,17 @@ def spots_label(session: ClassSession) -> str:
     return "Sold out"
 
 
+def label_rows(sessions) -> None:
+    """Set what a list row shows on each of `sessions` (from `_sessions()`): `spots`, the
+    availability badge (spots_label), and `shown_credits`, the class's price or, where only
+    Premium spots are left, what Premium costs: the price a member can book at."""
+    for session in sessions:
+        session.spots = spots_label(session)
+        session.shown_credits = (
+            session.premium_credits if session.spots == "Premium" else session.credit_price
+        )
+
+
 def session_for_page(session_id: int) -> ClassSession | None:
     return _sessions().filter(pk=session_id).first()
 

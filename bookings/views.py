@@ -50,8 +50,7 @@ def search(request):
     filters = form.filters(member=member)
     matching = selectors.search_sessions(market, filters)
     page = Paginator(matching, 20).get_page(request.GET.get("page"))
-    for session in page:
-        session.spots = selectors.spots_label(session)
+    selectors.label_rows(page)
     placements = []
     if page.number == 1:
         placements = selectors.spotlight_placements(
@@ -144,8 +143,7 @@ def studio_detail(request, slug: str):
     if studio is None:
         raise Http404("That studio does not exist.")
     sessions = selectors.upcoming_for_studio(studio)
-    for session in sessions:
-        session.spots = selectors.spots_label(session)
+    selectors.label_rows(sessions)
     member = member_for_user(request.user)
     context = {
         "studio": studio,

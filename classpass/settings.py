@@ -352,8 +352,8 @@ ATTENDANCE_DEFAULT_AFTER = timedelta(hours=48)
 CLASS_REMINDER_AHEAD = timedelta(hours=env.int("CLASS_REMINDER_HOURS", default=3))
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 # Annotations (name: expression) on the class sessions of the member pages and the API, from
-# apps that bookings does not import: Premium's spots per class for the availability badge.
-SESSION_ANNOTATIONS = ["premium.selectors.premium_cap_annotation"]
+# apps that bookings does not import: Premium's spots per class and its price, for the rows.
+SESSION_ANNOTATIONS = ["premium.selectors.premium_annotations"]
 # Called with a class session, under its row lock, after staff change its inventory.
 SESSION_INVENTORY_HOOKS = ["bookings.services.inventory_changed_locked"]
 # Called with the member (locked) before their account is deleted; each may refuse it with a

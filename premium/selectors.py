@@ -7,6 +7,7 @@ from django.db.models import (
     Avg,
     Case,
     Count,
+    ExpressionWrapper,
     F,
     Func,
     IntegerField,
@@ -27,20 +28,48 @@ from .models import Opportunity, OpportunityStatus, PremiumPrice, PremiumSetting
 DEFAULT_MAX_SPOTS = 3
 
 
-def premium_cap_annotation() -> dict:
-    """`premium_cap` for class session queries: the studio's Premium spots per class, 0 where
-    Premium is off; the defaults' for a studio with no settings saved. One subquery on the
-    settings' unique studio column, in the same statement (SESSION_ANNOTATIONS)."""
-    saved = PremiumSettings.objects.filter(studio_id=OuterRef("studio_id")).values(
-        cap=Case(When(enabled=True, then=F("max_spots")), default=Value(0))
+def premium_annotations() -> dict:
+    """What Premium annotates on class session queries (SESSION_ANNOTATIONS), in the same
+    statement: `premium_cap`, the studio's Premium spots per class (0 where Premium is off),
+    and `premium_credits`, what a Premium spot in the class costs in the market's credits
+    (price_for() and premium_credits() in SQL). The defaults' for a studio with no settings
+    saved. Each is a subquery on a unique key: the settings' studio, the class-type price's
+    studio and class type."""
+    saved = PremiumSettings.objects.filter(studio_id=OuterRef("studio_id"))
+    enabled = PremiumSettings._meta.get_field("enabled").default
+    override = PremiumPrice.objects.filter(
+        studio_id=OuterRef("studio_id"), class_type_id=OuterRef("class_type_id")
     )
-    default = DEFAULT_MAX_SPOTS if PremiumSettings._meta.get_field("enabled").default else 0
-    return {"premium_cap": Coalesce(Subquery(saved[:1]), Value(default))}
+    price = Coalesce(
+        Subquery(override.values("price_cents")[:1]),
+        Subquery(saved.values("price_cents")[:1]),
+        _default_price_sql(),
+        output_field=IntegerField(),
+    )
+    cap = Case(When(enabled=True, then=F("max_spots")), default=Value(0))
+    credit_value = F("studio__market__credit_value_cents")
+    return {
+        "premium_cap": Coalesce(
+            Subquery(saved.values(cap=cap)[:1]), Value(DEFAULT_MAX_SPOTS if enabled else 0)
+        ),
+        # Whole-number division rounds up as premium_credits() does: (a + b - 1) / b.
+        "premium_credits": ExpressionWrapper(
+            (price + credit_value - 1) / credit_value, output_field=IntegerField()
+        ),
+    }
 
 
 def default_price_cents(studio: Studio) -> int:
-    """Premium pays the studio 1.75 times its standard rate, rounded to a whole unit."""
-    return max(100, round(studio.payout_rate_cents * 1.75 / 100) * 100)
+    """Premium pays the studio 1.75 times its standard rate, rounded half up to a whole unit
+    (rate * 7 / 400 units, in whole numbers, as _default_price_sql() computes it)."""
+    return max(100, (studio.payout_rate_cents * 7 + 200) // 400 * 100)
+
+
+def _default_price_sql():
+    units = ExpressionWrapper(
+        (F("studio__payout_rate_cents") * 7 + 200) / 400, output_field=IntegerField()
+    )
+    return Greatest(Value(100), units * 100, output_field=IntegerField())
 
 
 def settings_for(studio: Studio) -> PremiumSettings:

@@ -581,6 +581,63 @@ def test_a_class_whose_only_spots_left_are_premium_says_premium_not_sold_out(cli
     assert by_id[rows["closed"].pk]["premium_left"] == 0
 
 
+def test_a_row_where_only_premium_is_left_shows_the_price_premium_books_at(client, studio):
+    """The row's price is the one the class page's Premium offer charges, whichever price
+    applies: the studio's saved one, a class type's own, or the default of a studio that saved
+    no settings (1.75 times its rate, rounded half up, in SQL as in Python)."""
+    from premium.offers import premium_credits
+    from premium.selectors import default_price_cents, price_for, settings_for
+
+    at = soon(6)
+    saved = factories.StudioFactory(market=studio.market)
+    PremiumSettings.objects.create(studio=saved, price_cents=2900)
+    own_price = factories.ClassTypeFactory(studio=saved)
+    PremiumPrice.objects.create(studio=saved, class_type=own_price, price_cents=4100)
+    sold_out = {"capacity": 20, "network_spots": 5, "network_booked": 5}
+    rows = [
+        factories.ClassSessionFactory(studio=saved, starts_at=at, **sold_out),
+        factories.ClassSessionFactory(studio=saved, class_type=own_price, starts_at=at, **sold_out),
+    ]
+    # Studios with no settings saved, at rates whose 1.75 times falls on half a unit and off it.
+    for rate in (600, 1000, 1150, 1314, 2600):
+        plain = factories.StudioFactory(market=studio.market, payout_rate_cents=rate)
+        rows.append(factories.ClassSessionFactory(studio=plain, starts_at=at, **sold_out))
+    # Where standard spots are left, the row keeps the class's own price.
+    open_row = factories.ClassSessionFactory(studio=saved, starts_at=at, credit_price=4)
+    closed = factories.StudioFactory(market=studio.market)
+    PremiumSettings.objects.create(studio=closed, enabled=False, price_cents=2500)
+    no_premium = factories.ClassSessionFactory(studio=closed, starts_at=at, **sold_out)
+    value = studio.market.credit_value_cents
+    expected = {
+        s.pk: premium_credits(price_for(settings_for(s.studio), s.class_type), value) for s in rows
+    }
+    assert default_price_cents(rows[2].studio) == 1100  # 10.5 units, rounded half up
+    assert len(set(expected.values())) > 3 and all(e != 4 for e in expected.values())
+    found = {
+        s.pk: s
+        for s in selectors.search_sessions(
+            studio.market, selectors.SearchFilters(day=local_day(open_row))
+        )
+    }
+    selectors.label_rows(found.values())
+    assert {pk: found[pk].shown_credits for pk in expected} == expected
+    assert found[open_row.pk].shown_credits == 4 and found[open_row.pk].spots != "Premium"
+    page = client.get(
+        reverse("bookings:search"), {"market": studio.market.slug, "day": local_day(open_row)}
+    ).content.decode()
+    for session in rows:
+        row = page[page.index(f"/classes/{session.pk}/") :]
+        row = row[: row.index("</li>")]
+        assert f"<strong>{expected[session.pk]}</strong> credits" in row, row
+    api = client.get(
+        "/api/v1/sessions/", {"market": studio.market.slug, "day": local_day(open_row)}
+    ).json()["results"]
+    by_id = {r["id"]: r for r in api}
+    assert {pk: by_id[pk]["premium_credits"] for pk in expected} == expected
+    assert by_id[open_row.pk]["credit_price"] == 4
+    assert by_id[no_premium.pk]["premium_credits"] is None
+
+
 def test_a_class_that_offers_members_nothing_is_not_listed(client, studio):
     from premium.models import PremiumSettings
 
