@@ -126,8 +126,13 @@ class SessionListView(generics.ListAPIView):
             OpenApiParameter("time", str, enum=["morning", "afternoon", "evening"]),
             OpenApiParameter("category", str),
             OpenApiParameter("studio", str, description="Studio slug."),
-            OpenApiParameter("min_credits", int),
-            OpenApiParameter("max_credits", int),
+            OpenApiParameter(
+                "min_credits",
+                int,
+                description="The least a class costs to book: its credit_price, or "
+                "premium_credits where only Premium is left.",
+            ),
+            OpenApiParameter("max_credits", int, description="The most, read as min_credits."),
             OpenApiParameter(
                 "q", str, description="Free text: class, studio, instructor, category."
             ),

@@ -5,7 +5,18 @@ from datetime import date, datetime, time, timedelta
 from functools import cache
 
 from django.conf import settings
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    When,
+)
 from django.db.models.functions import Coalesce, ExtractHour, TruncWeek
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -55,10 +66,29 @@ def _session_annotations() -> list:
 
 def _annotated(qs: QuerySet[ClassSession]) -> QuerySet[ClassSession]:
     """`qs` with what other apps annotate on class sessions (settings.SESSION_ANNOTATIONS:
-    Premium's `premium_cap`), in the same statement."""
+    Premium's `premium_cap` and `premium_credits`), and `shown_credits`, in the same statement.
+
+    `shown_credits` is the price a list row shows and the search's credit range reads: the
+    class's own, or where only Premium spots are left (spots_label()'s 'Premium': the network's
+    spots taken, the room not full, the studio's Premium cap not reached), Premium's."""
     for annotations in _session_annotations():
         qs = qs.annotate(**annotations())
-    return qs
+    if "premium_credits" not in qs.query.annotations:
+        return qs.annotate(shown_credits=F("credit_price"))
+    only_premium = Q(
+        network_booked__gte=F("network_spots"),
+        room_left__gt=0,
+        premium_cap__gt=F("premium_booked"),
+    )
+    return qs.alias(
+        room_left=F("capacity") - F("studio_booked") - F("network_booked") - F("premium_booked")
+    ).annotate(
+        shown_credits=Case(
+            When(only_premium, then=F("premium_credits")),
+            default=F("credit_price"),
+            output_field=IntegerField(),
+        )
+    )
 
 
 def _sessions() -> QuerySet[ClassSession]:
@@ -142,9 +172,9 @@ def _matching(qs: QuerySet[ClassSession], filters: SearchFilters) -> QuerySet[Cl
     if filters.saved_by is not None:
         qs = qs.filter(studio_id__in=saved_studio_ids(filters.saved_by))
     if filters.min_credits is not None:
-        qs = qs.filter(credit_price__gte=filters.min_credits)
+        qs = qs.filter(shown_credits__gte=filters.min_credits)
     if filters.max_credits is not None:
-        qs = qs.filter(credit_price__lte=filters.max_credits)
+        qs = qs.filter(shown_credits__lte=filters.max_credits)
     if filters.q:
         qs = qs.filter(
             Q(class_type__name__icontains=filters.q)
@@ -171,17 +201,6 @@ def spots_label(session: ClassSession) -> str:
     if session.network_spots > 0 and session.starts_at > timezone.now():
         return "Waitlist"
     return "Sold out"
-
-
-def label_rows(sessions) -> None:
-    """Set what a list row shows on each of `sessions` (from `_sessions()`): `spots`, the
-    availability badge (spots_label), and `shown_credits`, the class's price or, where only
-    Premium spots are left, what Premium costs: the price a member can book at."""
-    for session in sessions:
-        session.spots = spots_label(session)
-        session.shown_credits = (
-            session.premium_credits if session.spots == "Premium" else session.credit_price
-        )
 
 
 def session_for_page(session_id: int) -> ClassSession | None:

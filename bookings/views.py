@@ -50,7 +50,8 @@ def search(request):
     filters = form.filters(member=member)
     matching = selectors.search_sessions(market, filters)
     page = Paginator(matching, 20).get_page(request.GET.get("page"))
-    selectors.label_rows(page)
+    for session in page:
+        session.spots = selectors.spots_label(session)
     placements = []
     if page.number == 1:
         placements = selectors.spotlight_placements(
@@ -143,7 +144,8 @@ def studio_detail(request, slug: str):
     if studio is None:
         raise Http404("That studio does not exist.")
     sessions = selectors.upcoming_for_studio(studio)
-    selectors.label_rows(sessions)
+    for session in sessions:
+        session.spots = selectors.spots_label(session)
     member = member_for_user(request.user)
     context = {
         "studio": studio,

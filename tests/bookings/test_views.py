@@ -619,9 +619,24 @@ def test_a_row_where_only_premium_is_left_shows_the_price_premium_books_at(clien
             studio.market, selectors.SearchFilters(day=local_day(open_row))
         )
     }
-    selectors.label_rows(found.values())
+    assert {pk: selectors.spots_label(found[pk]) for pk in expected} == dict.fromkeys(
+        expected, "Premium"
+    )
     assert {pk: found[pk].shown_credits for pk in expected} == expected
-    assert found[open_row.pk].shown_credits == 4 and found[open_row.pk].spots != "Premium"
+    assert found[open_row.pk].shown_credits == 4
+    assert found[no_premium.pk].shown_credits == no_premium.credit_price
+    # The search's credit range reads the price the row shows.
+    cheapest = min(expected.values())
+    within = {
+        s.pk
+        for s in selectors.search_sessions(
+            studio.market,
+            selectors.SearchFilters(
+                day=local_day(open_row), min_credits=cheapest, max_credits=cheapest
+            ),
+        )
+    }
+    assert within == {pk for pk, credits in expected.items() if credits == cheapest}
     page = client.get(
         reverse("bookings:search"), {"market": studio.market.slug, "day": local_day(open_row)}
     ).content.decode()
