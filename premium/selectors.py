@@ -9,10 +9,10 @@ from django.db.models import (
     Count,
     ExpressionWrapper,
     F,
+    FilteredRelation,
     Func,
     IntegerField,
-    OuterRef,
-    Subquery,
+    Q,
     Sum,
     Value,
     When,
@@ -32,26 +32,31 @@ def premium_annotations() -> dict:
     """What Premium annotates on class session queries (SESSION_ANNOTATIONS), in the same
     statement: `premium_cap`, the studio's Premium spots per class (0 where Premium is off),
     and `premium_credits`, what a Premium spot in the class costs in the market's credits
-    (price_for() and premium_credits() in SQL). The defaults' for a studio with no settings
-    saved. Each is a subquery on a unique key: the settings' studio, the class-type price's
-    studio and class type."""
-    saved = PremiumSettings.objects.filter(studio_id=OuterRef("studio_id"))
+    (price_for() and premium_credits() in SQL); the defaults' for a studio with no settings
+    saved. Two left joins on unique keys, the studio's settings and the class type's own price,
+    not subqueries: the search reads both in its filters too, and a join is one column
+    reference wherever it is read."""
+    saved = "studio__premium_settings__"
     enabled = PremiumSettings._meta.get_field("enabled").default
-    override = PremiumPrice.objects.filter(
-        studio_id=OuterRef("studio_id"), class_type_id=OuterRef("class_type_id")
+    cap = Case(
+        When(**{saved + "enabled": True}, then=F(saved + "max_spots")),
+        When(**{saved + "enabled": False}, then=Value(0)),
+        default=Value(DEFAULT_MAX_SPOTS if enabled else 0),  # no settings saved
+        output_field=IntegerField(),
     )
     price = Coalesce(
-        Subquery(override.values("price_cents")[:1]),
-        Subquery(saved.values("price_cents")[:1]),
+        F("own_premium_price__price_cents"),
+        F(saved + "price_cents"),
         _default_price_sql(),
         output_field=IntegerField(),
     )
-    cap = Case(When(enabled=True, then=F("max_spots")), default=Value(0))
     credit_value = F("studio__market__credit_value_cents")
     return {
-        "premium_cap": Coalesce(
-            Subquery(saved.values(cap=cap)[:1]), Value(DEFAULT_MAX_SPOTS if enabled else 0)
+        "own_premium_price": FilteredRelation(
+            "class_type__premium_prices",
+            condition=Q(class_type__premium_prices__studio=F("studio")),
         ),
+        "premium_cap": cap,
         # Whole-number division rounds up as premium_credits() does: (a + b - 1) / b.
         "premium_credits": ExpressionWrapper(
             (price + credit_value - 1) / credit_value, output_field=IntegerField()
