@@ -295,6 +295,13 @@ def test_a_class_page_says_why_a_member_cannot_book_only_when_nothing_is_bookabl
     # The price at the top is the one the member can book at, not the standard one.
     assert re.search(r'<h2>15 credits\s*<span class="spots premium">Premium</span>', page)
     assert "Only Premium spots are left" in page and "Why 8 credits?" not in page
+    # A visitor who is not logged in is offered nothing yet, and reads the same price as the
+    # search's row, not the standard price nobody can book at.
+    client.logout()
+    page = client.get(reverse("bookings:class", args=[zero.pk])).content.decode()
+    assert re.search(r'<h2>15 credits\s*<span class="spots premium">Premium</span>', page)
+    assert "Only Premium spots are left" in page and "Why 8 credits?" not in page
+    client.force_login(active_member.user)
     # With the room full, nothing is bookable: the page says why.
     zero.studio_booked = 10
     zero.save()
