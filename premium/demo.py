@@ -51,15 +51,16 @@ def seed(*, scale: int = 1, seed: int = 42) -> str:
 
 
 def _history(rng: random.Random) -> int:
-    """Past classes that sold out on the network with room left sold a Premium spot or two."""
+    """Past classes with room left that sold out on the network (DESIGN.md's case b), or
+    offered it no spots (case c), sold a Premium spot or two."""
     now = timezone.now()
     if Reservation.objects.filter(starts_at__lt=now, kind=ReservationKind.PREMIUM).exists():
         return 0
     settings = {s.studio_id: s for s in PremiumSettings.objects.filter(enabled=True)}
     balance = dict(crowd().values_list("pk", "credit_balance"))
     members = {m.pk: m for m in Member.objects.filter(pk__in=balance)}
-    sold_out = (
-        ClassSession.objects.filter(starts_at__lt=now, network_spots__gt=0, studio_id__in=settings)
+    closed_to_network = (
+        ClassSession.objects.filter(starts_at__lt=now, studio_id__in=settings)
         .select_related("studio__market")
         .order_by("starts_at")
     )
@@ -70,9 +71,14 @@ def _history(rng: random.Random) -> int:
     for member in members.values():
         by_market.setdefault(member.home_market_id, []).append(member.pk)
     planned = []
-    for session in sold_out:
+    for session in closed_to_network:
         if session.network_booked < session.network_spots or session.room_left <= 0:
-            continue
+            continue  # standard spots were left, or the room was full
+        reason = (
+            PremiumReason.ZERO_ALLOCATION
+            if session.network_spots == 0
+            else PremiumReason.NETWORK_SOLD_OUT
+        )
         premium = settings[session.studio_id]
         credits = math.ceil(premium.price_cents / session.studio.market.credit_value_cents)
         wanted = rng.randint(0, min(2, session.room_left, premium.max_spots))
@@ -90,7 +96,7 @@ def _history(rng: random.Random) -> int:
                     members[member_pk],
                     ReservationStatus.ATTENDED,
                     kind=ReservationKind.PREMIUM,
-                    premium_reason=PremiumReason.NETWORK_SOLD_OUT,
+                    premium_reason=reason,
                     credits=credits,
                     payout_cents=premium.price_cents,
                 )

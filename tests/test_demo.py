@@ -96,6 +96,7 @@ def test_the_demo_owner_sees_recommendations_and_spotlight_bookings_with_rows_be
     from bookings.models import Reservation, Source
     from marketing.models import SpotlightCampaign
     from premium.models import Opportunity, OpportunityStatus
+    from premium.selectors import premium_revenue
     from studios.services import local_to_utc
 
     owned = Studio.objects.filter(staff__user__email="owner@classpass.local")
@@ -105,6 +106,9 @@ def test_the_demo_owner_sees_recommendations_and_spotlight_bookings_with_rows_be
         assert Opportunity.objects.filter(
             session__studio=studio, status=OpportunityStatus.OPEN
         ).exists(), studio.slug
+        # ...and its Premium page reports past Premium visits (classes that offered the
+        # network no spots, or sold out there, with room left).
+        assert premium_revenue(studio), studio.slug
     # Each Spotlight day's bookings are that many of the studio's reservations for the day's
     # classes, made from the placement: the figures the owner sees have rows behind them.
     for campaign in SpotlightCampaign.objects.select_related("market"):
