@@ -60,7 +60,9 @@ def _history(rng: random.Random) -> int:
     balance = dict(crowd().values_list("pk", "credit_balance"))
     members = {m.pk: m for m in Member.objects.filter(pk__in=balance)}
     closed_to_network = (
-        ClassSession.objects.filter(starts_at__lt=now, studio_id__in=settings)
+        ClassSession.objects.filter(
+            starts_at__lt=now, studio_id__in=settings, network_booked__gte=F("network_spots")
+        )
         .select_related("studio__market")
         .order_by("starts_at")
     )
@@ -72,8 +74,8 @@ def _history(rng: random.Random) -> int:
         by_market.setdefault(member.home_market_id, []).append(member.pk)
     planned = []
     for session in closed_to_network:
-        if session.network_booked < session.network_spots or session.room_left <= 0:
-            continue  # standard spots were left, or the room was full
+        if session.room_left <= 0:
+            continue
         reason = (
             PremiumReason.ZERO_ALLOCATION
             if session.network_spots == 0
