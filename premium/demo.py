@@ -1,13 +1,15 @@
-"""Demo Premium settings for every studio, and past Premium visits where the network sold out."""
+"""Demo Premium settings for every studio, and past Premium visits in each credit scenario."""
 
 import math
 import random
-from datetime import timedelta
+from bisect import bisect_right
+from datetime import UTC, timedelta
 
-from django.db.models import F
+from django.db.models import Count, F, Max
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
-from bookings.demo import PastBooking, write_past
+from bookings.demo import LIVE_STATUSES_PAST, PastBooking, write_past
 from bookings.models import PremiumReason, Reservation, ReservationKind, ReservationStatus
 from members.demo import crowd
 from members.models import Member
@@ -52,7 +54,8 @@ def seed(*, scale: int = 1, seed: int = 42) -> str:
 
 def _history(rng: random.Random) -> int:
     """Past classes with room left that sold out on the network (DESIGN.md's case b), or
-    offered it no spots (case c), sold a Premium spot or two."""
+    offered it no spots (case c), sold a Premium spot or two; members who had reached a
+    studio's monthly limit booked Premium there later that month (case a)."""
     now = timezone.now()
     if Reservation.objects.filter(starts_at__lt=now, kind=ReservationKind.PREMIUM).exists():
         return 0
@@ -103,7 +106,87 @@ def _history(rng: random.Random) -> int:
                     payout_cents=premium.price_cents,
                 )
             )
+    planned += _past_limit_reached(settings, members, balance, taken, now)
     return len(write_past(planned))
+
+
+def _past_limit_reached(settings, members, balance, taken, now) -> list[PastBooking]:
+    """The members who reached a studio's monthly limit in the demo's history (counted by
+    calendar month, as that history enforced it) and could afford it booked one Premium spot
+    there later in the month: the first class with room beyond its network spots and Premium
+    spots left."""
+    reached = list(
+        Reservation.objects.filter(
+            starts_at__lt=now,
+            member_id__in=members,
+            studio_id__in=settings,
+            kind=ReservationKind.STANDARD,
+            status__in=LIVE_STATUSES_PAST,
+        )
+        .values("member_id", "studio_id", "studio__monthly_visit_limit")
+        .annotate(
+            month=TruncMonth("starts_at", tzinfo=UTC), visits=Count("pk"), last=Max("starts_at")
+        )
+        .filter(visits__gte=F("studio__monthly_visit_limit"))
+        .order_by("month", "studio_id", "member_id")
+    )
+    # Past classes with room beyond the network's spots, taken or not (Premium never takes a
+    # spot the network still offers), at those studios, in time order.
+    roomy: dict[int, list] = {}
+    for row in (
+        ClassSession.objects.filter(
+            starts_at__lt=now, studio_id__in={r["studio_id"] for r in reached}
+        )
+        .filter(network_booked__lt=F("network_spots"))  # the sold-out ones are case b's
+        .annotate(
+            beyond=F("capacity") - F("studio_booked") - F("premium_booked") - F("network_spots")
+        )
+        .filter(beyond__gt=0)
+        .order_by("starts_at")
+        .values_list("studio_id", "starts_at", "pk", "premium_booked", "beyond")
+    ):
+        roomy.setdefault(row[0], []).append(row[1:])
+    chosen = []  # (session pk, member pk)
+    sold: dict[int, int] = {}
+    for row in reached:
+        premium = settings[row["studio_id"]]
+        month_end = (row["month"] + timedelta(days=32)).replace(day=1)
+        classes = roomy.get(row["studio_id"], [])
+        for starts_at, pk, premium_booked, beyond in classes[
+            bisect_right(classes, row["last"], key=lambda c: c[0]) :
+        ]:
+            if starts_at >= month_end:
+                break
+            left = min(beyond, premium.max_spots - premium_booked) - sold.get(pk, 0)
+            if left <= 0 or (row["member_id"], pk) in taken:
+                continue
+            chosen.append((pk, row["member_id"]))
+            taken.add((row["member_id"], pk))
+            sold[pk] = sold.get(pk, 0) + 1
+            break
+    sessions = ClassSession.objects.select_related("studio__market").in_bulk(
+        {pk for pk, _ in chosen}
+    )
+    planned = []
+    for pk, member_pk in chosen:
+        session = sessions[pk]
+        premium = settings[session.studio_id]
+        credits = math.ceil(premium.price_cents / session.studio.market.credit_value_cents)
+        if balance[member_pk] < credits:
+            continue
+        balance[member_pk] -= credits
+        planned.append(
+            PastBooking(
+                session,
+                members[member_pk],
+                ReservationStatus.ATTENDED,
+                kind=ReservationKind.PREMIUM,
+                premium_reason=PremiumReason.LIMIT_REACHED,
+                credits=credits,
+                payout_cents=premium.price_cents,
+            )
+        )
+    return planned
 
 
 # Where the demo owner's studios get demand: a class SmartSpot looks at (the next 48 hours)

@@ -87,6 +87,33 @@ def test_seed_demo_is_realistic_idempotent_and_leaves_planner_statistics(demo):
     assert not SpotlightDay.objects.filter(
         day__lt=now.date() - timezone.timedelta(days=1), impressions=0
     ).exists()
+    # A past Premium visit's reason held when it was booked: the network had no spot for the
+    # member, or the member had used the studio's monthly visits (the demo's history counts
+    # them by calendar month, as it enforced the limit).
+    from bookings.models import PremiumReason, Reservation, ReservationKind, ReservationStatus
+
+    for premium in Reservation.objects.filter(
+        kind=ReservationKind.PREMIUM, starts_at__lt=now
+    ).select_related("session", "studio"):
+        session = premium.session
+        if premium.premium_reason == PremiumReason.ZERO_ALLOCATION:
+            assert session.network_spots == 0
+        elif premium.premium_reason == PremiumReason.NETWORK_SOLD_OUT:
+            assert 0 < session.network_spots <= session.network_booked
+        else:
+            assert premium.premium_reason == PremiumReason.LIMIT_REACHED
+            month_start = premium.starts_at.replace(
+                day=1, hour=0, minute=0, second=0, microsecond=0
+            )
+            used = Reservation.objects.filter(
+                member_id=premium.member_id,
+                studio=premium.studio,
+                kind=ReservationKind.STANDARD,
+                status__in=[ReservationStatus.ATTENDED, ReservationStatus.MISSED],
+                starts_at__gte=month_start,
+                starts_at__lt=premium.starts_at,
+            ).count()
+            assert used >= premium.studio.monthly_visit_limit, premium.pk
 
 
 @pytest.mark.django_db
