@@ -201,12 +201,13 @@ class PastBooking:
     status: str
     kind: str = ReservationKind.STANDARD
     premium_reason: str = ""
-    credits: int | None = None  # default: the class's credit price
+    credits: int | None = None  # default: the class's credit price, or 0 if paid in money
     payout_cents: int | None = None  # default: the studio's standard rate
+    money_cents: int = 0  # an à-la-carte class, paid in the market's currency
 
     def __post_init__(self):
         if self.credits is None:
-            self.credits = self.session.credit_price
+            self.credits = 0 if self.money_cents else self.session.credit_price
         if self.payout_cents is None:
             self.payout_cents = self.session.studio.payout_rate_cents
 
@@ -219,7 +220,8 @@ def write_past(planned: list[PastBooking]) -> list[Reservation]:
     """Write past reservations with their ledgers, set-based, in the order given.
 
     Each member's credit entries follow that order from their current balance, so the caller
-    must have checked that every booking was affordable in it.
+    must have checked that every booking was affordable in it. An à-la-carte one (money_cents)
+    is paid by a payment instead, linked to its reservation.
     """
     reservations = Reservation.objects.bulk_create(
         [_past_reservation(p) for p in planned], batch_size=2000
@@ -230,9 +232,25 @@ def write_past(planned: list[PastBooking]) -> list[Reservation]:
         )
     )
     credits, payments, earnings = [], [], []
+    purchases = []  # (reservation, its à-la-carte payment)
     counters: dict[tuple[int, str], int] = {}
     for p, reservation in zip(planned, reservations, strict=True):
         session, member, market = p.session, p.member, p.session.studio.market
+        if p.money_cents:
+            purchase = Payment(
+                member=member,
+                kind=PaymentKind.A_LA_CARTE,
+                amount_cents=p.money_cents,
+                currency=market.currency,
+                status=PaymentStatus.SUCCEEDED,
+                provider="local",
+                reference=reservation.ref("a_la_carte"),
+                description=services.class_label(session),
+            )
+            payments.append(purchase)
+            purchases.append((reservation, purchase))
+            _earning(p, reservation, earnings, counters)
+            continue
         last[member.pk] -= p.credits
         credits.append(
             CreditEntry(
@@ -276,27 +294,12 @@ def write_past(planned: list[PastBooking]) -> list[Reservation]:
                     description=PaymentKind(fee[0]).label,
                 )
             )
-        if p.status != ReservationStatus.CANCELLED:
-            earnings.append(
-                EarningEntry(
-                    studio_id=session.studio_id,
-                    kind=EarningKind.RESERVATION
-                    if p.kind == ReservationKind.STANDARD
-                    else EarningKind.PREMIUM,
-                    amount_cents=p.payout_cents,
-                    currency=market.currency,
-                    occurred_at=reservation.marked_at or reservation.cancelled_at,
-                    session=session,
-                    reference=f"reservation:{reservation.pk}",
-                    description=f"{reservation.get_kind_display()} · "
-                    f"{reservation.get_status_display()}",
-                )
-            )
-        if p.status in LIVE_STATUSES_PAST:
-            key = (session.pk, p.counter)
-            counters[key] = counters.get(key, 0) + 1
+        _earning(p, reservation, earnings, counters)
     CreditEntry.objects.bulk_create(credits, batch_size=2000)
     Payment.objects.bulk_create(payments, batch_size=2000)
+    for reservation, purchase in purchases:
+        reservation.payment = purchase
+    Reservation.objects.bulk_update([r for r, _ in purchases], ["payment"], batch_size=2000)
     EarningEntry.objects.bulk_create(earnings, batch_size=2000)
     for pk, final in last.items():
         Member.objects.filter(pk=pk).update(credit_balance=final)
@@ -304,6 +307,31 @@ def write_past(planned: list[PastBooking]) -> list[Reservation]:
         field = "network_booked" if counter == Counter.NETWORK else "premium_booked"
         ClassSession.objects.filter(pk=pk).update(**{field: F(field) + n})
     return reservations
+
+
+def _earning(p: PastBooking, reservation: Reservation, earnings: list, counters: dict) -> None:
+    """The studio's payout for a past reservation that was not cancelled free, and the class
+    counter it holds if it was a visit."""
+    session = p.session
+    if p.status != ReservationStatus.CANCELLED:
+        earnings.append(
+            EarningEntry(
+                studio_id=session.studio_id,
+                kind=EarningKind.RESERVATION
+                if p.kind == ReservationKind.STANDARD
+                else EarningKind.PREMIUM,
+                amount_cents=p.payout_cents,
+                currency=session.studio.market.currency,
+                occurred_at=reservation.marked_at or reservation.cancelled_at,
+                session=session,
+                reference=f"reservation:{reservation.pk}",
+                description=f"{reservation.get_kind_display()} · "
+                f"{reservation.get_status_display()}",
+            )
+        )
+    if p.status in LIVE_STATUSES_PAST:
+        key = (session.pk, p.counter)
+        counters[key] = counters.get(key, 0) + 1
 
 
 def _past_reservation(p: PastBooking) -> Reservation:
@@ -322,6 +350,7 @@ def _past_reservation(p: PastBooking) -> Reservation:
         premium_reason=p.premium_reason,
         counter=p.counter,
         credits_spent=p.credits,
+        money_paid_cents=p.money_cents,
         currency=session.studio.market.currency,
         studio_payout_cents=p.payout_cents,
         status=p.status,

@@ -4,6 +4,7 @@ import math
 import random
 from bisect import bisect_right
 from datetime import UTC, timedelta
+from operator import itemgetter
 
 from django.db.models import Count, F, Max
 from django.db.models.functions import TruncMonth
@@ -12,7 +13,7 @@ from django.utils import timezone
 from bookings.demo import LIVE_STATUSES_PAST, PastBooking, write_past
 from bookings.models import PremiumReason, Reservation, ReservationKind, ReservationStatus
 from members.demo import crowd
-from members.models import Member
+from members.models import Member, SubscriptionStatus
 from studios.models import ClassSession, Studio
 
 from . import scans
@@ -106,16 +107,40 @@ def _history(rng: random.Random) -> int:
                     payout_cents=premium.price_cents,
                 )
             )
-    planned += _past_limit_reached(settings, members, balance, taken, now)
+    roomy = _roomy_classes(settings, now)
+    sold: dict[int, int] = {}  # Premium spots each of those classes sold below
+    planned += _past_limit_reached(settings, members, balance, taken, roomy, sold, now)
+    planned += _past_a_la_carte(rng, settings, taken, roomy, sold)
     return len(write_past(planned))
 
 
-def _past_limit_reached(settings, members, balance, taken, now) -> list[PastBooking]:
+def _roomy_classes(settings: dict, now) -> dict[int, list]:
+    """Past classes of Premium studios with room beyond their network spots, which were not all
+    taken (the sold-out ones are case b's): (starts_at, pk, premium spots left), in time order,
+    by studio. Premium never takes a spot the network still offers."""
+    roomy: dict[int, list] = {}
+    for studio_id, starts_at, pk, beyond, premium_booked in (
+        ClassSession.objects.filter(
+            starts_at__lt=now, studio_id__in=settings, network_booked__lt=F("network_spots")
+        )
+        .annotate(
+            beyond=F("capacity") - F("studio_booked") - F("premium_booked") - F("network_spots")
+        )
+        .filter(beyond__gt=0)
+        .order_by("starts_at")
+        .values_list("studio_id", "starts_at", "pk", "beyond", "premium_booked")
+    ):
+        left = min(beyond, settings[studio_id].max_spots - premium_booked)
+        if left > 0:
+            roomy.setdefault(studio_id, []).append((starts_at, pk, left))
+    return roomy
+
+
+def _past_limit_reached(settings, members, balance, taken, roomy, sold, now) -> list:
     """The members who reached a studio's monthly limit in the demo's history (counted by
     calendar month, as that history enforced it) and could afford it booked one Premium spot
-    there later in the month: the first class with room beyond its network spots and Premium
-    spots left."""
-    reached = list(
+    there later in the month: in the first class with Premium spots left."""
+    reached = (
         Reservation.objects.filter(
             starts_at__lt=now,
             member_id__in=members,
@@ -130,51 +155,28 @@ def _past_limit_reached(settings, members, balance, taken, now) -> list[PastBook
         .filter(visits__gte=F("studio__monthly_visit_limit"))
         .order_by("month", "studio_id", "member_id")
     )
-    # Past classes with room beyond the network's spots, taken or not (Premium never takes a
-    # spot the network still offers), at those studios, in time order.
-    roomy: dict[int, list] = {}
-    for row in (
-        ClassSession.objects.filter(
-            starts_at__lt=now, studio_id__in={r["studio_id"] for r in reached}
-        )
-        .filter(network_booked__lt=F("network_spots"))  # the sold-out ones are case b's
-        .annotate(
-            beyond=F("capacity") - F("studio_booked") - F("premium_booked") - F("network_spots")
-        )
-        .filter(beyond__gt=0)
-        .order_by("starts_at")
-        .values_list("studio_id", "starts_at", "pk", "premium_booked", "beyond")
-    ):
-        roomy.setdefault(row[0], []).append(row[1:])
     chosen = []  # (session pk, member pk)
-    sold: dict[int, int] = {}
     for row in reached:
-        premium = settings[row["studio_id"]]
         month_end = (row["month"] + timedelta(days=32)).replace(day=1)
         classes = roomy.get(row["studio_id"], [])
-        for starts_at, pk, premium_booked, beyond in classes[
-            bisect_right(classes, row["last"], key=lambda c: c[0]) :
-        ]:
+        for starts_at, pk, left in classes[bisect_right(classes, row["last"], key=itemgetter(0)) :]:
             if starts_at >= month_end:
                 break
-            left = min(beyond, premium.max_spots - premium_booked) - sold.get(pk, 0)
-            if left <= 0 or (row["member_id"], pk) in taken:
-                continue
-            chosen.append((pk, row["member_id"]))
-            taken.add((row["member_id"], pk))
-            sold[pk] = sold.get(pk, 0) + 1
-            break
+            if left - sold.get(pk, 0) > 0 and (row["member_id"], pk) not in taken:
+                chosen.append((pk, row["member_id"]))
+                break
     sessions = ClassSession.objects.select_related("studio__market").in_bulk(
         {pk for pk, _ in chosen}
     )
     planned = []
     for pk, member_pk in chosen:
-        session = sessions[pk]
-        premium = settings[session.studio_id]
+        session, premium = sessions[pk], settings[sessions[pk].studio_id]
         credits = math.ceil(premium.price_cents / session.studio.market.credit_value_cents)
         if balance[member_pk] < credits:
             continue
         balance[member_pk] -= credits
+        taken.add((member_pk, pk))
+        sold[pk] = sold.get(pk, 0) + 1
         planned.append(
             PastBooking(
                 session,
@@ -184,6 +186,53 @@ def _past_limit_reached(settings, members, balance, taken, now) -> list[PastBook
                 premium_reason=PremiumReason.LIMIT_REACHED,
                 credits=credits,
                 payout_cents=premium.price_cents,
+            )
+        )
+    return planned
+
+
+def _past_a_la_carte(rng, settings, taken, roomy, sold) -> list:
+    """People with an account and no plan bought a class or two for money (case d), at studios
+    that sell à la carte, in classes with Premium spots left: the same spots and price."""
+    buyers: dict[int, list[Member]] = {}
+    for member in Member.objects.filter(status=SubscriptionStatus.NONE).order_by("pk"):
+        buyers.setdefault(member.home_market_id, []).append(member)
+    studios = {
+        studio.pk: studio
+        for studio in Studio.objects.filter(
+            pk__in=[pk for pk, s in settings.items() if s.a_la_carte_enabled and pk in roomy]
+        ).select_related("market")
+    }
+    by_market: dict[int, list[int]] = {}
+    for studio in studios.values():
+        by_market.setdefault(studio.market_id, []).append(studio.pk)
+    chosen = []  # (session pk, member)
+    for market_id, members in sorted(buyers.items()):
+        for member in members:
+            for _ in range(rng.randint(1, 2)):
+                if not by_market.get(market_id):
+                    break
+                studio_id = rng.choice(sorted(by_market[market_id]))
+                _, pk, left = rng.choice(roomy[studio_id])
+                if left - sold.get(pk, 0) > 0 and (member.pk, pk) not in taken:
+                    chosen.append((pk, member))
+                    taken.add((member.pk, pk))
+                    sold[pk] = sold.get(pk, 0) + 1
+    sessions = ClassSession.objects.in_bulk({pk for pk, _ in chosen})
+    planned = []
+    for pk, member in chosen:
+        session = sessions[pk]
+        session.studio = studios[session.studio_id]
+        price = settings[session.studio_id].price_cents
+        planned.append(
+            PastBooking(
+                session,
+                member,
+                ReservationStatus.ATTENDED,
+                kind=ReservationKind.A_LA_CARTE,
+                premium_reason=PremiumReason.A_LA_CARTE,
+                money_cents=price,
+                payout_cents=price,
             )
         )
     return planned

@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from members.models import CreditEntry, Member, Plan
 from studios.models import ClassSession, Market, StaffMembership, Studio
+from tests.invariants import assert_invariants
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +74,7 @@ def test_seed_demo_is_realistic_idempotent_and_leaves_planner_statistics(demo):
     )
     for member in Member.objects.annotate(total=Sum("credit_entries__amount")):
         assert member.credit_balance == (member.total or 0)
+    assert_invariants()  # no room overbooked, counters match the reservations
     # Each demo campaign began days ago and was charged for every day it ran, once (the seed
     # ran twice), and its past days were shown to members.
     from marketing.models import SpotlightCampaign, SpotlightDay
@@ -89,14 +91,24 @@ def test_seed_demo_is_realistic_idempotent_and_leaves_planner_statistics(demo):
     ).exists()
     # A past Premium visit's reason held when it was booked: the network had no spot for the
     # member, or the member had used the studio's monthly visits (the demo's history counts
-    # them by calendar month, as it enforced the limit).
+    # them by calendar month, as it enforced the limit), or it was bought for money without a
+    # plan, and paid.
     from bookings.models import PremiumReason, Reservation, ReservationKind, ReservationStatus
+    from members.models import PaymentKind, PaymentStatus, SubscriptionStatus
 
     for premium in Reservation.objects.filter(
-        kind=ReservationKind.PREMIUM, starts_at__lt=now
-    ).select_related("session", "studio"):
+        kind__in=[ReservationKind.PREMIUM, ReservationKind.A_LA_CARTE], starts_at__lt=now
+    ).select_related("session", "studio", "member", "payment"):
         session = premium.session
-        if premium.premium_reason == PremiumReason.ZERO_ALLOCATION:
+        if premium.kind == ReservationKind.A_LA_CARTE:
+            assert premium.premium_reason == PremiumReason.A_LA_CARTE
+            assert premium.member.status == SubscriptionStatus.NONE
+            assert premium.credits_spent == 0 < premium.money_paid_cents
+            assert premium.payment.kind == PaymentKind.A_LA_CARTE
+            assert premium.payment.status == PaymentStatus.SUCCEEDED
+            assert premium.payment.amount_cents == premium.money_paid_cents
+            assert premium.payment.member_id == premium.member_id
+        elif premium.premium_reason == PremiumReason.ZERO_ALLOCATION:
             assert session.network_spots == 0
         elif premium.premium_reason == PremiumReason.NETWORK_SOLD_OUT:
             assert 0 < session.network_spots <= session.network_booked
