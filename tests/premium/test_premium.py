@@ -143,6 +143,24 @@ def test_premium_credit_price_is_rounded_up_and_class_types_can_override(
     assert "$30.01 premium price at $2.00 a credit" in offer.explanation
 
 
+def test_my_schedule_history_shows_what_a_class_bought_a_la_carte_cost(
+    client, member, studio, premium
+):
+    session = factories.ClassSessionFactory(studio=studio)
+    held = services.book(member, session.pk, offer_kind="a_la_carte")
+    services.pay_hold(held.pk, member=member)
+    ClassSession.objects.filter(pk=session.pk).update(starts_at=timezone.now() - timedelta(days=1))
+    Reservation.objects.filter(pk=held.pk).update(
+        starts_at=timezone.now() - timedelta(days=1), status=ReservationStatus.ATTENDED
+    )
+    client.force_login(member.user)
+    history = client.get(reverse("bookings:schedule")).content.decode().split("<h2>History</h2>")
+    row = history[1][history[1].index(session.class_type.name) :]
+    row = row[: row.index("</tr>")]
+    # The money paid, not '0' credits.
+    assert "$30.00" in row and ">0<" not in row and "credit" not in row
+
+
 def test_buying_a_la_carte_with_an_active_plan_is_not_offered(active_member, studio, premium):
     session = factories.ClassSessionFactory(studio=studio)
     assert "a_la_carte" not in offers(session, active_member)
