@@ -155,40 +155,41 @@ def _past_limit_reached(settings, members, balance, taken, roomy, sold, now) -> 
         .filter(visits__gte=F("studio__monthly_visit_limit"))
         .order_by("month", "studio_id", "member_id")
     )
-    chosen = []  # (session pk, member pk)
+    credit_value = dict(
+        Studio.objects.filter(pk__in=settings).values_list("pk", "market__credit_value_cents")
+    )
+    chosen = []  # (session pk, member pk, credits)
     for row in reached:
+        member_pk, studio_id = row["member_id"], row["studio_id"]
+        credits = math.ceil(settings[studio_id].price_cents / credit_value[studio_id])
+        if balance[member_pk] < credits:
+            continue
         month_end = (row["month"] + timedelta(days=32)).replace(day=1)
-        classes = roomy.get(row["studio_id"], [])
+        classes = roomy.get(studio_id, [])
         for starts_at, pk, left in classes[bisect_right(classes, row["last"], key=itemgetter(0)) :]:
             if starts_at >= month_end:
                 break
-            if left - sold.get(pk, 0) > 0 and (row["member_id"], pk) not in taken:
-                chosen.append((pk, row["member_id"]))
+            if left - sold.get(pk, 0) > 0 and (member_pk, pk) not in taken:
+                chosen.append((pk, member_pk, credits))
+                balance[member_pk] -= credits
+                taken.add((member_pk, pk))
+                sold[pk] = sold.get(pk, 0) + 1
                 break
     sessions = ClassSession.objects.select_related("studio__market").in_bulk(
-        {pk for pk, _ in chosen}
+        {pk for pk, _, _ in chosen}
     )
-    planned = []
-    for pk, member_pk in chosen:
-        session, premium = sessions[pk], settings[sessions[pk].studio_id]
-        credits = math.ceil(premium.price_cents / session.studio.market.credit_value_cents)
-        if balance[member_pk] < credits:
-            continue
-        balance[member_pk] -= credits
-        taken.add((member_pk, pk))
-        sold[pk] = sold.get(pk, 0) + 1
-        planned.append(
-            PastBooking(
-                session,
-                members[member_pk],
-                ReservationStatus.ATTENDED,
-                kind=ReservationKind.PREMIUM,
-                premium_reason=PremiumReason.LIMIT_REACHED,
-                credits=credits,
-                payout_cents=premium.price_cents,
-            )
+    return [
+        PastBooking(
+            sessions[pk],
+            members[member_pk],
+            ReservationStatus.ATTENDED,
+            kind=ReservationKind.PREMIUM,
+            premium_reason=PremiumReason.LIMIT_REACHED,
+            credits=credits,
+            payout_cents=settings[sessions[pk].studio_id].price_cents,
         )
-    return planned
+        for pk, member_pk, credits in chosen
+    ]
 
 
 def _past_a_la_carte(rng, settings, taken, roomy, sold) -> list:

@@ -75,6 +75,15 @@ def test_seed_demo_is_realistic_idempotent_and_leaves_planner_statistics(demo):
     for member in Member.objects.annotate(total=Sum("credit_entries__amount")):
         assert member.credit_balance == (member.total or 0)
     assert_invariants()  # no room overbooked, counters match the reservations
+    # ...and no class sold more Premium spots than its studio's cap.
+    from premium.models import PremiumSettings
+
+    caps = dict(PremiumSettings.objects.values_list("studio_id", "max_spots"))
+    assert not [
+        s.pk
+        for s in ClassSession.objects.filter(premium_booked__gt=0)
+        if s.premium_booked > caps[s.studio_id]
+    ]
     # Each demo campaign began days ago and was charged for every day it ran, once (the seed
     # ran twice), and its past days were shown to members.
     from marketing.models import SpotlightCampaign, SpotlightDay
