@@ -113,14 +113,18 @@ def class_detail(request, session_id: int):
     if reservation is not None:
         reservation.cancel_terms = services.cancel_terms(session, reservation, now)
     spots = selectors.spots_label(session)
+    # The price at the top is one the visitor can book at: where only Premium spots are left,
+    # Premium's (or à la carte's), not the standard price nobody can book at; for someone
+    # without a plan, à la carte's.
+    headline = None
+    if spots == "Premium":
+        headline = next((o for o in offers if o.kind != ReservationKind.STANDARD), None)
+    elif member is not None and not member.has_active_plan:
+        headline = next((o for o in offers if o.kind == ReservationKind.A_LA_CARTE), None)
     context = {
         "spotlight": spotlight,
         "session": session,
-        # Where only Premium spots are left, the price to show is Premium's (or à la carte's),
-        # not the standard price nobody can book at.
-        "headline": next((o for o in offers if o.kind != ReservationKind.STANDARD), None)
-        if spots == "Premium"
-        else None,
+        "headline": headline,
         "market": session.studio.market,
         "member": member,
         "offers": offers,

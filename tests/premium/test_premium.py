@@ -333,6 +333,11 @@ def test_a_la_carte_checkout_on_the_website(client, member, studio, premium):
     client.force_login(member.user)
     page = client.get(reverse("bookings:class", args=[session.pk])).content.decode()
     assert "Buy this class for $30.00" in page
+    # Without a plan, the price at the top is the one they can buy at, and the credits price
+    # is what a plan would make it.
+    assert re.search(r'<h2>\$30.00\s*<span class="spots">', page)
+    assert "The price without a plan; with a plan, this class costs 8 credits." in page
+    assert "Why 8 credits?" not in page
     response = client.post(
         reverse("bookings:book", args=[session.pk]),
         {"offer": "a_la_carte", "expected_credits": 0, "expected_money_cents": 3000},
