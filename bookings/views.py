@@ -121,6 +121,9 @@ def class_detail(request, session_id: int):
         headline = next((o for o in offers if o.kind != ReservationKind.STANDARD), None)
     elif member is not None and not member.has_active_plan:
         headline = next((o for o in offers if o.kind == ReservationKind.A_LA_CARTE), None)
+        if headline is not None:  # à la carte sells Premium spots, not the network's
+            left = selectors.premium_left(session)
+            spots = f"{left} left" if left > 0 else "Sold out"
     context = {
         "spotlight": spotlight,
         "session": session,

@@ -335,7 +335,8 @@ def test_a_la_carte_checkout_on_the_website(client, member, studio, premium):
     assert "Buy this class for $30.00" in page
     # Without a plan, the price at the top is the one they can buy at, and the credits price
     # is what a plan would make it.
-    assert re.search(r'<h2>\$30.00\s*<span class="spots">', page)
+    # The spots left are the Premium spots à la carte sells (2 a class here), not the network's 10.
+    assert re.search(r'<h2>\$30.00\s*<span class="spots">2 left</span>', page)
     assert "The price without a plan; with a plan, this class costs 8 credits." in page
     assert "Why 8 credits?" not in page
     response = client.post(
