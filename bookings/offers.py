@@ -6,7 +6,7 @@ offer (a network spot for credits); other apps plug in more (Premium, à la cart
 engine knowing them.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cache
 
@@ -17,7 +17,14 @@ from members.models import Member
 from studios.models import ClassSession
 from studios.templatetags.money import format_credits
 
-from .errors import BookingError, LimitReached, NoActivePlan, NotEnoughCredits, SoldOut
+from .errors import (
+    AlreadyBooked,
+    BookingError,
+    LimitReached,
+    NoActivePlan,
+    NotEnoughCredits,
+    SoldOut,
+)
 from .models import Counter, ReservationKind
 
 
@@ -70,6 +77,9 @@ class Offer:
         return self.error(self.reason)
 
 
+ALREADY_BOOKED = "You're already booked into this class."
+
+
 class StandardOfferProvider:
     """A network spot for the class's credit price, within the studio's monthly limit."""
 
@@ -120,4 +130,12 @@ def providers() -> list:
 
 
 def collect_offers(ctx: BookingContext) -> list[Offer]:
-    return [offer for provider in providers() for offer in provider.offers(ctx)]
+    """Every provider's offers; none is open to a member already booked into the class (one
+    reservation per member and class), and each then says so."""
+    offers = [offer for provider in providers() for offer in provider.offers(ctx)]
+    if ctx.already_booked:
+        return [
+            replace(offer, available=False, reason=ALREADY_BOOKED, error=AlreadyBooked)
+            for offer in offers
+        ]
+    return offers

@@ -55,7 +55,7 @@ from .models import (
     WaitlistEntry,
     WaitlistStatus,
 )
-from .offers import BookingContext, Offer, collect_offers
+from .offers import ALREADY_BOOKED, BookingContext, Offer, collect_offers
 
 log = logging.getLogger(__name__)
 
@@ -201,7 +201,7 @@ def book(
         # second live reservation for the same class.
         if idempotency_key and (replay := _replay(member, idempotency_key, session_id)):
             return replay
-        raise AlreadyBooked("You're already booked into this class.") from None
+        raise AlreadyBooked(ALREADY_BOOKED) from None
     member.credit_balance = locked.credit_balance
     return reservation
 
@@ -252,7 +252,7 @@ def book_locked(
         member = sql.fetch_member_context(session, member.pk)
     ctx = _context(session, member, now)
     if ctx.already_booked:
-        raise AlreadyBooked("You're already booked into this class.")
+        raise AlreadyBooked(ALREADY_BOOKED)
     offer = next((o for o in collect_offers(ctx) if o.kind == offer_kind), None)
     if offer is None:
         raise OfferNotAvailable("That way of booking is not offered for this class.")
@@ -809,7 +809,7 @@ def join_waitlist(member: Member, session_id: int, *, now: datetime | None = Non
         if Reservation.objects.filter(
             session=session, member=member, status__in=LIVE_STATUSES
         ).exists():
-            raise WaitlistError("You're already booked into this class.")
+            raise WaitlistError(ALREADY_BOOKED)
         if not waitlist_open(session):
             raise WaitlistError("This class has spots: book it instead.")
         return WaitlistEntry.objects.create(session=session, member=member)

@@ -172,6 +172,14 @@ def test_session_detail_lists_the_members_offers(active_member, session):
     }
     assert body["price_explanation"]
     assert_error(api().get("/api/v1/sessions/999999/"), 404, "session_not_found")
+    # Once booked, no offer is open to the member: a client does not offer to book it again.
+    from bookings import services
+
+    services.book(active_member, session.pk)
+    body = api(token_for(active_member.user)).get(f"/api/v1/sessions/{session.pk}/").json()
+    assert [(o["available"], o["reason"]) for o in body["offers"]] == [
+        (False, "You're already booked into this class.")
+    ]
 
 
 def test_booking_with_an_idempotency_key_returns_the_same_reservation_and_status(
