@@ -28,7 +28,14 @@ from members.selectors import saved_studio_ids
 from studios.models import ClassSession, EarningEntry, Market, SessionStatus, Studio
 from studios.services import local_to_utc
 
-from .models import LIVE_STATUSES, Reservation, ReservationStatus, WaitlistEntry, WaitlistStatus
+from .models import (
+    LIVE_STATUSES,
+    Reservation,
+    ReservationKind,
+    ReservationStatus,
+    WaitlistEntry,
+    WaitlistStatus,
+)
 
 TIMES_OF_DAY = {
     "morning": (time(0), time(12)),
@@ -201,6 +208,22 @@ def spots_label(session: ClassSession) -> str:
     if session.network_spots > 0 and session.starts_at > timezone.now():
         return "Waitlist"
     return "Sold out"
+
+
+def headline(session: ClassSession, member: Member | None, offers: list) -> tuple:
+    """The offer whose price the top of the class page shows instead of the standard one (or
+    None), and the availability badge beside it: a price the visitor can book at. Where only
+    Premium spots are left, Premium's (or à la carte's), not the standard price nobody can book
+    at; for someone without a plan, à la carte's, beside the Premium spots it sells."""
+    spots = spots_label(session)
+    if spots == "Premium":
+        return next((o for o in offers if o.kind != ReservationKind.STANDARD), None), spots
+    if member is not None and not member.has_active_plan:
+        offer = next((o for o in offers if o.kind == ReservationKind.A_LA_CARTE), None)
+        if offer is not None:  # à la carte sells Premium spots, not the network's
+            left = premium_left(session)
+            return offer, f"{left} left" if left > 0 else "Sold out"
+    return None, spots
 
 
 def session_for_page(session_id: int) -> ClassSession | None:

@@ -24,7 +24,7 @@ from studios.models import Market
 from . import calendar, pricing, selectors, services
 from .errors import BookingError
 from .forms import BookForm, SearchForm
-from .models import ReservationKind, ReservationStatus, Source
+from .models import ReservationStatus, Source
 from .offers import collect_offers
 
 
@@ -112,18 +112,7 @@ def class_detail(request, session_id: int):
     reservation = selectors.member_reservation(member, session) if ctx.already_booked else None
     if reservation is not None:
         reservation.cancel_terms = services.cancel_terms(session, reservation, now)
-    spots = selectors.spots_label(session)
-    # The price at the top is one the visitor can book at: where only Premium spots are left,
-    # Premium's (or à la carte's), not the standard price nobody can book at; for someone
-    # without a plan, à la carte's.
-    headline = None
-    if spots == "Premium":
-        headline = next((o for o in offers if o.kind != ReservationKind.STANDARD), None)
-    elif member is not None and not member.has_active_plan:
-        headline = next((o for o in offers if o.kind == ReservationKind.A_LA_CARTE), None)
-        if headline is not None:  # à la carte sells Premium spots, not the network's
-            left = selectors.premium_left(session)
-            spots = f"{left} left" if left > 0 else "Sold out"
+    headline, spots = selectors.headline(session, member, offers)
     context = {
         "spotlight": spotlight,
         "session": session,
