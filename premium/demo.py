@@ -1,6 +1,5 @@
 """Demo Premium settings for every studio, and past Premium visits in each credit scenario."""
 
-import math
 import random
 from bisect import bisect_right
 from datetime import UTC, timedelta
@@ -18,6 +17,7 @@ from studios.models import ClassSession, Studio
 
 from . import scans
 from .models import PremiumSettings, ScanKind, ScanRun, SmartSpotRelease
+from .offers import premium_credits
 from .selectors import DEFAULT_MAX_SPOTS, default_price_cents
 
 
@@ -86,7 +86,7 @@ def _history(rng: random.Random) -> int:
             else PremiumReason.NETWORK_SOLD_OUT
         )
         premium = settings[session.studio_id]
-        credits = math.ceil(premium.price_cents / session.studio.market.credit_value_cents)
+        credits = premium_credits(premium.price_cents, session.studio.market.credit_value_cents)
         wanted = rng.randint(0, min(2, session.room_left, premium.max_spots))
         for member_pk in rng.sample(by_market.get(session.studio.market_id, []), 8):
             if wanted == 0:
@@ -161,7 +161,7 @@ def _past_limit_reached(settings, members, balance, taken, roomy, sold, now) -> 
     chosen = []  # (session pk, member pk, credits)
     for row in reached:
         member_pk, studio_id = row["member_id"], row["studio_id"]
-        credits = math.ceil(settings[studio_id].price_cents / credit_value[studio_id])
+        credits = premium_credits(settings[studio_id].price_cents, credit_value[studio_id])
         if balance[member_pk] < credits:
             continue
         month_end = (row["month"] + timedelta(days=32)).replace(day=1)
