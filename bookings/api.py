@@ -62,9 +62,15 @@ class SessionSerializer(serializers.Serializer):
         help_text="What a Premium spot in the class costs in credits (null where the studio "
         "sells no Premium). Where availability is 'Premium', the price a member can book at."
     )
+    a_la_carte_cents = serializers.SerializerMethodField(
+        help_text="What the class costs someone without a plan, in minor units of `currency` "
+        "(null where the studio sells no single classes). It is bought from the Premium spots: "
+        "`premium_left` says how many are left."
+    )
+    currency = serializers.CharField(source="studio.market.currency")
     availability = serializers.SerializerMethodField(
-        help_text="What the search shows: 'N left', 'Premium' (only Premium spots are left), "
-        "'Waitlist' or 'Sold out'."
+        help_text="What the search shows a member with a plan: 'N left', 'Premium' (only "
+        "Premium spots are left), 'Waitlist' or 'Sold out'."
     )
 
     def get_premium_left(self, session) -> int:
@@ -72,6 +78,9 @@ class SessionSerializer(serializers.Serializer):
 
     def get_premium_credits(self, session) -> int | None:
         return session.premium_credits if getattr(session, "premium_cap", 0) else None
+
+    def get_a_la_carte_cents(self, session) -> int | None:
+        return getattr(session, "a_la_carte_cents", None)
 
     def get_availability(self, session) -> str:
         return selectors.spots_label(session)
@@ -106,6 +115,8 @@ SESSION_EXAMPLE = {
     "spots_left": 7,
     "premium_left": 0,
     "premium_credits": 15,
+    "a_la_carte_cents": 2800,
+    "currency": "USD",
     "availability": "7 left",
 }
 

@@ -210,19 +210,42 @@ def spots_label(session: ClassSession) -> str:
     return "Sold out"
 
 
+@dataclass(frozen=True)
+class RowPrice:
+    """What a list row (search, studio page) shows: a price, in credits or, where
+    `money_cents` is set, in the market's money, and the availability badge beside it."""
+
+    credits: int
+    money_cents: int | None
+    spots: str
+
+
+def row_price(session: ClassSession, member: Member | None) -> RowPrice:
+    """The price a row shows `member` (None: a visitor not logged in) and its badge, as the
+    class page's headline() does. A member without an active plan can only buy the class à
+    la carte, in money, from the Premium spots: its price and those spots, or 'Plan only'
+    where the studio sells no single classes. Everyone else: `shown_credits` and
+    spots_label(). `session` comes from `_sessions()`."""
+    if member is not None and not member.has_active_plan:
+        cents = getattr(session, "a_la_carte_cents", None)
+        if cents is None:
+            return RowPrice(session.shown_credits, None, "Plan only")
+        left = premium_left(session)
+        return RowPrice(session.shown_credits, cents, f"{left} left" if left > 0 else "Sold out")
+    return RowPrice(session.shown_credits, None, spots_label(session))
+
+
 def headline(session: ClassSession, member: Member | None, offers: list) -> tuple:
     """The offer whose price the top of the class page shows instead of the standard one (or
-    None), and the availability badge beside it: a price the visitor can book at. Where only
-    Premium spots are left, Premium's (or à la carte's), not the standard price nobody can book
-    at; for someone without a plan, à la carte's, beside the Premium spots it sells."""
+    None), and the availability badge beside it: a price the visitor can book at, as the row
+    they came from shows it (row_price()). Where only Premium spots are left, Premium's, not
+    the standard price nobody can book at; for someone without a plan, à la carte's."""
+    if member is not None and not member.has_active_plan:
+        offer = next((o for o in offers if o.kind == ReservationKind.A_LA_CARTE), None)
+        return offer, row_price(session, member).spots
     spots = spots_label(session)
     if spots == "Premium":
         return next((o for o in offers if o.kind != ReservationKind.STANDARD), None), spots
-    if member is not None and not member.has_active_plan:
-        offer = next((o for o in offers if o.kind == ReservationKind.A_LA_CARTE), None)
-        if offer is not None:  # à la carte sells Premium spots, not the network's
-            left = premium_left(session)
-            return offer, f"{left} left" if left > 0 else "Sold out"
     return None, spots
 
 

@@ -51,13 +51,15 @@ def search(request):
     matching = selectors.search_sessions(market, filters)
     page = Paginator(matching, 20).get_page(request.GET.get("page"))
     for session in page:
-        session.spots = selectors.spots_label(session)
+        session.row = selectors.row_price(session, member)
     placements = []
     if page.number == 1:
         placements = selectors.spotlight_placements(
             market, filters, matching, seed=secrets.randbits(32)
         )
         marketing_services.count([p.campaign_id for p in placements], filters.day, "impressions")
+        for placement in placements:
+            placement.session.row = selectors.row_price(placement.session, member)
     # An empty day points on to the next one with classes for the same search (late in the
     # evening, today has none left).
     next_day = (
@@ -139,10 +141,10 @@ def studio_detail(request, slug: str):
     studio = selectors.studio_by_slug(slug)
     if studio is None:
         raise Http404("That studio does not exist.")
+    member = member_for_user(request.user)
     sessions = selectors.upcoming_for_studio(studio)
     for session in sessions:
-        session.spots = selectors.spots_label(session)
-    member = member_for_user(request.user)
+        session.row = selectors.row_price(session, member)
     context = {
         "studio": studio,
         "sessions": sessions,

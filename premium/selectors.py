@@ -30,12 +30,17 @@ DEFAULT_MAX_SPOTS = 3
 
 def premium_annotations() -> dict:
     """What Premium annotates on class session queries (SESSION_ANNOTATIONS), in the same
-    statement: `premium_cap`, the studio's Premium spots per class (0 where Premium is off),
-    and `premium_credits`, what a Premium spot in the class costs in the market's credits
-    (price_for() and premium_credits() in SQL); the defaults' for a studio with no settings
-    saved. Two left joins on unique keys, the studio's settings and the class type's own price,
-    not subqueries: the search reads both in its filters too, and a join is one column
-    reference wherever it is read."""
+    statement, the defaults' for a studio with no settings saved:
+
+    - `premium_cap`, the studio's Premium spots per class (0 where Premium is off);
+    - `premium_credits`, what a Premium spot in the class costs in the market's credits
+      (price_for() and premium_credits() in SQL);
+    - `a_la_carte_cents`, what the class costs someone without a plan, in money: the Premium
+      price, where the studio sells single classes (PremiumOfferProvider's rule), else null.
+
+    Two left joins on unique keys, the studio's settings and the class type's own price, not
+    subqueries: the search reads both in its filters too, and a join is one column reference
+    wherever it is read."""
     saved = "studio__premium_settings__"
     enabled = PremiumSettings._meta.get_field("enabled").default
     cap = Case(
@@ -51,6 +56,13 @@ def premium_annotations() -> dict:
         output_field=IntegerField(),
     )
     credit_value = F("studio__market__credit_value_cents")
+    sells_single = enabled and PremiumSettings._meta.get_field("a_la_carte_enabled").default
+    a_la_carte = Case(
+        When(**{saved + "enabled": True, saved + "a_la_carte_enabled": True}, then=price),
+        When(**{saved + "enabled__isnull": True}, then=price if sells_single else Value(None)),
+        default=Value(None),
+        output_field=IntegerField(),
+    )
     return {
         "own_premium_price": FilteredRelation(
             "class_type__premium_prices",
@@ -61,6 +73,7 @@ def premium_annotations() -> dict:
         "premium_credits": ExpressionWrapper(
             (price + credit_value - 1) / credit_value, output_field=IntegerField()
         ),
+        "a_la_carte_cents": a_la_carte,
     }
 
 

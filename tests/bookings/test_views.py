@@ -1,5 +1,6 @@
 """The member website's booking pages."""
 
+import re
 from datetime import datetime, time, timedelta
 
 import pytest
@@ -651,6 +652,98 @@ def test_a_row_where_only_premium_is_left_shows_the_price_premium_books_at(clien
     assert {pk: by_id[pk]["premium_credits"] for pk in expected} == expected
     assert by_id[open_row.pk]["credit_price"] == 4
     assert by_id[no_premium.pk]["premium_credits"] is None
+
+
+def test_a_member_without_a_plan_sees_the_price_they_can_pay_on_every_row(
+    client, studio, member, active_member
+):
+    """Without a plan, a class can only be bought à la carte, in money, from its Premium spots.
+    Each row of the search and the studio page shows that price and those spots, or 'Plan
+    only' where the studio sells no single classes, as the class page's headline and offer do
+    (and the API's a_la_carte_cents); members with a plan and visitors keep the credits."""
+    from bookings.offers import collect_offers
+
+    at = soon(6)
+    open_room = {"capacity": 20, "network_spots": 5}
+    saved = factories.StudioFactory(market=studio.market)
+    PremiumSettings.objects.create(studio=saved, price_cents=2900)
+    own_price = factories.ClassTypeFactory(studio=saved)
+    PremiumPrice.objects.create(studio=saved, class_type=own_price, price_cents=4100)
+    no_singles = factories.StudioFactory(market=studio.market)
+    PremiumSettings.objects.create(studio=no_singles, price_cents=2900, a_la_carte_enabled=False)
+    no_premium = factories.StudioFactory(market=studio.market)
+    PremiumSettings.objects.create(studio=no_premium, price_cents=2900, enabled=False)
+    plain = factories.StudioFactory(market=studio.market, payout_rate_cents=1150)  # no settings
+    rows = {
+        "saved": factories.ClassSessionFactory(studio=saved, starts_at=at, **open_room),
+        "own_price": factories.ClassSessionFactory(
+            studio=saved, class_type=own_price, starts_at=at, network_spots=0, capacity=20
+        ),
+        "default": factories.ClassSessionFactory(studio=plain, starts_at=at, **open_room),
+        "premium_taken": factories.ClassSessionFactory(
+            studio=saved, starts_at=at, premium_booked=3, **open_room
+        ),
+        "no_singles": factories.ClassSessionFactory(studio=no_singles, starts_at=at, **open_room),
+        "no_premium": factories.ClassSessionFactory(
+            studio=no_premium, starts_at=at, network_booked=5, **open_room
+        ),
+    }
+    expected = {
+        "saved": ("$29.00", "3 left"),
+        "own_price": ("$41.00", "3 left"),
+        "default": ("$20.00", "3 left"),  # 1.75 x $11.50, rounded half up
+        "premium_taken": ("$29.00", "Sold out"),
+        "no_singles": (f"{rows['no_singles'].credit_price} credits", "Plan only"),
+        "no_premium": (f"{rows['no_premium'].credit_price} credits", "Plan only"),
+    }
+    day = local_day(rows["saved"])
+
+    def shown(page: str, session) -> tuple[str, str]:
+        row = page[page.index(f"/classes/{session.pk}/") :]
+        row = row[row.index('class="price"') : row.index("</li>")]
+        price = row[row.index("<strong>") + 8 : row.index("</strong>")]
+        unit = " credits" if "credit" in row[: row.index('class="spots')] else ""
+        return price + unit, re.search(r'class="spots[^"]*">([^<]*)</span>', row).group(1)
+
+    client.force_login(member.user)
+    search = client.get(
+        reverse("bookings:search"), {"market": studio.market.slug, "day": day}
+    ).content.decode()
+    assert {name: shown(search, s) for name, s in rows.items()} == expected
+    studio_page = client.get(reverse("bookings:studio", args=[saved.slug])).content.decode()
+    for name in ("saved", "own_price", "premium_taken"):
+        assert shown(studio_page, rows[name]) == expected[name]
+    # The class page's headline and its offer say the same as the row.
+    for name, session in rows.items():
+        found = selectors.session_for_page(session.pk)
+        offers = collect_offers(services.booking_context(found, member, timezone.now()))
+        offer, badge = selectors.headline(found, member, offers)
+        price = offer and f"${offer.money_cents // 100}.00"
+        assert (price or f"{found.credit_price} credits", badge) == expected[name], name
+        page = client.get(reverse("bookings:class", args=[session.pk])).content.decode()
+        (heading,) = [h for h in re.findall("<h2>(.*?)</h2>", page, re.S) if "spots" in h]
+        assert " ".join(re.sub(r"<[^>]+>", " ", heading).split()) == " ".join(expected[name])
+    api = client.get("/api/v1/sessions/", {"market": studio.market.slug, "day": day}).json()
+    by_id = {r["id"]: r for r in api["results"]}
+    assert {name: by_id[s.pk]["a_la_carte_cents"] for name, s in rows.items()} == {
+        "saved": 2900,
+        "own_price": 4100,
+        "default": 2000,
+        "premium_taken": 2900,
+        "no_singles": None,
+        "no_premium": None,
+    }
+    assert {r["currency"] for r in by_id.values()} == {studio.market.currency}
+    # With a plan, and before logging in, the rows keep their credits and spots.
+    for viewer in (active_member.user, None):
+        client.logout()
+        if viewer:
+            client.force_login(viewer)
+        search = client.get(
+            reverse("bookings:search"), {"market": studio.market.slug, "day": day}
+        ).content.decode()
+        assert shown(search, rows["saved"]) == (f"{rows['saved'].credit_price} credits", "5 left")
+        assert "$" not in search[search.index('class="sessions"') :]
 
 
 def test_a_class_that_offers_members_nothing_is_not_listed(client, studio):
