@@ -1,5 +1,6 @@
 """Partner Dashboard pages of the bookings app: overview, rosters and check-in, cancelling."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -26,6 +27,7 @@ def overview(request, studio):
             "studio": studio,
             "today": selectors.todays_sessions(studio),
             "figures": selectors.month_figures(studio) if request.partner.can["reports"] else None,
+            "earned_after_hours": int(settings.ATTENDANCE_DEFAULT_AFTER.total_seconds() // 3600),
             "visits_chart": charts.bar_chart(
                 "Visits per week", [(f"{w:%-d %b}", v) for w, v, _ in history]
             ),
