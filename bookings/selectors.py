@@ -483,12 +483,27 @@ def weekly_history(studio: Studio, *, weeks: int = 12) -> list[tuple[date, int, 
 class Placement:
     campaign_id: int
     session: ClassSession
+    row: RowPrice  # the price and spots the placement shows the viewer (row_price())
+
+
+def open_to(session: ClassSession, member: Member | None) -> bool:
+    """Whether `member` (None: a visitor not logged in) could book a spot of a row now: one of
+    the network's, or for a member without a plan, a Premium spot to buy à la carte."""
+    if member is not None and not member.has_active_plan:
+        return getattr(session, "a_la_carte_cents", None) is not None and premium_left(session) > 0
+    return session.standard_left > 0
 
 
 def spotlight_placements(
-    market: Market, filters: SearchFilters, matching: QuerySet, *, seed: int
+    market: Market,
+    filters: SearchFilters,
+    matching: QuerySet,
+    *,
+    seed: int,
+    member: Member | None = None,
 ) -> list[Placement]:
-    """At most 3 Spotlight studios' next matching class with a standard spot left. Two queries."""
+    """At most 3 Spotlight studios' next matching class that `member` could book now
+    (open_to()): for a member without a plan, one sold à la carte. Two queries."""
     campaigns = [
         c
         for c in marketing.live_campaigns(market, filters.day)
@@ -505,10 +520,12 @@ def spotlight_placements(
             best[campaign.studio_id] = campaign
     first: dict[int, ClassSession] = {}
     for session in matching.filter(studio_id__in=best).order_by("studio_id", "starts_at"):
-        if session.studio_id not in first and session.standard_left > 0:
+        if session.studio_id not in first and open_to(session, member):
             first[session.studio_id] = session
     chosen = marketing.rotate([c for s, c in best.items() if s in first], seed=seed)
-    return [Placement(c.pk, first[c.studio_id]) for c in chosen]
+    return [
+        Placement(c.pk, first[c.studio_id], row_price(first[c.studio_id], member)) for c in chosen
+    ]
 
 
 def spotlight_campaign_of(campaign_id: int, session_id: int) -> bool:

@@ -55,11 +55,9 @@ def search(request):
     placements = []
     if page.number == 1:
         placements = selectors.spotlight_placements(
-            market, filters, matching, seed=secrets.randbits(32)
+            market, filters, matching, seed=secrets.randbits(32), member=member
         )
         marketing_services.count([p.campaign_id for p in placements], filters.day, "impressions")
-        for placement in placements:
-            placement.session.row = selectors.row_price(placement.session, member)
     # An empty day points on to the next one with classes for the same search (late in the
     # evening, today has none left).
     next_day = (

@@ -169,6 +169,53 @@ def test_placements_respect_campaign_categories(market, prices):
         )
 
 
+def test_a_member_without_a_plan_is_shown_placements_they_can_buy(
+    client, market, prices, member, active_member
+):
+    """Without a plan a member can only buy a class à la carte: their placements are classes
+    whose studio sells single classes and still has Premium spots, priced in money (the home
+    page's placements are the same call's); a member with a plan, or a visitor, is shown all
+    three studios."""
+    from premium.models import PremiumSettings
+
+    start = timezone.now() + timedelta(hours=3)
+    sells, plan_only, premium_full = (factories.StudioFactory(market=market) for _ in range(3))
+    PremiumSettings.objects.create(studio=sells, price_cents=2900)
+    PremiumSettings.objects.create(studio=plan_only, price_cents=2900, a_la_carte_enabled=False)
+    PremiumSettings.objects.create(studio=premium_full, price_cents=2900, max_spots=1)
+    for studio in (sells, plan_only, premium_full):
+        running(studio)
+        factories.ClassSessionFactory(
+            studio=studio,
+            starts_at=start,
+            capacity=20,
+            network_spots=5,
+            premium_booked=1 if studio == premium_full else 0,
+        )
+    day = timezone.localtime(start, market.tzinfo).date()
+    filters = booking_selectors.SearchFilters(day=day)
+    matching = booking_selectors.search_sessions(market, filters)
+
+    def placed(viewer):
+        placements = booking_selectors.spotlight_placements(
+            market, filters, matching, seed=1, member=viewer
+        )
+        return {p.session.studio_id: p.row for p in placements}
+
+    rows = placed(member)
+    assert set(rows) == {sells.pk}
+    assert (rows[sells.pk].money_cents, rows[sells.pk].spots) == (2900, "3 left")
+    assert (
+        set(placed(active_member)) == set(placed(None)) == {sells.pk, plan_only.pk, premium_full.pk}
+    )
+    assert all(row.money_cents is None for row in placed(active_member).values())
+    client.force_login(member.user)
+    page = client.get(reverse("bookings:search"), {"market": market.slug, "day": day})
+    spotlight = page.content.decode().split('aria-label="Spotlight"')[1].split("</ul>")[0]
+    assert sells.name in spotlight and "$29.00" in spotlight
+    assert plan_only.name not in spotlight and premium_full.name not in spotlight
+
+
 def test_counting_writes_nothing_until_the_flush(client, studio, active_member, prices):
     campaign = running(studio)
     session = factories.ClassSessionFactory(
