@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.db.models import F
 from django.utils import timezone
 
-from members.demo import DEMO_MEMBER, crowd
+from members.demo import DEMO_MEMBER, crowd, had_plan_for
 from members.models import (
     CreditEntry,
     CreditKind,
@@ -173,6 +173,7 @@ def _history(*, seed: int) -> str:
             if (
                 balance[member.pk] - keep[member.pk] < session.credit_price
                 or visits.get(key, 0) >= session.studio.monthly_visit_limit
+                or not had_plan_for(member, session.starts_at)
             ):
                 continue
             roll = rng.random()

@@ -1,7 +1,7 @@
 """Demo plans and members, each with a few months of credit history made by the real services."""
 
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.utils import timezone
 
@@ -82,3 +82,15 @@ def crowd():
     return Member.objects.filter(status=SubscriptionStatus.ACTIVE).exclude(
         user__username=DEMO_MEMBER
     )
+
+
+# The demo's past bookings were made this long before their class (a free cancellation two
+# days ahead came after its booking).
+BOOKED_AHEAD = timedelta(days=3)
+
+
+def had_plan_for(member: Member, starts_at: datetime) -> bool:
+    """Whether `member`'s plan had begun when they would have booked a class starting at
+    `starts_at` (BOOKED_AHEAD): the demo's history books nobody into a class before they
+    joined, with credits they were not yet granted."""
+    return member.cycle_anchor is not None and member.cycle_anchor <= starts_at - BOOKED_AHEAD

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from bookings.demo import LIVE_STATUSES_PAST, PastBooking, write_past
 from bookings.models import PremiumReason, Reservation, ReservationKind, ReservationStatus
-from members.demo import crowd
+from members.demo import crowd, had_plan_for
 from members.models import Member, SubscriptionStatus
 from studios.models import ClassSession, Studio
 
@@ -91,7 +91,11 @@ def _history(rng: random.Random) -> int:
         for member_pk in rng.sample(by_market.get(session.studio.market_id, []), 8):
             if wanted == 0:
                 break
-            if balance[member_pk] < 2 * credits or (member_pk, session.pk) in taken:
+            if (
+                balance[member_pk] < 2 * credits
+                or (member_pk, session.pk) in taken
+                or not had_plan_for(members[member_pk], session.starts_at)
+            ):
                 continue
             taken.add((member_pk, session.pk))
             balance[member_pk] -= credits

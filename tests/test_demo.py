@@ -9,7 +9,7 @@ import pytest
 from django.contrib.admin.sites import site
 from django.core.management import call_command
 from django.db import connection
-from django.db.models import Sum
+from django.db.models import F, Sum
 from django.urls import reverse
 
 from members.models import CreditEntry, Member, Plan
@@ -98,13 +98,19 @@ def test_seed_demo_is_realistic_idempotent_and_leaves_planner_statistics(demo):
     assert not SpotlightDay.objects.filter(
         day__lt=now.date() - timezone.timedelta(days=1), impressions=0
     ).exists()
+    from bookings.models import PremiumReason, Reservation, ReservationKind, ReservationStatus
+    from members.demo import BOOKED_AHEAD
+    from members.models import PaymentKind, PaymentStatus, SubscriptionStatus
+
+    # Nobody was booked into a class, with credits, before their plan began.
+    early = Reservation.objects.filter(
+        credits_spent__gt=0, starts_at__lt=F("member__cycle_anchor") + BOOKED_AHEAD
+    )
+    assert not early.exists(), list(early.values_list("pk", "starts_at", "member__cycle_anchor"))
     # A past Premium visit's reason held when it was booked: the network had no spot for the
     # member, or the member had used the studio's monthly visits (the demo's history counts
     # them by calendar month, as it enforced the limit), or it was bought for money without a
     # plan, and paid.
-    from bookings.models import PremiumReason, Reservation, ReservationKind, ReservationStatus
-    from members.models import PaymentKind, PaymentStatus, SubscriptionStatus
-
     for premium in Reservation.objects.filter(
         kind__in=[ReservationKind.PREMIUM, ReservationKind.A_LA_CARTE], starts_at__lt=now
     ).select_related("session", "studio", "member", "payment"):
