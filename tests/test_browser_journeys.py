@@ -1,5 +1,5 @@
-"""Whole journeys in Debian's Chromium: a member from sign-up to cancel (and their name), an
-owner at work.
+"""Whole journeys in Debian's Chromium: a member from sign-up to cancel (and their name), a
+visitor buying one class without a plan, an owner at work.
 
 Each step saves a screenshot to artifacts/screenshots/ (git-ignored).
 """
@@ -71,6 +71,48 @@ def test_a_member_signs_up_picks_a_plan_searches_books_and_cancels(
     assert member.user.get_full_name() == "Nova Member"
     assert member.credit_balance == 30
     assert Reservation.objects.get(member=member).status == "cancelled"
+
+
+def test_a_visitor_without_a_plan_buys_one_class_a_la_carte(live_server, market, plan, studio):
+    """Sign up, skip the plans, find the class priced in money with the spots on sale, buy it,
+    pay, and see it on the schedule at what it cost."""
+    from members.models import Payment, PaymentKind, PaymentStatus
+    from premium.models import PremiumSettings
+
+    PremiumSettings.objects.create(studio=studio, price_cents=2900)
+    session = factories.ClassSessionFactory(
+        studio=studio, starts_at=timezone.now() + timedelta(days=2), network_spots=5, capacity=20
+    )
+    day = timezone.localtime(session.starts_at, market.tzinfo).date().isoformat()
+    with chromium(width=1200, height=900) as page:
+        page.goto(f"{live_server.url}/signup/")
+        page.fill("input[name=email]", "one.class@example.com")
+        page.fill("input[name=password]", "a-long-and-good-passphrase")
+        page.select_option("select[name=market]", str(market.pk))
+        page.click("form button[type=submit]")
+        page.wait_for_url("**/me/plan/")
+        page.goto(f"{live_server.url}/classes/?market={market.slug}&day={day}")
+        row = page.locator(".session-row", has_text=session.class_type.name)
+        assert " ".join(row.locator(".price").inner_text().split()) == "$29.00 3 left"
+        shot(page, "a-la-carte-01-search")
+        row.locator(f"a[href='/classes/{session.pk}/']").click()
+        page.wait_for_url(f"**/classes/{session.pk}/")
+        shot(page, "a-la-carte-02-class")
+        page.click("text=Buy this class for $29.00")
+        page.wait_for_url("**/checkout/**")
+        shot(page, "a-la-carte-03-checkout")
+        page.click("text=Pay $29.00")
+        page.wait_for_url("**/me/schedule/")
+        assert "À la carte · $29.00" in page.inner_text("main")
+        shot(page, "a-la-carte-04-booked")
+    reservation = Reservation.objects.get(member__user__email="one.class@example.com")
+    assert (reservation.kind, reservation.status, reservation.money_paid_cents) == (
+        "a_la_carte",
+        "booked",
+        2900,
+    )
+    payment = Payment.objects.get(kind=PaymentKind.A_LA_CARTE, member=reservation.member)
+    assert (payment.status, payment.amount_cents) == (PaymentStatus.SUCCEEDED, 2900)
 
 
 def test_an_owner_edits_a_class_checks_a_member_in_and_downloads_a_statement(
