@@ -339,6 +339,10 @@ def test_a_la_carte_checkout_on_the_website(client, member, studio, premium):
     assert re.search(r'<h2>\$30.00\s*<span class="spots">2 left</span>', page)
     assert "The price without a plan; with a plan, this class costs 8 credits." in page
     assert "Why 8 credits?" not in page
+    # The cancellation terms are à la carte's (a refund in money), not a plan's credits and fee.
+    window = studio.cancellation_window_hours
+    assert f"refunded in full if you cancel up to {window} hours before" in page
+    assert "late-cancel fee" not in page
     response = client.post(
         reverse("bookings:book", args=[session.pk]),
         {"offer": "a_la_carte", "expected_credits": 0, "expected_money_cents": 3000},
