@@ -212,8 +212,9 @@ def spots_label(session: ClassSession) -> str:
 
 @dataclass(frozen=True)
 class RowPrice:
-    """What a list row (search, studio page) shows: a price, in credits or, where
-    `money_cents` is set, in the market's money, and the availability badge beside it."""
+    """What a list row (search, Spotlight, studio page, home page) shows: a price, in credits
+    or, where `money_cents` is set, in the market's money, and the availability badge beside
+    it."""
 
     credits: int
     money_cents: int | None
