@@ -30,6 +30,7 @@ from studios.services import local_to_utc
 
 from .models import (
     LIVE_STATUSES,
+    PremiumReason,
     Reservation,
     ReservationKind,
     ReservationStatus,
@@ -240,13 +241,18 @@ def headline(session: ClassSession, member: Member | None, offers: list) -> tupl
     """The offer whose price the top of the class page shows instead of the standard one (or
     None), and the availability badge beside it: a price the visitor can book at, as the row
     they came from shows it (row_price()). Where only Premium spots are left, Premium's, not
-    the standard price nobody can book at; for someone without a plan, à la carte's."""
+    the standard price nobody can book at; for someone without a plan, à la carte's. For a
+    member who has used the studio's monthly visits, Premium's too (badge 'Premium'): the
+    standard spots left are not theirs to book, a rule a list row cannot know."""
     if member is not None and not member.has_active_plan:
         offer = next((o for o in offers if o.kind == ReservationKind.A_LA_CARTE), None)
         return offer, row_price(session, member).spots
     spots = spots_label(session)
+    premium = next((o for o in offers if o.kind != ReservationKind.STANDARD), None)
     if spots == "Premium":
-        return next((o for o in offers if o.kind != ReservationKind.STANDARD), None), spots
+        return premium, spots
+    if premium and premium.available and premium.premium_reason == PremiumReason.LIMIT_REACHED:
+        return premium, "Premium"
     return None, spots
 
 

@@ -294,9 +294,12 @@ def test_class_page_shows_both_prices_and_the_reason(client, active_member, stud
     session = factories.ClassSessionFactory(studio=studio)
     client.force_login(active_member.user)
     page = client.get(reverse("bookings:class", args=[session.pk])).content.decode()
-    assert "8 credits" in page and "Book Premium for 15 credits" in page
-    # Standard spots are left: the price at the top is the standard one.
-    assert re.search(r'<h2>8 credits\s*<span class="spots">', page) and "Why 8 credits?" in page
+    assert "Book Premium for 15 credits" in page
+    # Standard spots are left, but not for this member: the price at the top is Premium's, the
+    # one they can book at, and the standard one is said beside it.
+    assert re.search(r'<h2>15 credits\s*<span class="spots premium">Premium</span>', page)
+    assert "The standard price, 8 credits, is for members with visits left" in page
+    assert "Why 8 credits?" not in page
     # Said once, as the Premium offer's reason, not again as the standard offer's refusal.
     assert page.count("You&#x27;ve reached your 1 visits at this studio this cycle.") == 1
 
