@@ -6,8 +6,10 @@ from functools import cache
 
 from django.conf import settings
 from django.db.models import (
+    BooleanField,
     Case,
     Count,
+    ExpressionWrapper,
     F,
     IntegerField,
     OuterRef,
@@ -30,7 +32,6 @@ from studios.services import local_to_utc
 
 from .models import (
     LIVE_STATUSES,
-    PremiumReason,
     Reservation,
     ReservationKind,
     ReservationStatus,
@@ -222,38 +223,92 @@ class RowPrice:
     spots: str
 
 
-def row_price(session: ClassSession, member: Member | None) -> RowPrice:
+Visits = dict[tuple[int, bool], int]
+
+
+def standard_visits(member: Member | None) -> Visits:
+    """A member with a plan: their standard visits booked at each studio, by (studio id, in the
+    next cycle), as the engine counts them against a studio's monthly limit
+    (sql.fetch_member_context): a class that starts before the renewal counts in the current
+    cycle, one that starts from it in the next. One query; for anyone else, none, and {}."""
+    if member is None or not member.has_active_plan or member.next_renewal_at is None:
+        return {}
+    rows = (
+        Reservation.objects.filter(
+            member=member,
+            kind=ReservationKind.STANDARD,
+            status__in=LIVE_STATUSES,
+            starts_at__gte=member.cycle_started_at,
+        )
+        .annotate(
+            next_cycle=ExpressionWrapper(
+                Q(starts_at__gte=member.next_renewal_at), output_field=BooleanField()
+            )
+        )
+        .order_by()
+        .values("studio_id", "next_cycle")
+        .annotate(n=Count("pk"))
+        .values_list("studio_id", "next_cycle", "n")
+    )
+    return {(studio_id, bool(next_cycle)): n for studio_id, next_cycle, n in rows}
+
+
+def at_limit(session: ClassSession, member: Member | None, visits: Visits) -> bool:
+    """Whether `member` has used the studio's monthly visits in the cycle the class falls in
+    (`visits` from standard_visits())."""
+    if not visits:
+        return False
+    next_cycle = session.starts_at >= member.next_renewal_at
+    return visits.get((session.studio_id, next_cycle), 0) >= session.studio.monthly_visit_limit
+
+
+def row_price(session: ClassSession, member: Member | None, *, limit_reached=False) -> RowPrice:
     """The price a row shows `member` (None: a visitor not logged in) and its badge, as the
     class page's headline() does. A member without an active plan can only buy the class à
     la carte, in money, from the Premium spots: its price and those spots, or 'Plan only'
-    where the studio sells no single classes. Everyone else: `shown_credits` and
-    spots_label(). `session` comes from `_sessions()`."""
+    where the studio sells no single classes. A member who has used the studio's monthly
+    visits (`limit_reached`) can only book Premium: its price, or 'Limit reached' where no
+    Premium spot is left. Everyone else: `shown_credits` and spots_label(). `session` comes
+    from `_sessions()`."""
     if member is not None and not member.has_active_plan:
         cents = getattr(session, "a_la_carte_cents", None)
         if cents is None:
             return RowPrice(session.shown_credits, None, "Plan only")
         left = premium_left(session)
         return RowPrice(session.shown_credits, cents, f"{left} left" if left > 0 else "Sold out")
+    if member is not None and limit_reached:
+        if premium_left(session) > 0:
+            return RowPrice(session.premium_credits, None, "Premium")
+        return RowPrice(session.shown_credits, None, "Limit reached")
     return RowPrice(session.shown_credits, None, spots_label(session))
 
 
-def headline(session: ClassSession, member: Member | None, offers: list) -> tuple:
+def with_row_prices(sessions, member: Member | None, visits: Visits) -> list[ClassSession]:
+    """`sessions`, each with `row`, the row_price() `member` sees (`visits` from
+    standard_visits()). No query."""
+    sessions = list(sessions)
+    for session in sessions:
+        session.row = row_price(session, member, limit_reached=at_limit(session, member, visits))
+    return sessions
+
+
+def headline(
+    session: ClassSession, member: Member | None, offers: list, *, limit_reached=False
+) -> tuple:
     """The offer whose price the top of the class page shows instead of the standard one (or
     None), and the availability badge beside it: a price the visitor can book at, as the row
-    they came from shows it (row_price()). Where only Premium spots are left, Premium's, not
-    the standard price nobody can book at; for someone without a plan, à la carte's. For a
-    member who has used the studio's monthly visits, Premium's too (badge 'Premium'): the
-    standard spots left are not theirs to book, a rule a list row cannot know."""
+    they came from shows it (row_price(); `limit_reached` from the booking context). Where
+    only Premium spots are left, or the member has used the studio's monthly visits,
+    Premium's, not a standard price they cannot book at; for someone without a plan, à la
+    carte's."""
+    row = row_price(session, member, limit_reached=limit_reached)
     if member is not None and not member.has_active_plan:
-        offer = next((o for o in offers if o.kind == ReservationKind.A_LA_CARTE), None)
-        return offer, row_price(session, member).spots
-    spots = spots_label(session)
-    premium = next((o for o in offers if o.kind != ReservationKind.STANDARD), None)
-    if spots == "Premium":
-        return premium, spots
-    if premium and premium.available and premium.premium_reason == PremiumReason.LIMIT_REACHED:
-        return premium, "Premium"
-    return None, spots
+        kind = ReservationKind.A_LA_CARTE
+    elif row.spots == "Premium":
+        kind = ReservationKind.PREMIUM
+    else:
+        return None, row.spots
+    return next((o for o in offers if o.kind == kind), None), row.spots
 
 
 def session_for_page(session_id: int) -> ClassSession | None:
@@ -493,11 +548,14 @@ class Placement:
     row: RowPrice  # the price and spots the placement shows the viewer (row_price())
 
 
-def open_to(session: ClassSession, member: Member | None) -> bool:
+def open_to(session: ClassSession, member: Member | None, visits: Visits) -> bool:
     """Whether `member` (None: a visitor not logged in) could book a spot of a row now: one of
-    the network's, or for a member without a plan, a Premium spot to buy à la carte."""
+    the network's, or for a member without a plan, a Premium spot to buy à la carte, or for
+    one who has used the studio's monthly visits, a Premium spot."""
     if member is not None and not member.has_active_plan:
         return getattr(session, "a_la_carte_cents", None) is not None and premium_left(session) > 0
+    if at_limit(session, member, visits):
+        return premium_left(session) > 0
     return session.standard_left > 0
 
 
@@ -508,9 +566,12 @@ def spotlight_placements(
     *,
     seed: int,
     member: Member | None = None,
+    visits: Visits | None = None,
 ) -> list[Placement]:
     """At most 3 Spotlight studios' next matching class that `member` could book now
-    (open_to()): for a member without a plan, one sold à la carte. Two queries."""
+    (open_to(); `visits` from standard_visits()): for a member without a plan, one sold à la
+    carte. Two queries."""
+    visits = visits or {}
     campaigns = [
         c
         for c in marketing.live_campaigns(market, filters.day)
@@ -527,12 +588,11 @@ def spotlight_placements(
             best[campaign.studio_id] = campaign
     first: dict[int, ClassSession] = {}
     for session in matching.filter(studio_id__in=best).order_by("studio_id", "starts_at"):
-        if session.studio_id not in first and open_to(session, member):
+        if session.studio_id not in first and open_to(session, member, visits):
             first[session.studio_id] = session
     chosen = marketing.rotate([c for s, c in best.items() if s in first], seed=seed)
-    return [
-        Placement(c.pk, first[c.studio_id], row_price(first[c.studio_id], member)) for c in chosen
-    ]
+    placed = with_row_prices([first[c.studio_id] for c in chosen], member, visits)
+    return [Placement(c.pk, s, s.row) for c, s in zip(chosen, placed, strict=True)]
 
 
 def spotlight_campaign_of(campaign_id: int, session_id: int) -> bool:

@@ -50,12 +50,12 @@ def search(request):
     filters = form.filters(member=member)
     matching = selectors.search_sessions(market, filters)
     page = Paginator(matching, 20).get_page(request.GET.get("page"))
-    for session in page:
-        session.row = selectors.row_price(session, member)
+    visits = selectors.standard_visits(member)
+    selectors.with_row_prices(page, member, visits)
     placements = []
     if page.number == 1:
         placements = selectors.spotlight_placements(
-            market, filters, matching, seed=secrets.randbits(32), member=member
+            market, filters, matching, seed=secrets.randbits(32), member=member, visits=visits
         )
         marketing_services.count([p.campaign_id for p in placements], filters.day, "impressions")
     # An empty day points on to the next one with classes for the same search (late in the
@@ -112,7 +112,9 @@ def class_detail(request, session_id: int):
     reservation = selectors.member_reservation(member, session) if ctx.already_booked else None
     if reservation is not None:
         reservation.cancel_terms = services.cancel_terms(session, reservation, now)
-    headline, spots = selectors.headline(session, member, offers)
+    headline, spots = selectors.headline(
+        session, member, offers, limit_reached=ctx.has_active_plan and ctx.limit_reached
+    )
     context = {
         "spotlight": spotlight,
         "session": session,
@@ -140,9 +142,9 @@ def studio_detail(request, slug: str):
     if studio is None:
         raise Http404("That studio does not exist.")
     member = member_for_user(request.user)
-    sessions = selectors.upcoming_for_studio(studio)
-    for session in sessions:
-        session.row = selectors.row_price(session, member)
+    sessions = selectors.with_row_prices(
+        selectors.upcoming_for_studio(studio), member, selectors.standard_visits(member)
+    )
     context = {
         "studio": studio,
         "sessions": sessions,

@@ -28,7 +28,12 @@ def home(request):
         filters = booking_selectors.SearchFilters(day=booking_selectors.local_today(market))
         matching = booking_selectors.search_sessions(market, filters)
         placements = booking_selectors.spotlight_placements(
-            market, filters, matching, seed=secrets.randbits(32), member=member
+            market,
+            filters,
+            matching,
+            seed=secrets.randbits(32),
+            member=member,
+            visits=booking_selectors.standard_visits(member),
         )
         marketing_services.count([p.campaign_id for p in placements], filters.day, "impressions")
     # A member lands on their next class and their balance (one query more).

@@ -304,6 +304,69 @@ def test_class_page_shows_both_prices_and_the_reason(client, active_member, stud
     assert page.count("You&#x27;ve reached your 1 visits at this studio this cycle.") == 1
 
 
+def test_rows_show_a_member_at_a_studio_s_limit_the_premium_they_can_book(
+    client, active_member, studio, premium
+):
+    """Once a member has used a studio's monthly visits, the studio's rows in the cycle show
+    Premium's price (or 'Limit reached' where no Premium spot is left), as the class page and
+    its offers do; classes after the renewal, and other studios', keep their standard price."""
+    from bookings import selectors as booking_selectors
+    from members.models import Member
+
+    now = timezone.now()
+    studio.monthly_visit_limit = 1
+    studio.save()
+    Member.objects.filter(pk=active_member.pk).update(next_renewal_at=now + timedelta(hours=2))
+    active_member.refresh_from_db()
+    services.book(
+        active_member,
+        factories.ClassSessionFactory(studio=studio, starts_at=now + timedelta(hours=1)).pk,
+    )
+    room = {"capacity": 20, "network_spots": 10}
+    before_renewal = now + timedelta(minutes=90)
+    other = factories.StudioFactory(market=studio.market)
+    rows = {
+        "roomy": factories.ClassSessionFactory(studio=studio, starts_at=before_renewal, **room),
+        "premium_full": factories.ClassSessionFactory(
+            studio=studio, starts_at=before_renewal, premium_booked=2, **room
+        ),
+        "next_cycle": factories.ClassSessionFactory(
+            studio=studio, starts_at=now + timedelta(hours=3), **room
+        ),
+        "other_studio": factories.ClassSessionFactory(
+            studio=other, starts_at=before_renewal, **room
+        ),
+    }
+    expected = {
+        "roomy": (15, "Premium"),
+        "premium_full": (8, "Limit reached"),
+        "next_cycle": (8, "10 left"),
+        "other_studio": (8, "10 left"),
+    }
+    visits = booking_selectors.standard_visits(active_member)
+    found = booking_selectors.with_row_prices(
+        [booking_selectors.session_for_page(s.pk) for s in rows.values()], active_member, visits
+    )
+    assert {
+        name: (s.row.credits, s.row.spots) for name, s in zip(rows, found, strict=True)
+    } == expected
+    # The class page reads the limit from the engine's own count, and agrees.
+    for name, session in zip(rows, found, strict=True):
+        ctx = services.booking_context(session, active_member, timezone.now())
+        offers = services.offers_for(session, active_member)
+        headline, spots = booking_selectors.headline(
+            session, active_member, offers, limit_reached=ctx.limit_reached
+        )
+        assert (headline.credits if headline else session.credit_price, spots) == expected[name]
+    client.force_login(active_member.user)
+    page = client.get(reverse("bookings:studio", args=[studio.slug])).content.decode()
+    row = page[page.index(f"/classes/{rows['roomy'].pk}/") :]
+    row = row[: row.index("</li>")]
+    assert "<strong>15</strong> credits" in row and 'class="spots premium">Premium<' in row
+    row = page[page.index(f"/classes/{rows['premium_full'].pk}/") :]
+    assert 'class="spots plan">Limit reached<' in row[: row.index("</li>")]
+
+
 def test_a_class_page_says_why_a_member_cannot_book_only_when_nothing_is_bookable(
     client, active_member, studio, premium
 ):
