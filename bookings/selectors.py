@@ -6,10 +6,8 @@ from functools import cache
 
 from django.conf import settings
 from django.db.models import (
-    BooleanField,
     Case,
     Count,
-    ExpressionWrapper,
     F,
     IntegerField,
     OuterRef,
@@ -223,43 +221,44 @@ class RowPrice:
     spots: str
 
 
-Visits = dict[tuple[int, bool], int]
+@dataclass(frozen=True)
+class Visits:
+    """A member's live standard visits per (studio id, in the next cycle), and the classes
+    they are booked into (any kind): what a list row needs for the monthly limit."""
+
+    counts: dict[tuple[int, bool], int]
+    booked: frozenset[int]
+
+
+NO_VISITS = Visits({}, frozenset())
 
 
 def standard_visits(member: Member | None) -> Visits:
-    """A member with a plan: their standard visits booked at each studio, by (studio id, in the
-    next cycle), as the engine counts them against a studio's monthly limit
-    (sql.fetch_member_context): a class that starts before the renewal counts in the current
-    cycle, one that starts from it in the next. One query; for anyone else, none, and {}."""
+    """A member with a plan: their standard visits booked at each studio, as the engine counts
+    them against a studio's monthly limit (sql.fetch_member_context): a class that starts
+    before the renewal counts in the current cycle, one that starts from it in the next. One
+    query, of the member's live reservations of the cycle; for anyone else, none."""
     if member is None or not member.has_active_plan or member.next_renewal_at is None:
-        return {}
-    rows = (
-        Reservation.objects.filter(
-            member=member,
-            kind=ReservationKind.STANDARD,
-            status__in=LIVE_STATUSES,
-            starts_at__gte=member.cycle_started_at,
-        )
-        .annotate(
-            next_cycle=ExpressionWrapper(
-                Q(starts_at__gte=member.next_renewal_at), output_field=BooleanField()
-            )
-        )
-        .order_by()
-        .values("studio_id", "next_cycle")
-        .annotate(n=Count("pk"))
-        .values_list("studio_id", "next_cycle", "n")
-    )
-    return {(studio_id, bool(next_cycle)): n for studio_id, next_cycle, n in rows}
+        return NO_VISITS
+    counts: dict[tuple[int, bool], int] = {}
+    booked = set()
+    for session_id, studio_id, kind, starts_at in Reservation.objects.filter(
+        member=member, status__in=LIVE_STATUSES, starts_at__gte=member.cycle_started_at
+    ).values_list("session_id", "studio_id", "kind", "starts_at"):
+        booked.add(session_id)
+        if kind == ReservationKind.STANDARD:
+            key = (studio_id, starts_at >= member.next_renewal_at)
+            counts[key] = counts.get(key, 0) + 1
+    return Visits(counts, frozenset(booked))
 
 
 def at_limit(session: ClassSession, member: Member | None, visits: Visits) -> bool:
     """Whether `member` has used the studio's monthly visits in the cycle the class falls in
-    (`visits` from standard_visits())."""
-    if not visits:
+    (`visits` from standard_visits()), for a class they are not booked into already."""
+    if not visits.counts or session.pk in visits.booked:
         return False
-    next_cycle = session.starts_at >= member.next_renewal_at
-    return visits.get((session.studio_id, next_cycle), 0) >= session.studio.monthly_visit_limit
+    key = (session.studio_id, session.starts_at >= member.next_renewal_at)
+    return visits.counts.get(key, 0) >= session.studio.monthly_visit_limit
 
 
 def row_price(session: ClassSession, member: Member | None, *, limit_reached=False) -> RowPrice:
@@ -566,12 +565,11 @@ def spotlight_placements(
     *,
     seed: int,
     member: Member | None = None,
-    visits: Visits | None = None,
+    visits: Visits = NO_VISITS,
 ) -> list[Placement]:
     """At most 3 Spotlight studios' next matching class that `member` could book now
     (open_to(); `visits` from standard_visits()): for a member without a plan, one sold à la
     carte. Two queries."""
-    visits = visits or {}
     campaigns = [
         c
         for c in marketing.live_campaigns(market, filters.day)
