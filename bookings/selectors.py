@@ -1,6 +1,6 @@
 """Read queries of the member website and the API: search, class and studio pages, schedules."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from functools import cache
 
@@ -223,8 +223,9 @@ class RowPrice:
 
 @dataclass(frozen=True)
 class Visits:
-    """A member's live standard visits per (studio id, in the next cycle), and the classes
-    they are booked into (any kind): what a list row needs for the monthly limit."""
+    """What list rows need of a member's live reservations: the classes they are booked into,
+    and with a plan, their standard visits per (studio id, in the next cycle) for the monthly
+    limit."""
 
     counts: dict[tuple[int, bool], int]
     booked: frozenset[int]
@@ -233,20 +234,25 @@ class Visits:
 NO_VISITS = Visits({}, frozenset())
 
 
-def standard_visits(member: Member | None) -> Visits:
-    """A member with a plan: their standard visits booked at each studio, as the engine counts
-    them against a studio's monthly limit (sql.fetch_member_context): a class that starts
-    before the renewal counts in the current cycle, one that starts from it in the next. One
-    query, of the member's live reservations of the cycle; for anyone else, none."""
-    if member is None or not member.has_active_plan or member.next_renewal_at is None:
+def member_visits(member: Member | None) -> Visits:
+    """`member`'s Visits. The standard visits are counted as the engine counts them against a
+    studio's monthly limit (sql.fetch_member_context): a class that starts before the renewal
+    counts in the current cycle, one that starts from it in the next. One query, of the
+    member's live reservations from the start of their cycle (without a plan, from now);
+    none for a visitor."""
+    if member is None:
         return NO_VISITS
+    now = timezone.now()
+    plan = member.has_active_plan and member.next_renewal_at is not None
     counts: dict[tuple[int, bool], int] = {}
     booked = set()
     for session_id, studio_id, kind, starts_at in Reservation.objects.filter(
-        member=member, status__in=LIVE_STATUSES, starts_at__gte=member.cycle_started_at
+        member=member,
+        status__in=LIVE_STATUSES,
+        starts_at__gte=min(member.cycle_started_at or now, now) if plan else now,
     ).values_list("session_id", "studio_id", "kind", "starts_at"):
         booked.add(session_id)
-        if kind == ReservationKind.STANDARD:
+        if plan and kind == ReservationKind.STANDARD:
             key = (studio_id, starts_at >= member.next_renewal_at)
             counts[key] = counts.get(key, 0) + 1
     return Visits(counts, frozenset(booked))
@@ -254,21 +260,29 @@ def standard_visits(member: Member | None) -> Visits:
 
 def at_limit(session: ClassSession, member: Member | None, visits: Visits) -> bool:
     """Whether `member` has used the studio's monthly visits in the cycle the class falls in
-    (`visits` from standard_visits()), for a class they are not booked into already."""
+    (`visits` from member_visits()), for a class they are not booked into already: the limit
+    is for booking more."""
     if not visits.counts or session.pk in visits.booked:
         return False
     key = (session.studio_id, session.starts_at >= member.next_renewal_at)
     return visits.counts.get(key, 0) >= session.studio.monthly_visit_limit
 
 
-def row_price(session: ClassSession, member: Member | None, *, limit_reached=False) -> RowPrice:
+def row_price(
+    session: ClassSession, member: Member | None, *, limit_reached=False, booked=False
+) -> RowPrice:
     """The price a row shows `member` (None: a visitor not logged in) and its badge, as the
     class page's headline() does. A member without an active plan can only buy the class à
     la carte, in money, from the Premium spots: its price and those spots, or 'Plan only'
     where the studio sells no single classes. A member who has used the studio's monthly
     visits (`limit_reached`) can only book Premium: its price, or 'Limit reached' where no
-    Premium spot is left. Everyone else: `shown_credits` and spots_label(). `session` comes
-    from `_sessions()`."""
+    Premium spot is left. Everyone else: `shown_credits` and spots_label(). A class the
+    member is `booked` into says 'Booked'. `session` comes from `_sessions()`."""
+    row = _row_price(session, member, limit_reached)
+    return replace(row, spots="Booked") if booked else row
+
+
+def _row_price(session: ClassSession, member: Member | None, limit_reached: bool) -> RowPrice:
     if member is not None and not member.has_active_plan:
         cents = getattr(session, "a_la_carte_cents", None)
         if cents is None:
@@ -284,30 +298,36 @@ def row_price(session: ClassSession, member: Member | None, *, limit_reached=Fal
 
 def with_row_prices(sessions, member: Member | None, visits: Visits) -> list[ClassSession]:
     """`sessions`, each with `row`, the row_price() `member` sees (`visits` from
-    standard_visits()). No query."""
+    member_visits()). No query."""
     sessions = list(sessions)
     for session in sessions:
-        session.row = row_price(session, member, limit_reached=at_limit(session, member, visits))
+        session.row = row_price(
+            session,
+            member,
+            limit_reached=at_limit(session, member, visits),
+            booked=session.pk in visits.booked,
+        )
     return sessions
 
 
 def headline(
-    session: ClassSession, member: Member | None, offers: list, *, limit_reached=False
+    session: ClassSession, member: Member | None, offers: list, *, limit_reached=False, booked=False
 ) -> tuple:
     """The offer whose price the top of the class page shows instead of the standard one (or
     None), and the availability badge beside it: a price the visitor can book at, as the row
-    they came from shows it (row_price(); `limit_reached` from the booking context). Where
-    only Premium spots are left, or the member has used the studio's monthly visits,
-    Premium's, not a standard price they cannot book at; for someone without a plan, à la
-    carte's."""
-    row = row_price(session, member, limit_reached=limit_reached)
+    they came from shows it (row_price(); `limit_reached` and `booked` from the booking
+    context). Where only Premium spots are left, or the member has used the studio's monthly
+    visits, Premium's, not a standard price they cannot book at; for someone without a plan,
+    à la carte's."""
+    row = _row_price(session, member, limit_reached)
+    spots = "Booked" if booked else row.spots
     if member is not None and not member.has_active_plan:
         kind = ReservationKind.A_LA_CARTE
     elif row.spots == "Premium":
         kind = ReservationKind.PREMIUM
     else:
-        return None, row.spots
-    return next((o for o in offers if o.kind == kind), None), row.spots
+        return None, spots
+    return next((o for o in offers if o.kind == kind), None), spots
 
 
 def session_for_page(session_id: int) -> ClassSession | None:
@@ -550,7 +570,9 @@ class Placement:
 def open_to(session: ClassSession, member: Member | None, visits: Visits) -> bool:
     """Whether `member` (None: a visitor not logged in) could book a spot of a row now: one of
     the network's, or for a member without a plan, a Premium spot to buy à la carte, or for
-    one who has used the studio's monthly visits, a Premium spot."""
+    one who has used the studio's monthly visits, a Premium spot; not a class they are in."""
+    if session.pk in visits.booked:
+        return False
     if member is not None and not member.has_active_plan:
         return getattr(session, "a_la_carte_cents", None) is not None and premium_left(session) > 0
     if at_limit(session, member, visits):
@@ -568,7 +590,7 @@ def spotlight_placements(
     visits: Visits = NO_VISITS,
 ) -> list[Placement]:
     """At most 3 Spotlight studios' next matching class that `member` could book now
-    (open_to(); `visits` from standard_visits()): for a member without a plan, one sold à la
+    (open_to(); `visits` from member_visits()): for a member without a plan, one sold à la
     carte. Two queries."""
     campaigns = [
         c

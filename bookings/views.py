@@ -50,7 +50,7 @@ def search(request):
     filters = form.filters(member=member)
     matching = selectors.search_sessions(market, filters)
     page = Paginator(matching, 20).get_page(request.GET.get("page"))
-    visits = selectors.standard_visits(member)
+    visits = selectors.member_visits(member)
     selectors.with_row_prices(page, member, visits)
     placements = []
     if page.number == 1:
@@ -114,7 +114,9 @@ def class_detail(request, session_id: int):
         reservation.cancel_terms = services.cancel_terms(session, reservation, now)
     # The monthly limit is for booking more: not for a class the member is already in.
     at_limit = ctx.has_active_plan and ctx.limit_reached and not ctx.already_booked
-    headline, spots = selectors.headline(session, member, offers, limit_reached=at_limit)
+    headline, spots = selectors.headline(
+        session, member, offers, limit_reached=at_limit, booked=ctx.already_booked
+    )
     context = {
         "spotlight": spotlight,
         "session": session,
@@ -143,7 +145,7 @@ def studio_detail(request, slug: str):
         raise Http404("That studio does not exist.")
     member = member_for_user(request.user)
     sessions = selectors.with_row_prices(
-        selectors.upcoming_for_studio(studio), member, selectors.standard_visits(member)
+        selectors.upcoming_for_studio(studio), member, selectors.member_visits(member)
     )
     context = {
         "studio": studio,

@@ -33,7 +33,7 @@ def home(request):
             matching,
             seed=secrets.randbits(32),
             member=member,
-            visits=booking_selectors.standard_visits(member),
+            visits=booking_selectors.member_visits(member),
         )
         marketing_services.count([p.campaign_id for p in placements], filters.day, "impressions")
     # A member lands on their next class and their balance (one query more).

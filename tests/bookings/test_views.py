@@ -746,6 +746,43 @@ def test_a_member_without_a_plan_sees_the_price_they_can_pay_on_every_row(
         assert "$" not in search[search.index('class="sessions"') :]
 
 
+def test_rows_and_the_class_page_say_booked_for_the_member_s_own_classes(
+    client, studio, active_member, member
+):
+    at = soon(6)
+    mine = factories.ClassSessionFactory(studio=studio, starts_at=at, capacity=20)
+    other = factories.ClassSessionFactory(studio=studio, starts_at=at, capacity=20)
+    services.book(active_member, mine.pk)
+    held = services.book(member, other.pk, offer_kind="a_la_carte")
+    services.pay_hold(held.pk, member=member)
+    search = {"market": studio.market.slug, "day": local_day(mine)}
+
+    def badges(page: str) -> dict:
+        found = {}
+        for session in (mine, other):
+            row = page[page.index(f"/classes/{session.pk}/") :]
+            row = row[: row.index("</li>")]
+            found[session.pk] = re.search(r'class="spots[^"]*">([^<]*)</span>', row).group(1)
+        return found
+
+    def heading(session) -> str:
+        page = client.get(reverse("bookings:class", args=[session.pk])).content.decode()
+        (h2,) = [h for h in re.findall("<h2>(.*?)</h2>", page, re.S) if "spots" in h]
+        return " ".join(re.sub(r"<[^>]+>", " ", h2).split())
+
+    client.force_login(active_member.user)
+    page = client.get(reverse("bookings:search"), search).content.decode()
+    assert badges(page) == {mine.pk: "Booked", other.pk: "10 left"}  # à la carte is Premium
+    assert heading(mine) == f"{mine.credit_price} credits Booked"
+    client.force_login(member.user)  # no plan: bought à la carte, in money
+    page = client.get(reverse("bookings:search"), search).content.decode()
+    assert badges(page)[other.pk] == "Booked"
+    assert heading(other).endswith(" Booked") and heading(other).startswith("$")
+    client.logout()
+    page = client.get(reverse("bookings:search"), search).content.decode()
+    assert badges(page) == {mine.pk: "9 left", other.pk: "10 left"}
+
+
 def test_a_class_that_offers_members_nothing_is_not_listed(client, studio):
     from premium.models import PremiumSettings
 

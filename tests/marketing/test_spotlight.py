@@ -198,7 +198,12 @@ def test_a_member_without_a_plan_is_shown_placements_they_can_buy(
 
     def placed(viewer):
         placements = booking_selectors.spotlight_placements(
-            market, filters, matching, seed=1, member=viewer
+            market,
+            filters,
+            matching,
+            seed=1,
+            member=viewer,
+            visits=booking_selectors.member_visits(viewer),
         )
         return {p.session.studio_id: p.row for p in placements}
 
@@ -214,6 +219,13 @@ def test_a_member_without_a_plan_is_shown_placements_they_can_buy(
     spotlight = page.content.decode().split('aria-label="Spotlight"')[1].split("</ul>")[0]
     assert sells.name in spotlight and "$29.00" in spotlight
     assert plan_only.name not in spotlight and premium_full.name not in spotlight
+    # Once they have bought it, it is not placed for them again.
+    from bookings import services as booking_services
+
+    (bought,) = [s for s in matching if s.studio_id == sells.pk]
+    held = booking_services.book(member, bought.pk, offer_kind="a_la_carte")
+    booking_services.pay_hold(held.pk, member=member)
+    assert placed(member) == {}
 
 
 def test_counting_writes_nothing_until_the_flush(client, studio, active_member, prices):

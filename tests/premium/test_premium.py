@@ -309,7 +309,8 @@ def test_rows_show_a_member_at_a_studio_s_limit_the_premium_they_can_book(
 ):
     """Once a member has used a studio's monthly visits, the studio's rows in the cycle show
     Premium's price (or 'Limit reached' where no Premium spot is left), as the class page and
-    its offers do; classes after the renewal, and other studios', keep their standard price."""
+    its offers do; classes after the renewal, and other studios', keep their standard price;
+    the classes the member is in say 'Booked'."""
     from bookings import selectors as booking_selectors
     from members.models import Member
 
@@ -326,7 +327,7 @@ def test_rows_show_a_member_at_a_studio_s_limit_the_premium_they_can_book(
     before_renewal = now + timedelta(minutes=90)
     other = factories.StudioFactory(market=studio.market)
     rows = {
-        "booked": booked,  # the visit that reached the limit: it still reads as booked
+        "booked": booked,  # the visit that reached the limit: it reads as booked
         "roomy": factories.ClassSessionFactory(studio=studio, starts_at=before_renewal, **room),
         "premium_full": factories.ClassSessionFactory(
             studio=studio, starts_at=before_renewal, premium_booked=2, **room
@@ -339,13 +340,13 @@ def test_rows_show_a_member_at_a_studio_s_limit_the_premium_they_can_book(
         ),
     }
     expected = {
-        "booked": (8, "9 left"),
+        "booked": (8, "Booked"),
         "roomy": (15, "Premium"),
         "premium_full": (8, "Limit reached"),
         "next_cycle": (8, "10 left"),
         "other_studio": (8, "10 left"),
     }
-    visits = booking_selectors.standard_visits(active_member)
+    visits = booking_selectors.member_visits(active_member)
     found = booking_selectors.with_row_prices(
         [booking_selectors.session_for_page(s.pk) for s in rows.values()], active_member, visits
     )
@@ -365,6 +366,8 @@ def test_rows_show_a_member_at_a_studio_s_limit_the_premium_they_can_book(
     assert "<strong>15</strong> credits" in row and 'class="spots premium">Premium<' in row
     row = page[page.index(f"/classes/{rows['premium_full'].pk}/") :]
     assert 'class="spots plan">Limit reached<' in row[: row.index("</li>")]
+    row = page[page.index(f"/classes/{booked.pk}/") :]
+    assert 'class="spots booked">Booked<' in row[: row.index("</li>")]
 
 
 def test_a_class_page_says_why_a_member_cannot_book_only_when_nothing_is_bookable(
