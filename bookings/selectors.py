@@ -36,6 +36,7 @@ from .models import (
     WaitlistEntry,
     WaitlistStatus,
 )
+from .offers import BookingContext
 
 TIMES_OF_DAY = {
     "morning": (time(0), time(12)),
@@ -310,17 +311,17 @@ def with_row_prices(sessions, member: Member | None, visits: Visits) -> list[Cla
     return sessions
 
 
-def headline(
-    session: ClassSession, member: Member | None, offers: list, *, limit_reached=False, booked=False
-) -> tuple:
+def headline(ctx: BookingContext, offers: list) -> tuple:
     """The offer whose price the top of the class page shows instead of the standard one (or
     None), and the availability badge beside it: a price the visitor can book at, as the row
-    they came from shows it (row_price(); `limit_reached` and `booked` from the booking
-    context). Where only Premium spots are left, or the member has used the studio's monthly
-    visits, Premium's, not a standard price they cannot book at; for someone without a plan,
-    à la carte's."""
+    they came from shows it (row_price(), with the booking context's limit and booking).
+    Where only Premium spots are left, or the member has used the studio's monthly visits,
+    Premium's, not a standard price they cannot book at; for someone without a plan, à la
+    carte's. The limit is for booking more: a class the member is in is exempt."""
+    session, member = ctx.session, ctx.member
+    limit_reached = ctx.has_active_plan and ctx.limit_reached and not ctx.already_booked
     row = _row_price(session, member, limit_reached)
-    spots = "Booked" if booked else row.spots
+    spots = "Booked" if ctx.already_booked else row.spots
     if member is not None and not member.has_active_plan:
         kind = ReservationKind.A_LA_CARTE
     elif row.spots == "Premium":

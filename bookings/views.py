@@ -112,11 +112,7 @@ def class_detail(request, session_id: int):
     reservation = selectors.member_reservation(member, session) if ctx.already_booked else None
     if reservation is not None:
         reservation.cancel_terms = services.cancel_terms(session, reservation, now)
-    # The monthly limit is for booking more: not for a class the member is already in.
-    at_limit = ctx.has_active_plan and ctx.limit_reached and not ctx.already_booked
-    headline, spots = selectors.headline(
-        session, member, offers, limit_reached=at_limit, booked=ctx.already_booked
-    )
+    headline, spots = selectors.headline(ctx, offers)
     context = {
         "spotlight": spotlight,
         "session": session,

@@ -716,8 +716,8 @@ def test_a_member_without_a_plan_sees_the_price_they_can_pay_on_every_row(
     # The class page's headline and its offer say the same as the row.
     for name, session in rows.items():
         found = selectors.session_for_page(session.pk)
-        offers = collect_offers(services.booking_context(found, member, timezone.now()))
-        offer, badge = selectors.headline(found, member, offers)
+        ctx = services.booking_context(found, member, timezone.now())
+        offer, badge = selectors.headline(ctx, collect_offers(ctx))
         price = offer and f"${offer.money_cents // 100}.00"
         assert (price or f"{found.credit_price} credits", badge) == expected[name], name
         page = client.get(reverse("bookings:class", args=[session.pk])).content.decode()
