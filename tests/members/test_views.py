@@ -231,7 +231,11 @@ def test_a_plan_of_another_market_cannot_be_posted(client, member):
 @pytest.mark.django_db
 def test_pause_resume_and_cancel_from_the_account_page(client, member, plan):
     client.force_login(member.user)
+    # Without a plan yet, the credits card says where credits come from, not how they roll over.
+    account = client.get(reverse("members:account")).content.decode()
+    assert "Credits come with a plan." in account and "roll over" not in account
     client.post(reverse("members:plan"), {"plan": plan.pk})
+    assert "roll over" in client.get(reverse("members:account")).content.decode()
     client.post(reverse("members:pause"))
     assert Member.objects.get(pk=member.pk).status == SubscriptionStatus.PAUSED
     client.post(reverse("members:resume"))
@@ -246,6 +250,7 @@ def test_pause_resume_and_cancel_from_the_account_page(client, member, plan):
     client.post(reverse("members:cancel"))
     member.refresh_from_db()
     assert member.status == SubscriptionStatus.CANCELLED and member.credit_balance == 0
+    assert "Credits come with a plan." in client.get(reverse("members:account")).content.decode()
     # A GET never changes a plan; once cancelled, there is nothing left to ask about.
     assert client.get(reverse("members:pause")).status_code == 405
     assert client.get(reverse("members:cancel")).url == reverse("members:account")
