@@ -58,3 +58,16 @@ def log_in(page, base_url: str, email: str, password: str) -> None:
     page.fill("input[name=password]", password)
     page.click("form button[type=submit]")
     page.wait_for_load_state("networkidle")
+
+
+def sign_up(page, base_url: str, email: str, market, *, screenshot: str = "") -> None:
+    """Create an account on the sign-up page (a screenshot of the filled form if named); the
+    site then asks for a plan."""
+    page.goto(f"{base_url}/signup/")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", "a-long-and-good-passphrase")
+    page.select_option("select[name=market]", str(market.pk))
+    if screenshot:
+        shot(page, screenshot)
+    page.click("form button[type=submit]")
+    page.wait_for_url("**/me/plan/")

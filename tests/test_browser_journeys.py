@@ -15,7 +15,7 @@ from bookings.models import Reservation
 from members.models import Member
 from studios.models import StaffRole
 from tests import factories
-from tests.browser import chromium, log_in, needs_chromium, shot
+from tests.browser import chromium, log_in, needs_chromium, shot, sign_up
 
 pytestmark = [pytest.mark.browser, needs_chromium, pytest.mark.django_db(transaction=True)]
 
@@ -28,13 +28,9 @@ def test_a_member_signs_up_picks_a_plan_searches_books_and_cancels(
     )
     day = timezone.localtime(session.starts_at, market.tzinfo).date().isoformat()
     with chromium(width=1200, height=900) as page:
-        page.goto(f"{live_server.url}/signup/")
-        page.fill("input[name=email]", "new.member@example.com")
-        page.fill("input[name=password]", "a-long-and-good-passphrase")
-        page.select_option("select[name=market]", str(market.pk))
-        shot(page, "member-01-signup")
-        page.click("form button[type=submit]")
-        page.wait_for_url("**/me/plan/")
+        sign_up(
+            page, live_server.url, "new.member@example.com", market, screenshot="member-01-signup"
+        )
         page.check(f"input[name=plan][value='{plan.pk}']")
         shot(page, "member-02-plan")
         page.click("form button[type=submit]")
@@ -85,12 +81,7 @@ def test_a_visitor_without_a_plan_buys_one_class_a_la_carte(live_server, market,
     )
     day = timezone.localtime(session.starts_at, market.tzinfo).date().isoformat()
     with chromium(width=1200, height=900) as page:
-        page.goto(f"{live_server.url}/signup/")
-        page.fill("input[name=email]", "one.class@example.com")
-        page.fill("input[name=password]", "a-long-and-good-passphrase")
-        page.select_option("select[name=market]", str(market.pk))
-        page.click("form button[type=submit]")
-        page.wait_for_url("**/me/plan/")
+        sign_up(page, live_server.url, "one.class@example.com", market)
         page.goto(f"{live_server.url}/classes/?market={market.slug}&day={day}")
         row = page.locator(".session-row", has_text=session.class_type.name)
         assert " ".join(row.locator(".price").inner_text().split()) == "$29.00 3 left"
