@@ -17,11 +17,11 @@ plan charge made is used by its cycle, given back, or the renewal the next run s
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from django.db.models import Sum
 from django.test import override_settings
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis.extra.django import TestCase as HypothesisTestCase
 
 from members import services
 from members.errors import MemberError
@@ -71,26 +71,24 @@ operations = st.lists(
 )
 
 
-@pytest.mark.django_db
-@settings(
-    max_examples=100,
-    derandomize=True,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
-@given(ops=operations)
-def test_plans_keep_the_ledger_and_the_money_straight(ops):
-    Recording.made, Recording.lose = {}, False
-    market = factories.MarketFactory()
-    plans = [factories.PlanFactory(market=market, credits_per_cycle=c) for c in (5, 30, 80)]
-    member = factories.MemberFactory(home_market=market)
-    address = member.user.email
-    now = datetime(2026, 1, 31, 8, tzinfo=UTC)
-    with override_settings(PAYMENT_PROVIDER=f"{__name__}.Recording"):
-        services.choose_plan(member, plans[1], now=now)  # most sequences start from a plan
-        for op, arg in ops:
-            now = _act(op, arg, member, plans, now, address)
-            _assert_books(member, swept=op == "sweep")
+class TestLedgerInvariant(HypothesisTestCase):
+    """Each example runs in a transaction of its own, rolled back after it: the sweeps see its
+    member alone, and a failing example replays on its own."""
+
+    @settings(max_examples=100, derandomize=True, deadline=None)
+    @given(ops=operations)
+    def test_plans_keep_the_ledger_and_the_money_straight(self, ops):
+        Recording.made, Recording.lose = {}, False
+        market = factories.MarketFactory()
+        plans = [factories.PlanFactory(market=market, credits_per_cycle=c) for c in (5, 30, 80)]
+        member = factories.MemberFactory(home_market=market)
+        address = member.user.email
+        now = datetime(2026, 1, 31, 8, tzinfo=UTC)
+        with override_settings(PAYMENT_PROVIDER=f"{__name__}.Recording"):
+            services.choose_plan(member, plans[1], now=now)  # most sequences start from a plan
+            for op, arg in ops:
+                now = _act(op, arg, member, plans, now, address)
+                _assert_books(member, swept=op == "sweep")
 
 
 def _act(op, arg, member, plans, now, address):
@@ -136,7 +134,7 @@ def _assert_books(member, *, swept: bool) -> None:
 
     payments = {p.reference: p for p in Payment.objects.filter(member=member)}
     # What was taken or given back for the member: "plan:<member>:…", and "refund:plan:…" for
-    # their refunds (the sweeps also renew the members of earlier examples, in this database).
+    # their refunds.
     theirs = {
         ref
         for ref, made in Recording.made.items()
