@@ -2,7 +2,7 @@
 
 from django.contrib import admin, messages
 
-from studios.admin import ClassSessionAdmin, NewestFirstAdmin
+from studios.admin import ClassSessionAdmin, MoneyAdmin, NewestFirstAdmin
 from studios.models import ClassSession, SessionStatus
 
 from . import services
@@ -35,7 +35,7 @@ class ClassSessionWithCancelAdmin(ClassSessionAdmin):
 
 
 @admin.register(Reservation)
-class ReservationAdmin(NewestFirstAdmin):
+class ReservationAdmin(NewestFirstAdmin, MoneyAdmin):
     list_display = [
         "created_at",
         "starts_at",
@@ -54,6 +54,7 @@ class ReservationAdmin(NewestFirstAdmin):
     list_select_related = ["member__user", "studio", "session__class_type"]
     raw_id_fields = ["member", "session", "studio", "payment"]
     actions = ["cancel_reservations"]
+    money_fields = dict.fromkeys(["money_paid_cents", "studio_payout_cents"], "currency")
 
     def has_add_permission(self, request):
         return False  # bookings are made by members (or the API) through the engine

@@ -3,13 +3,18 @@
 from django import forms
 from django.contrib import admin
 
+from studios.admin import MoneyAdmin
+from studios.templatetags.money import format_money
+
 from .models import SpotlightCampaign, SpotlightDay, SpotlightPrice
 
 
 @admin.register(SpotlightPrice)
-class SpotlightPriceAdmin(admin.ModelAdmin):
+class SpotlightPriceAdmin(MoneyAdmin):
     list_display = ["market", "category", "daily_fee_cents"]
     list_filter = ["market"]
+    list_select_related = ["market"]
+    money_fields = {"daily_fee_cents": "market.currency"}
 
 
 class CampaignAdminForm(forms.ModelForm):
@@ -39,31 +44,37 @@ class CampaignAdminForm(forms.ModelForm):
 class DayInline(admin.TabularInline):
     model = SpotlightDay
     extra = 0
-    readonly_fields = ["day", "impressions", "clicks", "bookings", "fee_cents"]
+    fields = readonly_fields = ["day", "impressions", "clicks", "bookings", "fee"]
     can_delete = False
 
     def has_add_permission(self, request, obj=None):
         return False
 
     def get_queryset(self, request):  # each row's title names its campaign's studio
-        return super().get_queryset(request).select_related("campaign__studio")
+        return super().get_queryset(request).select_related("campaign__studio", "campaign__market")
+
+    @admin.display(description="Fee")
+    def fee(self, day):
+        return format_money(day.fee_cents, day.campaign.market.currency)
 
 
 @admin.register(SpotlightCampaign)
-class SpotlightCampaignAdmin(admin.ModelAdmin):
+class SpotlightCampaignAdmin(MoneyAdmin):
     form = CampaignAdminForm
     list_display = ["studio", "market", "starts_on", "ends_on", "daily_fee_cents", "status"]
     list_filter = ["status", "market"]
     search_fields = ["studio__name"]
     list_select_related = ["studio", "market"]
     raw_id_fields = ["studio"]
+    money_fields = {"daily_fee_cents": "market.currency"}
     inlines = [DayInline]
 
 
 @admin.register(SpotlightDay)
-class SpotlightDayAdmin(admin.ModelAdmin):
+class SpotlightDayAdmin(MoneyAdmin):
     list_display = ["campaign", "day", "impressions", "clicks", "bookings", "fee_cents"]
-    list_select_related = ["campaign__studio"]
+    list_select_related = ["campaign__studio", "campaign__market"]
+    money_fields = {"fee_cents": "campaign.market.currency"}
     date_hierarchy = "day"
 
     def has_add_permission(self, request):

@@ -10,7 +10,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from studios.admin import LedgerAdmin, NewestFirstAdmin
+from studios.admin import LedgerAdmin, MoneyAdmin, NewestFirstAdmin
 from studios.forms import InCurrency, MoneyField
 
 from . import services
@@ -19,8 +19,9 @@ from .models import CreditEntry, Member, Payment, Plan, SavedStudio
 
 
 @admin.register(Plan)
-class PlanAdmin(admin.ModelAdmin):
+class PlanAdmin(MoneyAdmin):
     list_display = ["name", "market", "credits_per_cycle", "price_cents", "is_active"]
+    money_fields = {"price_cents": "market.currency"}
     list_filter = ["market", "is_active"]
     search_fields = ["name"]
     list_select_related = ["market"]
@@ -175,16 +176,16 @@ class CreditEntryAdmin(NewestFirstAdmin, LedgerAdmin):
 
 
 @admin.register(Payment)
-class PaymentAdmin(NewestFirstAdmin, LedgerAdmin):
+class PaymentAdmin(NewestFirstAdmin, MoneyAdmin, LedgerAdmin):
     list_display = [
         "created_at",
         "member",
         "kind",
         "amount_cents",
-        "currency",
         "status",
         "provider",
     ]
+    money_fields = {"amount_cents": "currency"}
     list_filter = ["kind", "status", "provider"]
     search_fields = ["member__user__email", "reference", "provider_reference"]
     date_hierarchy = "created_at"

@@ -2,11 +2,13 @@
 
 from django.contrib import admin
 
+from studios.admin import MoneyAdmin
+
 from .models import Opportunity, PremiumPrice, PremiumSettings, ScanChunk, ScanRun, SmartSpotRelease
 
 
 @admin.register(PremiumSettings)
-class PremiumSettingsAdmin(admin.ModelAdmin):
+class PremiumSettingsAdmin(MoneyAdmin):
     list_display = [
         "studio",
         "enabled",
@@ -17,19 +19,21 @@ class PremiumSettingsAdmin(admin.ModelAdmin):
     ]
     list_filter = ["enabled", "a_la_carte_enabled", "studio__market"]
     search_fields = ["studio__name"]
-    list_select_related = ["studio"]
+    list_select_related = ["studio__market"]
+    money_fields = {"price_cents": "studio.market.currency"}
     raw_id_fields = ["studio"]
 
 
 @admin.register(PremiumPrice)
-class PremiumPriceAdmin(admin.ModelAdmin):
+class PremiumPriceAdmin(MoneyAdmin):
     list_display = ["studio", "class_type", "price_cents"]
     search_fields = ["studio__name", "class_type__name"]
-    list_select_related = ["studio", "class_type"]
+    list_select_related = ["studio__market", "class_type"]
+    money_fields = {"price_cents": "studio.market.currency"}
     raw_id_fields = ["studio", "class_type"]
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(MoneyAdmin):
     """Written by the scans; admins read them."""
 
     def has_add_permission(self, request):
@@ -89,4 +93,5 @@ class OpportunityAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["status", "studio__market"]
     search_fields = ["studio__name", "reason"]
-    list_select_related = ["studio", "session__class_type"]
+    list_select_related = ["studio__market", "session__class_type"]
+    money_fields = {"expected_revenue_cents": "studio.market.currency"}

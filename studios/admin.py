@@ -1,11 +1,16 @@
 """Django admin for markets, studios, staff, schedules, sessions and the earnings ledger."""
 
+import re
+from decimal import Decimal
+from operator import attrgetter
+
 from django import forms
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 
 from . import services
 from .errors import InventoryError
+from .forms import MoneyField
 from .models import (
     AuditEntry,
     ClassSession,
@@ -18,6 +23,7 @@ from .models import (
     StaffMembership,
     Studio,
 )
+from .templatetags.money import format_money
 
 
 class NewestFirstAdmin(admin.ModelAdmin):
@@ -28,6 +34,86 @@ class NewestFirstAdmin(admin.ModelAdmin):
 
     ordering = ["-pk"]
     show_full_result_count = False
+
+
+class MoneyAdmin(admin.ModelAdmin):
+    """Money as money. Each of `money_fields` (a column of minor units, `price_cents`) is listed
+    and shown as "$47.49" in its row's currency, and typed as 47.49: never as a count of cents,
+    where a price typed as 47 would sell a plan for 47 cents.
+
+    `money_fields` maps each column to where its row's currency is: "market.currency"."""
+
+    money_fields: dict[str, str] = {}
+    MINOR_UNITS = re.compile(r",? (in )?minor units")
+
+    def __init__(self, model, admin_site):
+        super().__init__(model, admin_site)
+        for name, currency in self.money_fields.items():
+            setattr(self, self._shown(name), self._column(model, name, attrgetter(currency)))
+
+    @staticmethod
+    def _shown(name: str) -> str:
+        return f"{name}_shown"
+
+    @staticmethod
+    def _label(field) -> str:
+        return field.verbose_name.removesuffix(" cents").capitalize()  # "price cents": "Price"
+
+    def _column(self, model, name: str, currency):
+        @admin.display(description=self._label(model._meta.get_field(name)), ordering=name)
+        def column(obj):
+            cents = getattr(obj, name)
+            return "" if cents is None else format_money(cents, currency(obj))
+
+        return column
+
+    def get_list_display(self, request):
+        return [
+            self._shown(name) if name in self.money_fields else name
+            for name in super().get_list_display(request)
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if obj is not None and not self.has_change_permission(request, obj):
+            readonly += self.money_fields  # a page to view only: every field is shown
+        return list(
+            dict.fromkeys(
+                self._shown(name) if name in self.money_fields else name for name in readonly
+            )
+        )
+
+    def get_fields(self, request, obj=None):
+        shown = set(self.get_readonly_fields(request, obj))
+        return list(
+            dict.fromkeys(
+                self._shown(name) if self._shown(name) in shown else name
+                for name in super().get_fields(request, obj)
+            )
+        )
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name not in self.money_fields:
+            return super().formfield_for_dbfield(db_field, request, **kwargs)
+        signed = db_field.get_internal_type() != "PositiveIntegerField"
+        most = Decimal("999999.99")
+        help_text = self.MINOR_UNITS.sub("", str(db_field.help_text)).strip()
+        return MoneyField(
+            label=self._label(db_field),
+            required=not db_field.blank,
+            initial=db_field.get_default() if db_field.has_default() else None,
+            min_value=-most if signed else Decimal("0"),
+            max_value=most,
+            help_text=f"{help_text} In major units: 47.49, not 4749.".strip(),
+        )
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        if obj is not None:  # the row's currency is known: name it beside the amount
+            for name, currency in self.money_fields.items():
+                if field := form.base_fields.get(name):
+                    field.label = f"{field.label} ({attrgetter(currency)(obj)})"
+        return form
 
 
 class LedgerAdmin(admin.ModelAdmin):
@@ -46,8 +132,11 @@ class LedgerAdmin(admin.ModelAdmin):
 
 
 @admin.register(Market)
-class MarketAdmin(admin.ModelAdmin):
+class MarketAdmin(MoneyAdmin):
     list_display = ["name", "timezone", "currency", "credit_value_cents", "booking_window_days"]
+    money_fields = dict.fromkeys(
+        ["credit_value_cents", "late_cancel_fee_cents", "missed_class_fee_cents"], "currency"
+    )
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
 
@@ -59,8 +148,9 @@ class StaffInline(admin.TabularInline):
 
 
 @admin.register(Studio)
-class StudioAdmin(admin.ModelAdmin):
+class StudioAdmin(MoneyAdmin):
     list_display = ["name", "market", "monthly_visit_limit", "payout_rate_cents", "is_active"]
+    money_fields = {"payout_rate_cents": "market.currency"}
     list_filter = ["market", "is_active"]
     search_fields = ["name", "slug", "address"]
     list_select_related = ["market"]
@@ -190,8 +280,9 @@ class EarningAdjustmentForm(forms.ModelForm):
 
 
 @admin.register(EarningEntry)
-class EarningEntryAdmin(LedgerAdmin):
+class EarningEntryAdmin(MoneyAdmin, LedgerAdmin):
     form = EarningAdjustmentForm
+    money_fields = {"amount_cents": "currency"}
     list_display = ["occurred_at", "studio", "kind", "amount_cents", "currency", "reference"]
     list_filter = ["kind", "studio__market"]
     search_fields = ["studio__name", "reference", "description"]

@@ -36,6 +36,12 @@ class MoneyField(forms.DecimalField):
         amount = super().clean(value)
         return None if amount is None else int(amount * 100)
 
+    def has_changed(self, initial, data):
+        # A model's value is in minor units (4749); the one posted, in major units (47.49).
+        if isinstance(initial, int):
+            initial = Decimal(initial) / 100
+        return super().has_changed(initial, data)
+
 
 class InCurrency:
     """A form whose money fields name their currency in the label ("Daily fee (GBP)"), so that

@@ -413,8 +413,8 @@ def test_admin_adds_an_earning_adjustment_with_a_reason_only(admin_client, studi
 
     url = reverse("admin:studios_earningentry_add")
     for amount, description, message in (
-        (0, "Refund", "at least one cent"),
-        (-1500, "   ", "Say why"),
+        ("0.00", "Refund", "at least one cent"),
+        ("-15.00", "   ", "Say why"),
     ):
         response = admin_client.post(
             url, {"studio": studio.pk, "amount_cents": amount, "description": description}
@@ -422,7 +422,7 @@ def test_admin_adds_an_earning_adjustment_with_a_reason_only(admin_client, studi
         assert response.status_code == 200 and message in response.content.decode()
     assert not EarningEntry.objects.exists()
     response = admin_client.post(
-        url, {"studio": studio.pk, "amount_cents": -1500, "description": "Double payout in May"}
+        url, {"studio": studio.pk, "amount_cents": "-15.00", "description": "Double payout in May"}
     )
     assert response.status_code == 302
     entry = EarningEntry.objects.get()

@@ -437,7 +437,7 @@ def test_admin_refuses_a_campaign_for_a_studio_of_another_market(admin_client, s
             "categories": "[]",
             "starts_on": "2027-01-01",
             "ends_on": "2027-01-02",
-            "daily_fee_cents": 2000,
+            "daily_fee_cents": "20.00",
             "status": "active",
             "days-TOTAL_FORMS": 0,
             "days-INITIAL_FORMS": 0,

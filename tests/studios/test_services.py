@@ -265,7 +265,7 @@ def test_a_market_takes_only_currencies_kept_in_hundredths(admin_client):
                 "slug": f"market-{currency.lower()}",
                 "timezone": "Asia/Tokyo",
                 "currency": currency,
-                "credit_value_cents": 200,
+                "credit_value_cents": "2.00",
                 "booking_window_days": 7,
                 "booking_opens_at": "12:00",
                 "default_cancellation_window_hours": 12,
