@@ -62,8 +62,8 @@ class ReservationAdmin(NewestFirstAdmin, MoneyAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields]
+    # Every column is read only (changes go through the engine); money is shown as money.
+    readonly_fields = [f.name for f in Reservation._meta.fields]
 
     @admin.action(description="Cancel (refund per the cancellation rules)")
     def cancel_reservations(self, request, queryset):

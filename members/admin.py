@@ -12,6 +12,7 @@ from django.utils.html import format_html
 
 from studios.admin import LedgerAdmin, MoneyAdmin, NewestFirstAdmin
 from studios.forms import InCurrency, MoneyField
+from studios.templatetags.money import format_money
 
 from . import services
 from .errors import MemberError
@@ -205,11 +206,11 @@ class PaymentAdmin(NewestFirstAdmin, MoneyAdmin, LedgerAdmin):
         link = reverse("admin:members_payment_refund", args=[obj.pk])
         left = obj.amount_cents - given
         if left <= 0:
-            return f"Nothing left to refund ({given / 100:.2f} {obj.currency} refunded or pending)"
+            given = format_money(given, obj.currency)
+            return f"Nothing left to refund ({given} refunded or pending)"
         return format_html(
-            '{} {} refunded or pending · <a href="{}">Refund</a>',
-            f"{given / 100:.2f}",
-            obj.currency,
+            '{} refunded or pending · <a href="{}">Refund</a>',
+            format_money(given, obj.currency),
             link,
         )
 
@@ -245,10 +246,10 @@ class PaymentAdmin(NewestFirstAdmin, MoneyAdmin, LedgerAdmin):
                 self.log_change(
                     request,
                     payment,
-                    f"Refund {made.reference} of {-made.amount_cents / 100:.2f} {made.currency}"
+                    f"Refund {made.reference} of {format_money(-made.amount_cents, made.currency)}"
                     f" ({made.status}): {form.cleaned_data['reason']}",
                 )
-                amount = f"{-made.amount_cents / 100:.2f} {made.currency}"
+                amount = format_money(-made.amount_cents, made.currency)
                 if made.status == "succeeded":
                     self.message_user(request, f"Refunded: {amount}.")
                 elif made.status == "pending":  # asked again by settle_pending_payments

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 
 from studios.models import Market, Studio
+from studios.templatetags.money import format_money
 
 
 class Plan(models.Model):
@@ -259,7 +260,8 @@ class Payment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.amount_cents} {self.currency} ({self.status})"
+        money = format_money(self.amount_cents, self.currency)
+        return f"{self.get_kind_display()} {money} ({self.status})"
 
 
 class SavedStudio(models.Model):

@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Q
 
 from studios.models import ClassSession, ClassType, Market, Studio
+from studios.templatetags.money import format_money
 
 
 class PremiumSettings(models.Model):
@@ -64,7 +65,7 @@ class PremiumPrice(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.class_type}: {self.price_cents}"
+        return f"{self.class_type}: {format_money(self.price_cents, self.studio.market.currency)}"
 
 
 class ScanKind(models.TextChoices):

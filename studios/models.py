@@ -10,6 +10,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from .templatetags.money import format_money
+
 
 def validate_timezone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
@@ -439,7 +441,8 @@ class EarningEntry(models.Model):
         indexes = [models.Index(fields=["studio", "occurred_at"], name="earning_studio_occurred")]
 
     def __str__(self) -> str:
-        return f"{self.studio} {self.get_kind_display()} {self.amount_cents} {self.currency}"
+        money = format_money(self.amount_cents, self.currency)
+        return f"{self.studio} {self.get_kind_display()} {money}"
 
 
 class AuditEntry(models.Model):

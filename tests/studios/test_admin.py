@@ -77,10 +77,32 @@ def test_ledger_and_settings_pages_show_money_in_the_rows_currency(admin_client,
     )
     # A ledger's entry is read only: its page shows the amount, not a field holding cents.
     page = admin_client.get(reverse("admin:members_payment_change", args=[payment.pk]))
-    assert "€29.00" in page.content.decode() and ">2900<" not in page.content.decode()
+    page = page.content.decode()
+    assert "À la carte €29.00 (succeeded)" in page  # its title
+    assert "€29.00 refunded" not in page and "€0.00 refunded or pending" in page
+    assert "2900" not in page
     listed = admin_client.get(reverse("admin:members_payment_changelist")).content.decode()
     assert "€29.00" in listed
     listed = admin_client.get(reverse("admin:premium_premiumsettings_changelist")).content.decode()
     assert "£32.50" in listed
     listed = admin_client.get(reverse("admin:studios_studio_changelist")).content.decode()
     assert f"£{studio.payout_rate_cents / 100:.2f}" in listed
+
+
+def test_a_reservations_page_shows_its_price_and_payout_as_money(admin_client, member, session):
+    from bookings.models import Reservation
+
+    reservation = Reservation.objects.create(
+        member=member,
+        session=session,
+        studio=session.studio,
+        starts_at=session.starts_at,
+        credits_spent=0,
+        money_paid_cents=2850,
+        currency="USD",
+        studio_payout_cents=1975,
+    )
+    page = admin_client.get(reverse("admin:bookings_reservation_change", args=[reservation.pk]))
+    page = page.content.decode()
+    assert "$28.50" in page and "$19.75" in page
+    assert "2850" not in page and "1975" not in page
