@@ -350,13 +350,15 @@ def grant_cycle_credits_locked(member: Member) -> list[CreditEntry]:
                 note=f"Unused credits above the rollover limit of {cap} expired.",
             )
         )
+    local_start = timezone.localtime(member.cycle_started_at, member.home_market.tzinfo)
     entries.append(
         post_credits_locked(
             member,
             kind=CreditKind.GRANT,
             amount=member.plan.credits_per_cycle,
             reference=grant_ref,
-            note=f"{member.plan.name}: cycle from {member.cycle_started_at:%Y-%m-%d}.",
+            # The date as the member's city sees it, in the product's style (not UTC's day).
+            note=f"{member.plan.name}: cycle from {local_start:%a %-d %b %Y}.",
         )
     )
     return entries

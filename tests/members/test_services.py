@@ -65,6 +65,14 @@ def test_choose_plan_charges_and_grants_the_first_cycle(member, plan, now):
 
 
 @pytest.mark.django_db
+def test_a_cycle_grant_names_the_day_the_cycle_began_in_the_members_city(member, plan):
+    # 04:25 UTC on 8 November is still the evening of 7 November in New York.
+    services.choose_plan(member, plan, now=datetime(2026, 11, 8, 4, 25, tzinfo=UTC))
+    grant = CreditEntry.objects.get(member=member, kind=CreditKind.GRANT)
+    assert grant.note == f"{plan.name}: cycle from Sat 7 Nov 2026."
+
+
+@pytest.mark.django_db
 def test_a_plan_of_another_market_is_refused(member, now):
     other = factories.PlanFactory()
     with pytest.raises(PlanNotAvailable):
