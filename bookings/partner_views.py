@@ -1,5 +1,7 @@
 """Partner Dashboard pages of the bookings app: overview, rosters and check-in, cancelling."""
 
+from datetime import date, timedelta
+
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404
@@ -15,17 +17,40 @@ from studios.templatetags.money import format_money
 from . import selectors, services
 from .errors import BookingError
 
+# How far the overview's day list reaches either side of today: a year of rosters back (a
+# dispute about a visit, a no-show to mark the morning after) and a year of classes ahead.
+DAY_REACH = timedelta(days=366)
+
+
+def _day(request, today: date) -> date:
+    """?day=YYYY-MM-DD within DAY_REACH of today; anything else is today."""
+    try:
+        day = date.fromisoformat(request.GET.get("day", ""))
+    except ValueError:
+        return today
+    return day if abs(day - today) <= DAY_REACH else today
+
 
 @partner_required("overview")
 def overview(request, studio):
     currency = studio.market.currency
     history = selectors.weekly_history(studio)
+    today = timezone.localtime(timezone.now(), studio.market.tzinfo).date()
+    day = _day(request, today)
+    one = timedelta(days=1)
     return render(
         request,
         "bookings/partner/overview.html",
         {
             "studio": studio,
-            "today": selectors.todays_sessions(studio),
+            "day": day,
+            "today": today,
+            "offset": (day - today).days,
+            "previous": day - one if today - (day - one) <= DAY_REACH else None,
+            "following": day + one if (day + one) - today <= DAY_REACH else None,
+            "earliest": today - DAY_REACH,
+            "latest": today + DAY_REACH,
+            "sessions": selectors.sessions_on_day(studio, day),
             "figures": selectors.month_figures(studio) if request.partner.can["reports"] else None,
             "earned_after_hours": int(settings.ATTENDANCE_DEFAULT_AFTER.total_seconds() // 3600),
             "visits_chart": charts.bar_chart(

@@ -438,12 +438,12 @@ def reservation_for_studio(studio: Studio, reservation_id: int) -> Reservation |
     return Reservation.objects.filter(studio=studio, pk=reservation_id).first()
 
 
-def todays_sessions(studio: Studio) -> list[ClassSession]:
+def sessions_on_day(studio: Studio, day: date) -> list[ClassSession]:
+    """The studio's classes on one day of its city's calendar, cancelled ones included."""
     tz = studio.market.tzinfo
-    today = timezone.localtime(timezone.now(), tz).date()
     start, end = (
-        local_to_utc(today, time(0), tz),
-        local_to_utc(today + timedelta(days=1), time(0), tz),
+        local_to_utc(day, time(0), tz),
+        local_to_utc(day + timedelta(days=1), time(0), tz),
     )
     return list(
         ClassSession.objects.filter(studio=studio, starts_at__gte=start, starts_at__lt=end)

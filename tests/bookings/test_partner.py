@@ -109,6 +109,53 @@ def test_front_desk_sees_the_overview_without_money(staff_client, studio):
     assert "Schedule</a>" not in page and "Earnings</a>" not in page
 
 
+def test_the_front_desk_pages_through_days_to_yesterdays_and_tomorrows_rosters(
+    staff_client, studio
+):
+    """The morning after an evening class, its no-shows are still to mark: the overview opens
+    any day of the year either side of today, and a roster leads back to its day."""
+    from datetime import time as clock
+
+    from studios.services import local_to_utc
+
+    tz = studio.market.tzinfo
+    today = timezone.localtime(timezone.now(), tz).date()
+    yesterday, tomorrow = today - timedelta(days=1), today + timedelta(days=1)
+    last_night = local_to_utc(yesterday, clock(20), tz)
+    evening = factories.ClassSessionFactory(
+        studio=studio, starts_at=last_night, class_type__name="Late Flow"
+    )
+    ahead = factories.ClassSessionFactory(
+        studio=studio, starts_at=local_to_utc(tomorrow, clock(7), tz), class_type__name="Dawn Ride"
+    )
+    # Another studio's class, the same evening.
+    factories.ClassSessionFactory(starts_at=last_night, class_type__name="Not Ours")
+    client = staff_client(StaffRole.FRONT_DESK)
+
+    page = client.get(url("overview", studio), {"day": yesterday.isoformat()}).content.decode()
+    assert "<h1>Yesterday" in page
+    assert "Late Flow" in page and url("roster", studio, evening.pk) in page
+    assert "Dawn Ride" not in page and "Not Ours" not in page
+    assert f'href="?day={(yesterday - timedelta(days=1)).isoformat()}"' in page
+    assert f'href="?day={today.isoformat()}"' in page
+
+    page = client.get(url("overview", studio), {"day": tomorrow.isoformat()}).content.decode()
+    assert "<h1>Tomorrow" in page and "Dawn Ride" in page and "Late Flow" not in page
+    assert url("roster", studio, ahead.pk) in page
+
+    roster = client.get(url("roster", studio, evening.pk)).content.decode()
+    assert f"{url('overview', studio)}?day={yesterday.isoformat()}" in roster
+
+    # Anything that is not a day of the reach is today, not an error page.
+    for bad in ("yesterday", "2026-02-30", (today + timedelta(days=400)).isoformat()):
+        page = client.get(url("overview", studio), {"day": bad}).content.decode()
+        assert "<h1>Today" in page and "Late Flow" not in page and "Dawn Ride" not in page
+    far = (today - timedelta(days=366)).isoformat()
+    page = client.get(url("overview", studio), {"day": far}).content.decode()
+    assert "<h1>Today" not in page and "No classes on this day." in page
+    assert "← " not in page  # the reach ends here
+
+
 def test_roster_shows_kind_source_and_visits(staff_client, studio, active_member):
     earlier = factories.ClassSessionFactory(studio=studio, credit_price=2)
     services.book(active_member, earlier.pk)
