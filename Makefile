@@ -4,6 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8000
+# Links in the e-mails the dev server prints point at the port it serves on.
+SITE_URL ?= http://127.0.0.1:$(PORT)
 
 .PHONY: run test check-python venv lint bench clean
 
@@ -25,7 +27,7 @@ venv: check-python $(STAMP)
 run: venv
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo --if-empty
-	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+	SITE_URL=$(SITE_URL) $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 test: venv
 	$(PY) -m pytest $(PYTEST_ARGS)

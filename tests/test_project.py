@@ -236,6 +236,32 @@ def test_make_refuses_a_python_older_than_3_12(tmp_path):
     assert "needs Python 3.12 or newer" in done.stdout
 
 
+def test_make_run_on_another_port_links_its_emails_to_that_port():
+    import os
+    import shutil
+    from pathlib import Path
+
+    if shutil.which("make") is None:
+        pytest.skip("no make on this machine")
+    root = Path(__file__).resolve().parent.parent
+    environment = {k: v for k, v in os.environ.items() if k != "SITE_URL"}
+
+    def dry_run(*args, **extra):
+        done = subprocess.run(
+            ["make", "-n", "run", *args],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            env={**environment, **extra},
+        )
+        return done.stdout.splitlines()[-1]
+
+    assert dry_run("PORT=8011").startswith("SITE_URL=http://127.0.0.1:8011 ")
+    assert dry_run().startswith("SITE_URL=http://127.0.0.1:8000 ")
+    # An address set outside wins.
+    assert dry_run(SITE_URL="https://book.example").startswith("SITE_URL=https://book.example ")
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db
 def test_postgresql_statements_are_prepared_once_per_connection(django_user_model):
