@@ -47,6 +47,9 @@ class PlanFilter(admin.RelatedFieldListFilter):
         return [(plan.pk, str(plan)) for plan in plans]
 
 
+SUBSCRIPTION = ["plan", "next_plan", "status", "subscription_key", "next_renewal_at"]
+
+
 @admin.register(Member)
 class MemberAdmin(admin.ModelAdmin):
     list_display = ["user", "home_market", "plan", "status", "credit_balance", "next_renewal_at"]
@@ -60,8 +63,26 @@ class MemberAdmin(admin.ModelAdmin):
     search_fields = ["user__email", "user__first_name", "user__last_name"]
     list_select_related = ["user", "home_market", "plan__market"]
     raw_id_fields = ["user"]
-    # The balance is a cache of the ledger: it moves only through ledger entries.
+    fields = [
+        "user",
+        "home_market",
+        *SUBSCRIPTION,
+        "class_reminders",
+        "credit_balance_with_link",
+        "cycle_anchor",
+        "cycle_started_at",
+        "cycle_number",
+        "calendar_token",
+        "email_confirmed_at",
+        "deleted_at",
+    ]
+    # The balance is a cache of the ledger: it moves only through ledger entries. The
+    # subscription moves only through the services, which charge, grant, forfeit and e-mail:
+    # set by hand, a status of "cancelled" kept the credits a cancellation forfeits, and a plan
+    # of another city renewed at that city's price. Support pauses and cancels plans with the
+    # actions below; the member chooses, changes and resumes theirs (which charges their card).
     readonly_fields = [
+        *SUBSCRIPTION,
         "credit_balance_with_link",
         "cycle_anchor",
         "cycle_started_at",
@@ -70,8 +91,13 @@ class MemberAdmin(admin.ModelAdmin):
         "email_confirmed_at",  # by the link e-mailed to the member only
         "deleted_at",
     ]
-    exclude = ["credit_balance"]
-    actions = ["delete_accounts"]
+    actions = ["pause_plans", "cancel_plans", "delete_accounts"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A plan belongs to its city: a member with one moves city once it is cancelled.
+        if obj is not None and obj.has_plan:
+            return [*self.readonly_fields, "home_market"]
+        return self.readonly_fields
 
     def save_model(self, request, obj, form, change):
         """Write only the fields this admin changed. Saving the whole row would write back the
@@ -86,6 +112,39 @@ class MemberAdmin(admin.ModelAdmin):
         # A profile carries the ledger, payments and reservations: it is never removed. An
         # account is closed with the action below, which erases what identifies the member.
         return False
+
+    def _each_member(self, request, chosen, change, done: str) -> None:
+        """Run a service on each member; one that refuses is named, the others go ahead."""
+        changed = 0
+        for member in chosen:
+            try:
+                change(member)
+            except MemberError as exc:
+                self.message_user(request, f"{member}: {exc.message}", messages.WARNING)
+            else:
+                changed += 1
+                self.log_change(request, member, done)
+        self.message_user(request, f"{done}: {changed} member(s).")
+
+    @admin.action(description="Pause plans (renewals stop; credits kept)")
+    def pause_plans(self, request, queryset):
+        self._each_member(request, queryset, services.pause, "Plan paused by support")
+
+    @admin.action(description="Cancel plans (unused credits forfeited)")
+    def cancel_plans(self, request, queryset):
+        """As the member would from their account page, after a confirmation page."""
+        chosen = list(queryset.select_related("user", "plan__market"))
+        if request.POST.get("confirmed") != "yes":
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Cancel these plans?",
+                "members": chosen,
+                "opts": self.model._meta,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(request, "admin/members/cancel_plans.html", context)
+        self._each_member(request, chosen, services.cancel_plan, "Plan cancelled by support")
+        return None
 
     @admin.action(description="Delete accounts at the members' request (erase personal data)")
     def delete_accounts(self, request, queryset):
