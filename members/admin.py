@@ -26,6 +26,12 @@ class PlanAdmin(MoneyAdmin):
     list_filter = ["market", "is_active"]
     search_fields = ["name"]
     list_select_related = ["market"]
+    fields = ["market", "name", "credits_per_cycle", "price_cents", "is_active"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Its members, payments and price are its market's: a plan does not change city.
+        readonly = super().get_readonly_fields(request, obj)
+        return readonly if obj is None else [*readonly, "market"]
 
 
 class CreditAdjustmentForm(forms.Form):

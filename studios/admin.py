@@ -6,6 +6,7 @@ from operator import attrgetter
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import csrf_protect_m
 from django.http import HttpResponseRedirect
 
 from . import services
@@ -139,6 +140,28 @@ class MarketAdmin(MoneyAdmin):
     )
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
+    fields = [
+        "name",
+        "slug",
+        "timezone",
+        "currency",
+        "credit_value_cents",
+        "booking_window_days",
+        "booking_opens_at",
+        "default_cancellation_window_hours",
+        "late_cancel_fee_cents",
+        "missed_class_fee_cents",
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Amounts are kept as minor units of the market's currency, and classes as instants
+        # generated from its local wall times: once it has studios or plans, another currency
+        # would re-denominate every price and payout rate, and another timezone would move
+        # every class already generated away from its schedule.
+        readonly = super().get_readonly_fields(request, obj)
+        if obj is not None and (obj.studios.exists() or obj.plans.exists()):
+            readonly += ["timezone", "currency"]
+        return readonly
 
 
 class StaffInline(admin.TabularInline):
@@ -156,6 +179,27 @@ class StudioAdmin(MoneyAdmin):
     list_select_related = ["market"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [StaffInline]
+    fields = [
+        "market",
+        "name",
+        "slug",
+        "address",
+        "latitude",
+        "longitude",
+        "description",
+        "categories",
+        "monthly_visit_limit",
+        "cancellation_window_hours",
+        "booking_cutoff_minutes",
+        "payout_rate_cents",
+        "is_active",
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Its classes, prices, payouts and ledgers are in its market's timezone and currency:
+        # a studio does not move to another market (a new one is opened there instead).
+        readonly = super().get_readonly_fields(request, obj)
+        return readonly if obj is None else [*readonly, "market"]
 
 
 @admin.register(StaffMembership)
@@ -167,26 +211,66 @@ class StaffMembershipAdmin(admin.ModelAdmin):
     raw_id_fields = ["user", "studio"]
 
 
+class StaysAtItsStudio(admin.ModelAdmin):
+    """What a studio made stays the studio's: moved to another, its classes and schedules
+    would name another studio's class type or instructor, in another studio's dashboard."""
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = super().get_readonly_fields(request, obj)
+        return readonly if obj is None else [*readonly, "studio"]
+
+
 @admin.register(ClassType)
-class ClassTypeAdmin(admin.ModelAdmin):
+class ClassTypeAdmin(StaysAtItsStudio):
     list_display = ["name", "studio", "category", "duration_minutes"]
     list_filter = ["category", "studio__market"]
     search_fields = ["name", "studio__name"]
     list_select_related = ["studio"]
     raw_id_fields = ["studio"]
+    fields = ["studio", "name", "category", "duration_minutes", "description", "is_active"]
 
 
 @admin.register(Instructor)
-class InstructorAdmin(admin.ModelAdmin):
+class InstructorAdmin(StaysAtItsStudio):
     list_display = ["name", "studio"]
     list_filter = ["studio__market"]
     search_fields = ["name", "studio__name"]
     list_select_related = ["studio"]
     raw_id_fields = ["studio"]
+    fields = ["studio", "name", "bio", "is_active"]
+
+
+class ScheduleAdminForm(forms.ModelForm):
+    """Checks a schedule as the Partner Dashboard does (services.check_schedule): a class type
+    or instructor of another studio, a start time that the clocks skip, a plan too far ahead."""
+
+    class Meta:
+        model = Schedule
+        fields = ["studio", *services.SCHEDULE_FIELDS]
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        made = self.instance.pk is not None
+        studio = self.instance.studio if made else cleaned["studio"]
+        values = {name: cleaned.get(name) for name in services.SCHEDULE_FIELDS}
+        kept = (
+            {"class_type": self.instance.class_type_id, "instructor": self.instance.instructor_id}
+            if made
+            else None
+        )
+        try:
+            services.check_schedule(studio, values, kept=kept)
+        except InventoryError as exc:
+            for name, message in exc.fields.items():
+                self.add_error(name if name in self.fields else None, message)
+        return cleaned
 
 
 @admin.register(Schedule)
-class ScheduleAdmin(admin.ModelAdmin):
+class ScheduleAdmin(StaysAtItsStudio):
+    form = ScheduleAdminForm
     list_display = [
         "__str__",
         "studio",
@@ -200,6 +284,31 @@ class ScheduleAdmin(admin.ModelAdmin):
     search_fields = ["studio__name", "class_type__name"]
     list_select_related = ["studio", "class_type"]
     raw_id_fields = ["studio", "class_type", "instructor"]
+    fields = ["studio", *services.SCHEDULE_FIELDS]
+
+    @csrf_protect_m
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # Admin runs a form's save in one transaction; the schedule services commit their own
+        # (durable: the classes are generated after the schedule is committed), as they do for
+        # the Partner Dashboard.
+        return self._changeform_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request, obj, form, change):
+        """Through the services, as the Partner Dashboard saves: a new schedule generates its
+        classes, and a change reaches the upcoming ones (a new time regenerates those nobody
+        booked). Saving the row alone left the classes at the old time, and the next nightly
+        run added the new time beside them: two classes a day."""
+        values = {name: form.cleaned_data[name] for name in services.SCHEDULE_FIELDS}
+        if not change:
+            made = services.create_schedule(form.cleaned_data["studio"], by=request.user, **values)
+            obj.pk = made.pk
+            return
+        # update_schedule compares with the schedule as stored; `obj` already holds the form's.
+        stored = Schedule.objects.select_related("studio__market").get(pk=obj.pk)
+        result = services.update_schedule(stored, by=request.user, **values)
+        self.message_user(request, f"{result.updated} upcoming classes updated.")
+        for line in result.kept:
+            self.message_user(request, line, messages.WARNING)
 
 
 @admin.register(ClassSession)

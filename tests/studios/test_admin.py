@@ -106,3 +106,138 @@ def test_a_reservations_page_shows_its_price_and_payout_as_money(admin_client, m
     page = page.content.decode()
     assert "$28.50" in page and "$19.75" in page
     assert "2850" not in page and "1975" not in page
+
+
+def market_form(market, **fields):
+    return {
+        "name": market.name,
+        "slug": market.slug,
+        "timezone": market.timezone,
+        "currency": market.currency,
+        "credit_value_cents": "2.00",
+        "booking_window_days": market.booking_window_days,
+        "booking_opens_at": "12:00",
+        "default_cancellation_window_hours": market.default_cancellation_window_hours,
+        "late_cancel_fee_cents": "10.00",
+        "missed_class_fee_cents": "15.00",
+        **fields,
+    }
+
+
+def test_a_markets_currency_and_timezone_are_fixed_once_it_has_studios_or_plans(
+    admin_client, market
+):
+    """Amounts are minor units of the market's currency and classes are instants made from its
+    wall times: another currency would re-denominate every price, another timezone would move
+    every class already generated away from its schedule."""
+    from tests import factories
+
+    change = reverse("admin:studios_market_change", args=[market.pk])
+    # A new market, with nothing in it yet, can still be set right.
+    assert 'name="currency"' in admin_client.get(change).content.decode()
+    moved = market_form(market, currency="EUR", timezone="Europe/Berlin")
+    assert admin_client.post(change, moved).status_code == 302
+    market.refresh_from_db()
+    assert (market.currency, market.timezone) == ("EUR", "Europe/Berlin")
+
+    factories.StudioFactory(market=market)
+    page = admin_client.get(change).content.decode()
+    assert 'name="currency"' not in page and 'name="timezone"' not in page
+    back = market_form(market, currency="USD", timezone="Asia/Tokyo", credit_value_cents="2.50")
+    assert admin_client.post(change, back).status_code == 302
+    market.refresh_from_db()
+    assert (market.currency, market.timezone) == ("EUR", "Europe/Berlin")
+    assert market.credit_value_cents == 250  # the rest of the market is still edited here
+
+
+def test_a_studio_and_a_plan_stay_in_their_market(admin_client, studio, market):
+    from tests import factories
+
+    other = factories.MarketFactory()
+    studio_page = reverse("admin:studios_studio_change", args=[studio.pk])
+    assert 'name="market"' not in admin_client.get(studio_page).content.decode()
+    plan = factories.PlanFactory(market=market)
+    plan_page = reverse("admin:members_plan_change", args=[plan.pk])
+    assert 'name="market"' not in admin_client.get(plan_page).content.decode()
+    response = admin_client.post(plan_page, plan_form(other, name="Moved", price_cents="9.99"))
+    assert response.status_code == 302
+    plan.refresh_from_db()
+    assert (plan.market, plan.name, plan.price_cents) == (market, "Moved", 999)
+    # Both are still made in any market.
+    add = admin_client.get(reverse("admin:studios_studio_add")).content.decode()
+    assert 'name="market"' in add
+
+
+def schedule_form(schedule, **fields):
+    return {
+        "studio": schedule.studio_id,
+        "class_type": schedule.class_type_id,
+        "instructor": schedule.instructor_id or "",
+        "weekdays": "[0, 1, 2, 3, 4, 5, 6]",
+        "local_start_time": "09:00",
+        "duration_minutes": 60,
+        "capacity": 20,
+        "network_spots": 10,
+        "credit_price": 8,
+        "starts_on": schedule.starts_on.isoformat(),
+        "ends_on": "",
+        **fields,
+    }
+
+
+def test_a_schedule_saved_in_admin_moves_its_classes_as_the_dashboard_does(admin_client, studio):
+    """Saved as a row alone, a new time left the upcoming classes at the old one, and the next
+    nightly run added the new time beside them: two classes a day."""
+    from datetime import time
+
+    from django.utils import timezone
+
+    from studios.models import ClassSession, Schedule
+    from studios.services import generate_sessions
+    from tests import factories
+
+    add = reverse("admin:studios_schedule_add")
+    template = factories.ScheduleFactory.build(studio=studio)
+    template.class_type = factories.ClassTypeFactory(studio=studio)
+    template.instructor = None
+    template.starts_on = timezone.localdate()
+    assert admin_client.post(add, schedule_form(template)).status_code == 302
+    schedule = Schedule.objects.get()
+    upcoming = ClassSession.objects.filter(schedule=schedule, starts_at__gt=timezone.now())
+    assert upcoming.count() >= 7  # generated at once, as from the dashboard
+
+    change = reverse("admin:studios_schedule_change", args=[schedule.pk])
+    response = admin_client.post(change, schedule_form(schedule, local_start_time="18:30"))
+    assert response.status_code == 302
+    generate_sessions()  # the nightly run
+    tz = studio.market.tzinfo
+    times = {timezone.localtime(s.starts_at, tz).time() for s in upcoming}
+    assert times == {time(18, 30)}
+    days = [timezone.localtime(s.starts_at, tz).date() for s in upcoming]
+    assert len(days) == len(set(days))  # one class a day
+
+
+def test_a_schedule_in_admin_refuses_another_studios_class_type(admin_client, studio):
+    from studios.models import Schedule
+    from tests import factories
+
+    theirs = factories.ClassTypeFactory()  # another studio's
+    template = factories.ScheduleFactory.build(studio=studio, instructor=None)
+    template.class_type = theirs
+    response = admin_client.post(reverse("admin:studios_schedule_add"), schedule_form(template))
+    assert response.status_code == 200
+    assert "Pick one of this studio&#x27;s class types." in response.content.decode()
+    assert not Schedule.objects.exists()
+
+
+def test_a_class_type_and_an_instructor_stay_at_their_studio(admin_client, studio):
+    from tests import factories
+
+    for made, name in (
+        (factories.ClassTypeFactory(studio=studio), "classtype"),
+        (factories.InstructorFactory(studio=studio), "instructor"),
+    ):
+        page = admin_client.get(reverse(f"admin:studios_{name}_change", args=[made.pk]))
+        assert 'name="studio"' not in page.content.decode()
+        add = admin_client.get(reverse(f"admin:studios_{name}_add")).content.decode()
+        assert 'name="studio"' in add
