@@ -1,6 +1,7 @@
 """Premium settings of a studio: extra spots beyond the network allocation, at a higher rate."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
@@ -66,6 +67,11 @@ class PremiumPrice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.class_type}: {format_money(self.price_cents, self.studio.market.currency)}"
+
+    def clean(self):
+        # Prices are looked up by the studio's own class types: another's would never apply.
+        if self.studio_id and self.class_type_id and self.class_type.studio_id != self.studio_id:
+            raise ValidationError({"class_type": "Pick one of this studio's class types."})
 
 
 class ScanKind(models.TextChoices):

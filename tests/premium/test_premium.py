@@ -684,3 +684,15 @@ def test_cancelling_while_the_provider_does_not_answer_stands_and_the_refund_fol
     with django_capture_on_commit_callbacks(execute=True):
         services.cancel(again.pk, member=member)
     assert "Your payment of $30.00 is refunded in full." in mail.outbox[-1].body
+
+
+def test_a_premium_price_in_admin_is_for_one_of_the_studios_class_types(admin_client, studio):
+    add = reverse("admin:premium_premiumprice_add")
+    theirs = factories.ClassTypeFactory()  # another studio's
+    form = {"studio": studio.pk, "class_type": theirs.pk, "price_cents": "25.00"}
+    response = admin_client.post(add, form)
+    assert response.status_code == 200
+    assert "Pick one of this studio&#x27;s class types." in response.content.decode()
+    ours = factories.ClassTypeFactory(studio=studio)
+    assert admin_client.post(add, {**form, "class_type": ours.pk}).status_code == 302
+    assert PremiumPrice.objects.get().class_type == ours

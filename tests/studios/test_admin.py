@@ -1,4 +1,5 @@
-"""Money in Django admin (studios.admin.MoneyAdmin): typed in major units, shown in currency."""
+"""Django admin: money typed in major units and shown in currency (studios.admin.MoneyAdmin), and
+what stays fixed once rows depend on it."""
 
 import pytest
 from django.contrib.admin.models import LogEntry
