@@ -134,7 +134,8 @@ class MemberAdmin(admin.ModelAdmin):
 
     @admin.action(description="Pause plans (renewals stop; credits kept)")
     def pause_plans(self, request, queryset):
-        self._each_member(request, queryset, services.pause, "Plan paused by support")
+        chosen = queryset.select_related("user")
+        self._each_member(request, chosen, services.pause, "Plan paused by support")
 
     @admin.action(description="Cancel plans (unused credits forfeited)")
     def cancel_plans(self, request, queryset):
