@@ -10,7 +10,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from studios.admin import LedgerAdmin, MoneyAdmin, NewestFirstAdmin
+from studios.admin import FixedOnceMade, LedgerAdmin, MoneyAdmin, NewestFirstAdmin
 from studios.forms import InCurrency, MoneyField
 from studios.templatetags.money import format_money
 
@@ -20,18 +20,15 @@ from .models import CreditEntry, Member, Payment, Plan, SavedStudio
 
 
 @admin.register(Plan)
-class PlanAdmin(MoneyAdmin):
+class PlanAdmin(FixedOnceMade, MoneyAdmin):
     list_display = ["name", "market", "credits_per_cycle", "price_cents", "is_active"]
     money_fields = {"price_cents": "market.currency"}
     list_filter = ["market", "is_active"]
     search_fields = ["name"]
     list_select_related = ["market"]
     fields = ["market", "name", "credits_per_cycle", "price_cents", "is_active"]
-
-    def get_readonly_fields(self, request, obj=None):
-        # Its members, payments and price are its market's: a plan does not change city.
-        readonly = super().get_readonly_fields(request, obj)
-        return readonly if obj is None else [*readonly, "market"]
+    # Its members, payments and price are its market's: a plan does not change city.
+    fixed_once_made = ["market"]
 
 
 class CreditAdjustmentForm(forms.Form):
@@ -119,6 +116,19 @@ class MemberAdmin(admin.ModelAdmin):
         # account is closed with the action below, which erases what identifies the member.
         return False
 
+    def _confirmation(self, request, chosen, action: str, title: str) -> TemplateResponse:
+        """The page that asks before `action` runs on the chosen members; its template says
+        what the action does (templates/admin/members/<action>.html)."""
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "members": chosen,
+            "action": action,
+            "opts": self.model._meta,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, f"admin/members/{action}.html", context)
+
     def _each_member(self, request, chosen, change, done: str) -> None:
         """Run a service on each member; one that refuses is named, the others go ahead."""
         changed = 0
@@ -142,14 +152,7 @@ class MemberAdmin(admin.ModelAdmin):
         """As the member would from their account page, after a confirmation page."""
         chosen = list(queryset.select_related("user", "plan__market"))
         if request.POST.get("confirmed") != "yes":
-            context = {
-                **self.admin_site.each_context(request),
-                "title": "Cancel these plans?",
-                "members": chosen,
-                "opts": self.model._meta,
-                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            }
-            return TemplateResponse(request, "admin/members/cancel_plans.html", context)
+            return self._confirmation(request, chosen, "cancel_plans", "Cancel these plans?")
         self._each_member(request, chosen, services.cancel_plan, "Plan cancelled by support")
         return None
 
@@ -158,14 +161,7 @@ class MemberAdmin(admin.ModelAdmin):
         """Close accounts as the member would from /me/delete/, after a confirmation page."""
         chosen = list(queryset.select_related("user", "plan__market"))
         if request.POST.get("confirmed") != "yes":
-            context = {
-                **self.admin_site.each_context(request),
-                "title": "Delete these accounts?",
-                "members": chosen,
-                "opts": self.model._meta,
-                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            }
-            return TemplateResponse(request, "admin/members/delete_accounts.html", context)
+            return self._confirmation(request, chosen, "delete_accounts", "Delete these accounts?")
         deleted = 0
         for member in chosen:
             label = str(member)

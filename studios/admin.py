@@ -117,6 +117,22 @@ class MoneyAdmin(admin.ModelAdmin):
         return form
 
 
+class FixedOnceMade(admin.ModelAdmin):
+    """`fixed_once_made`: fields set when a row is added and read-only on its page after, for
+    what other rows are denominated in, placed in or copied from."""
+
+    fixed_once_made: list[str] = []
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        return readonly if obj is None else [*readonly, *self.fixed_once_made]
+
+
+# What a studio made stays the studio's: moved to another, its classes and schedules would name
+# another studio's class type or instructor, in another studio's dashboard.
+AT_ITS_STUDIO = ["studio"]
+
+
 class LedgerAdmin(admin.ModelAdmin):
     """A ledger is append-only: admins read entries, never edit or delete them."""
 
@@ -171,7 +187,7 @@ class StaffInline(admin.TabularInline):
 
 
 @admin.register(Studio)
-class StudioAdmin(MoneyAdmin):
+class StudioAdmin(FixedOnceMade, MoneyAdmin):
     list_display = ["name", "market", "monthly_visit_limit", "payout_rate_cents", "is_active"]
     money_fields = {"payout_rate_cents": "market.currency"}
     list_filter = ["market", "is_active"]
@@ -194,12 +210,9 @@ class StudioAdmin(MoneyAdmin):
         "payout_rate_cents",
         "is_active",
     ]
-
-    def get_readonly_fields(self, request, obj=None):
-        # Its classes, prices, payouts and ledgers are in its market's timezone and currency:
-        # a studio does not move to another market (a new one is opened there instead).
-        readonly = super().get_readonly_fields(request, obj)
-        return readonly if obj is None else [*readonly, "market"]
+    # Its classes, prices, payouts and ledgers are in its market's timezone and currency: a
+    # studio does not move to another market (a new one is opened there instead).
+    fixed_once_made = ["market"]
 
 
 @admin.register(StaffMembership)
@@ -211,33 +224,26 @@ class StaffMembershipAdmin(admin.ModelAdmin):
     raw_id_fields = ["user", "studio"]
 
 
-class StaysAtItsStudio(admin.ModelAdmin):
-    """What a studio made stays the studio's: moved to another, its classes and schedules
-    would name another studio's class type or instructor, in another studio's dashboard."""
-
-    def get_readonly_fields(self, request, obj=None):
-        readonly = super().get_readonly_fields(request, obj)
-        return readonly if obj is None else [*readonly, "studio"]
-
-
 @admin.register(ClassType)
-class ClassTypeAdmin(StaysAtItsStudio):
+class ClassTypeAdmin(FixedOnceMade):
     list_display = ["name", "studio", "category", "duration_minutes"]
     list_filter = ["category", "studio__market"]
     search_fields = ["name", "studio__name"]
     list_select_related = ["studio"]
     raw_id_fields = ["studio"]
     fields = ["studio", "name", "category", "duration_minutes", "description", "is_active"]
+    fixed_once_made = AT_ITS_STUDIO
 
 
 @admin.register(Instructor)
-class InstructorAdmin(StaysAtItsStudio):
+class InstructorAdmin(FixedOnceMade):
     list_display = ["name", "studio"]
     list_filter = ["studio__market"]
     search_fields = ["name", "studio__name"]
     list_select_related = ["studio"]
     raw_id_fields = ["studio"]
     fields = ["studio", "name", "bio", "is_active"]
+    fixed_once_made = AT_ITS_STUDIO
 
 
 class ScheduleAdminForm(forms.ModelForm):
@@ -269,7 +275,7 @@ class ScheduleAdminForm(forms.ModelForm):
 
 
 @admin.register(Schedule)
-class ScheduleAdmin(StaysAtItsStudio):
+class ScheduleAdmin(FixedOnceMade):
     form = ScheduleAdminForm
     list_display = [
         "__str__",
@@ -285,6 +291,7 @@ class ScheduleAdmin(StaysAtItsStudio):
     list_select_related = ["studio", "class_type"]
     raw_id_fields = ["studio", "class_type", "instructor"]
     fields = ["studio", *services.SCHEDULE_FIELDS]
+    fixed_once_made = AT_ITS_STUDIO
 
     @csrf_protect_m
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
@@ -312,7 +319,7 @@ class ScheduleAdmin(StaysAtItsStudio):
 
 
 @admin.register(ClassSession)
-class ClassSessionAdmin(admin.ModelAdmin):
+class ClassSessionAdmin(FixedOnceMade):
     list_display = [
         "class_type",
         "studio",
@@ -342,10 +349,6 @@ class ClassSessionAdmin(admin.ModelAdmin):
         "duration_minutes",
         "status",
     ]
-
-    def get_readonly_fields(self, request, obj=None):
-        fields = super().get_readonly_fields(request, obj)
-        return fields if obj is None else [*fields, *self.fixed_once_made]
 
     def save_model(self, request, obj, form, change):
         """An edit goes through update_session, as the Partner Dashboard's does: under the row
