@@ -19,9 +19,15 @@ from .forms import CampaignForm
 @partner_required("spotlight")
 def spotlight(request, studio):
     tomorrow = services.local_today(studio) + timezone.timedelta(days=1)
+    # The whole market's price: the least fee a campaign without categories is sold at.
+    least = selectors.least_fee(studio.market, [])
     form = CampaignForm(
         request.POST or None,
-        initial={"starts_on": tomorrow, "ends_on": tomorrow + timezone.timedelta(days=6)},
+        initial={
+            "starts_on": tomorrow,
+            "ends_on": tomorrow + timezone.timedelta(days=6),
+            "daily_fee_cents": least,
+        },
         currency=studio.currency,
     )
     if request.method == "POST" and form.is_valid():
@@ -46,7 +52,6 @@ def spotlight(request, studio):
         impressions = charts.bar_chart(
             "Impressions per day", [(f"{d.day:%-d %b}", d.impressions) for d in days]
         )
-    least = selectors.least_fee(studio.market, [])
     return render(
         request,
         "marketing/partner/spotlight.html",

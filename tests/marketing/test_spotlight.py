@@ -404,6 +404,8 @@ def test_owners_buy_and_steer_on_the_dashboard_others_cannot(client, studio, pri
     owner = factories.StaffFactory(studio=studio, role=StaffRole.OWNER).user
     client.force_login(owner)
     url = reverse("partner:spotlight", args=[studio.slug])
+    # The form starts at the whole market's price.
+    assert 'name="daily_fee_cents" value="15.00"' in client.get(url).content.decode()
     tomorrow = today(studio) + timedelta(days=1)
     bad = client.post(
         url, {"starts_on": today(studio), "ends_on": tomorrow, "daily_fee_cents": "5.00"}
