@@ -17,13 +17,12 @@ from members.models import (
     PaymentStatus,
     SubscriptionStatus,
 )
-from studios.demo import slot_popularity
+from studios.demo import demo_owner_hot_slots, demo_owner_studios, slot_popularity
 from studios.models import (
     ClassSession,
     EarningEntry,
     EarningKind,
     SessionStatus,
-    StaffMembership,
 )
 
 from . import services
@@ -151,22 +150,25 @@ def _history(*, seed: int) -> str:
     rng.shuffle(sessions)  # credits run out somewhere; not always in the same weeks
     # Except at the demo owner's studios, whose dashboard the demo shows: they are filled
     # first, so their history is never left thin by the credits running out.
-    shown = set(
-        StaffMembership.objects.filter(user__username="owner@classpass.local").values_list(
-            "studio_id", flat=True
-        )
-    )
+    shown = set(demo_owner_studios().values_list("pk", flat=True))
     sessions.sort(key=lambda session: session.studio_id not in shown)  # stable: still shuffled
+    # One slot at each of them sells out on the network most weeks, with room left.
+    hot = demo_owner_hot_slots()
     visits: dict[tuple, int] = {}
     planned = []  # (session, member, status)
     for session in sessions:
         pool = members.get(session.studio.market_id, [])
-        demand = 0.1 + 0.95 * slot_popularity(seed, session.schedule_id)
+        demand = (
+            HOT_DEMAND
+            if session.schedule_id in hot
+            else 0.1 + 0.95 * slot_popularity(seed, session.schedule_id)
+        )
         wanted = min(
             session.network_spots, round(session.network_spots * demand * rng.uniform(0.85, 1.15))
         )
         month = (session.starts_at.year, session.starts_at.month)
-        for member in rng.sample(pool, min(len(pool), wanted * 2)):
+        asked = wanted * (4 if session.schedule_id in hot else 2)  # some cannot come
+        for member in rng.sample(pool, min(len(pool), asked)):
             if wanted <= 0:
                 break
             key = (member.pk, session.studio_id, month)
@@ -191,6 +193,7 @@ def _history(*, seed: int) -> str:
 
 
 LIVE_STATUSES_PAST = (ReservationStatus.ATTENDED, ReservationStatus.MISSED)
+HOT_DEMAND = 1.1  # of a hot slot's network spots: sold out most weeks
 
 
 @dataclass

@@ -6,6 +6,7 @@ from datetime import time, timedelta
 from django.utils import timezone
 
 from bookings.models import Reservation, ReservationKind, ReservationStatus, Source
+from studios.demo import demo_owner_studios
 from studios.models import Category, Market, Studio
 from studios.services import local_to_utc
 
@@ -32,10 +33,8 @@ def seed(*, scale: int = 1, seed: int = 42) -> str:
         for market in Market.objects.all():
             today = timezone.localtime(timezone.now(), market.tzinfo).date()
             studios = list(Studio.objects.filter(market=market).order_by("pk"))
-            demo_owner_first = sorted(
-                studios,
-                key=lambda s: not s.staff.filter(user__username="owner@classpass.local").exists(),
-            )
+            owned = set(demo_owner_studios().values_list("pk", flat=True))
+            demo_owner_first = sorted(studios, key=lambda s: s.pk not in owned)
             for studio in demo_owner_first[:4]:
                 least = SpotlightPrice.objects.get(market=market, category="").daily_fee_cents
                 # Demo campaigns began days ago; owners can only start one tomorrow.

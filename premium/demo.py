@@ -2,10 +2,11 @@
 
 import random
 from bisect import bisect_right
-from datetime import UTC, timedelta
+from collections import defaultdict
+from datetime import UTC, time, timedelta
 from operator import itemgetter
 
-from django.db.models import Count, F, Max
+from django.db.models import Count, F, Max, Min
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -13,9 +14,11 @@ from bookings.demo import LIVE_STATUSES_PAST, PastBooking, write_past
 from bookings.models import PremiumReason, Reservation, ReservationKind, ReservationStatus
 from members.demo import crowd, had_plan_for
 from members.models import Member, SubscriptionStatus
+from studios.demo import demo_owner_studios
 from studios.models import ClassSession, Studio
+from studios.services import local_to_utc
 
-from . import scans
+from . import scans, smartspot
 from .models import PremiumSettings, ScanKind, ScanRun, SmartSpotRelease
 from .offers import premium_credits
 from .selectors import DEFAULT_MAX_SPOTS, default_price_cents
@@ -35,7 +38,9 @@ def seed(*, scale: int = 1, seed: int = 42) -> str:
         created += 1
     if ScanRun.objects.exists():
         return f"{created} premium settings; scans already seeded"
+    past_releases = _past_releases(rng)
     history = _history(rng)
+    smartspot.record_outcomes(now=timezone.now())
     demand = _demand_for_the_demo_owner(rng)
     # A first run of each scan, so the dashboard shows releases and recommendations at once;
     # released places go to waiting members as the outbox would do it, without the e-mails,
@@ -47,10 +52,108 @@ def seed(*, scale: int = 1, seed: int = 42) -> str:
         services.promote_waitlist(session_id)
     _, recommended = scans.run_inline(ScanKind.OPPORTUNITIES)
     return (
-        f"{created} premium settings; {history} past Premium visits; {demand} demo bookings; "
+        f"{created} premium settings; {past_releases}; "
+        f"{history} past Premium visits; {demand} demo bookings; "
         f"{sum(r.written for r in released)} SmartSpot releases; "
         f"{sum(r.written for r in recommended)} recommendations"
     )
+
+
+# How SmartSpot's past releases at the demo owner's studios sold: most often all of them.
+RELEASES_SOLD = 0.75
+MISSED = 0.1  # of the members who booked a released place, the share who did not come
+
+
+def _past_releases(rng: random.Random) -> str:
+    """SmartSpot's last weeks at the demo owner's studios, so that their SmartSpot page shows
+    releases with forecast against outcome, and an accuracy, from the first visit.
+
+    Each past night (03:00 studio time) the scan's own plan ran for the next 48 hours, from
+    the history before that night, and its releases raised those classes' network spots; then
+    members booked most released places (as a waiting list or a search would fill them) and
+    came, or did not. The hot slot of each studio (studios.demo) sells out on the network week
+    after week, so SmartSpot looks at it every night. Outcomes are recorded as the nightly
+    task does, once these and the Premium visits below are written.
+    """
+    now = timezone.now()
+    studios = list(demo_owner_studios().select_related("market"))
+    first = ClassSession.objects.filter(studio__in=studios).aggregate(first=Min("starts_at"))
+    if first["first"] is None or SmartSpotRelease.objects.exists():
+        return "no past SmartSpot releases"
+    markets = {studio.market_id: studio.market for studio in studios}
+    # Only classes whose history is written (bookings.demo: three hours ago and earlier).
+    written = now - timedelta(hours=3)
+    releases = []
+    for market_id, market in sorted(markets.items()):
+        studio_ids = [studio.pk for studio in studios if studio.market_id == market_id]
+        day = timezone.localtime(first["first"], market.tzinfo).date() - timedelta(days=1)
+        while (night := local_to_utc(day, time(3), market.tzinfo)) < written:
+            planned = smartspot.plan(market_id, studio_ids, now=night)
+            starts = dict(
+                ClassSession.objects.filter(pk__in=[r.session_id for r in planned]).values_list(
+                    "pk", "starts_at"
+                )
+            )
+            kept = [r for r in planned if starts[r.session_id] < written]
+            if kept:
+                smartspot.apply(kept, run_id=None)
+                releases += kept
+            day += timedelta(days=1)
+    booked = write_past(_sell_released(rng, releases))
+    return f"{len(releases)} past SmartSpot releases ({len(booked)} places booked)"
+
+
+def _sell_released(rng: random.Random, releases: list[SmartSpotRelease]) -> list:
+    """Members who booked the released places: had a plan then, could afford it, had visits
+    left at the studio that month (counted by calendar month, as the history does) and were
+    not in the class already."""
+    sessions = ClassSession.objects.select_related("studio__market").in_bulk(
+        [r.session_id for r in releases]
+    )
+    members: dict[int, list[Member]] = defaultdict(list)
+    for member in crowd().order_by("pk"):
+        members[member.home_market_id].append(member)
+    balance = {m.pk: m.credit_balance for pool in members.values() for m in pool}
+    visits = {
+        (row["member_id"], row["studio_id"], row["month"].year, row["month"].month): row["n"]
+        for row in Reservation.objects.filter(
+            studio_id__in={s.studio_id for s in sessions.values()},
+            kind=ReservationKind.STANDARD,
+            status__in=LIVE_STATUSES_PAST,
+        )
+        .values("member_id", "studio_id")
+        .annotate(month=TruncMonth("starts_at", tzinfo=UTC), n=Count("pk"))
+    }
+    taken = set(
+        Reservation.objects.filter(session_id__in=sessions).values_list("member_id", "session_id")
+    )
+    planned = []
+    for release in sorted(releases, key=lambda r: sessions[r.session_id].starts_at):
+        session = sessions[release.session_id]
+        wanted = release.spots_released
+        if rng.random() >= RELEASES_SOLD:
+            wanted = rng.randint(0, wanted - 1)
+        pool = members[session.studio.market_id]
+        for member in rng.sample(pool, len(pool)):
+            if wanted == 0:
+                break
+            key = (member.pk, session.studio_id, session.starts_at.year, session.starts_at.month)
+            if (
+                balance[member.pk] < 2 * session.credit_price
+                or (member.pk, session.pk) in taken
+                or visits.get(key, 0) >= session.studio.monthly_visit_limit
+                or not had_plan_for(member, session.starts_at)
+            ):
+                continue
+            balance[member.pk] -= session.credit_price
+            taken.add((member.pk, session.pk))
+            visits[key] = visits.get(key, 0) + 1
+            wanted -= 1
+            status = (
+                ReservationStatus.MISSED if rng.random() < MISSED else ReservationStatus.ATTENDED
+            )
+            planned.append(PastBooking(session, member, status))
+    return planned
 
 
 def _history(rng: random.Random) -> int:
@@ -261,8 +364,7 @@ def _demand_for_the_demo_owner(rng: random.Random) -> int:
 
     now = timezone.now()
     sold = 0
-    studios = Studio.objects.filter(staff__user__username="owner@classpass.local").order_by("pk")
-    for studio in studios:
+    for studio in demo_owner_studios():
         members = list(crowd().filter(home_market_id=studio.market_id).order_by("pk"))
         for after, before in DEMO_DEMAND_WINDOWS:
             session = (

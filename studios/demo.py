@@ -204,7 +204,7 @@ def seed(*, scale: int = 1, seed: int = 42) -> str:
         is_staff=True,
         is_superuser=True,
     )
-    owner = demo_user("owner@classpass.local", first_name="Olivia", last_name="Owner")
+    owner = demo_user(DEMO_OWNER, first_name="Olivia", last_name="Owner")
     manager = demo_user("manager@classpass.local", first_name="Marco", last_name="Manager")
     front = demo_user("frontdesk@classpass.local", first_name="Fran", last_name="Desk")
     categories = list(CATALOG)
@@ -331,6 +331,32 @@ def _seed_studio(studio: Studio, *, rng: random.Random, today) -> None:
             + (2 if class_type.category in ("pilates", "cycling") else 0),
             starts_on=today - timedelta(weeks=HISTORY_WEEKS),
         )
+
+
+DEMO_OWNER = "owner@classpass.local"
+
+
+def demo_owner_studios():
+    return Studio.objects.filter(staff__user__username=DEMO_OWNER).order_by("pk")
+
+
+def demo_owner_hot_slots() -> set[int]:
+    """One schedule at each of the demo owner's studios whose classes sell out on the network
+    week after week while the room has space: the one with network spots and the most room
+    beyond them. Their history is what SmartSpot's past releases, and the Premium sold when the
+    network was full, are made of (premium/demo.py)."""
+    hot = set()
+    for studio in demo_owner_studios():
+        slot = (
+            Schedule.objects.filter(studio=studio, network_spots__gt=0)
+            .annotate(beyond=F("capacity") - F("network_spots"))
+            .filter(beyond__gt=0)
+            .order_by("-beyond", "pk")
+            .first()
+        )
+        if slot is not None:
+            hot.add(slot.pk)
+    return hot
 
 
 def slot_popularity(seed: int, schedule_id: int | None) -> float:

@@ -183,6 +183,46 @@ def test_the_demo_owner_sees_recommendations_and_spotlight_bookings_with_rows_be
 
 
 @pytest.mark.django_db
+def test_the_demo_owner_sees_smartspot_s_past_releases_and_their_accuracy(demo, client):
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from bookings.models import Counter, Reservation, ReservationStatus
+    from premium.models import SmartSpotRelease
+    from premium.selectors import smartspot_accuracy
+
+    client.force_login(get_user_model().objects.get(email="owner@classpass.local"))
+    for studio in Studio.objects.filter(staff__user__email="owner@classpass.local"):
+        past = SmartSpotRelease.objects.filter(
+            studio=studio, session__starts_at__lt=timezone.now()
+        ).select_related("session")
+        assert past.count() >= 5, studio.slug
+        # Every past release has its outcome, and the outcome has rows behind it: the places
+        # sold are network reservations beyond the spots offered before the release, those
+        # who came are the class's attended reservations.
+        for release in past:
+            session = release.session
+            assert release.outcome_at is not None
+            assert 0 < release.spots_released <= session.capacity - release.network_spots_before
+            assert session.network_spots == release.network_spots_before + release.spots_released
+            live = Reservation.objects.filter(
+                session=session,
+                status__in=[ReservationStatus.ATTENDED, ReservationStatus.MISSED],
+            )
+            network = live.filter(counter=Counter.NETWORK).count()
+            assert release.sold == min(
+                release.spots_released, network - release.network_spots_before
+            )
+            assert release.attended == live.filter(status=ReservationStatus.ATTENDED).count()
+        assert past.filter(sold__gt=0).exists(), studio.slug
+        accuracy = smartspot_accuracy(studio)
+        weeks = past.filter(session__starts_at__gte=timezone.now() - timezone.timedelta(weeks=8))
+        assert accuracy.classes == weeks.count() > 0 and accuracy.accuracy is not None
+        page = client.get(reverse("partner:smartspot", args=[studio.slug])).content.decode()
+        assert f"{accuracy.classes} classes with outcomes" in page
+
+
+@pytest.mark.django_db
 def test_the_demo_member_has_classes_ahead_and_can_book_as_the_readme_walks_through(demo):
     from datetime import timedelta
 
