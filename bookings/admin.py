@@ -2,7 +2,7 @@
 
 from django.contrib import admin, messages
 
-from studios.admin import ClassSessionAdmin, MoneyAdmin, NewestFirstAdmin
+from studios.admin import ClassSessionAdmin, MoneyAdmin, NewestFirstAdmin, studio_time
 from studios.models import ClassSession, SessionStatus
 
 from . import services
@@ -38,7 +38,7 @@ class ClassSessionWithCancelAdmin(ClassSessionAdmin):
 class ReservationAdmin(NewestFirstAdmin, MoneyAdmin):
     list_display = [
         "created_at",
-        "starts_at",
+        "starts_local",
         "member",
         "studio",
         "kind",
@@ -51,7 +51,8 @@ class ReservationAdmin(NewestFirstAdmin, MoneyAdmin):
     search_fields = ["member__user__email", "studio__name", "public_id", "idempotency_key"]
     date_hierarchy = "starts_at"
     # The row's checkbox is labelled with str(reservation), which names the class.
-    list_select_related = ["member__user", "studio", "session__class_type"]
+    list_select_related = ["member__user", "studio__market", "session__class_type"]
+    starts_local = studio_time("starts_at", "studio.market")
     raw_id_fields = ["member", "session", "studio", "payment"]
     actions = ["cancel_reservations"]
     money_fields = dict.fromkeys(["money_paid_cents", "studio_payout_cents"], "currency")

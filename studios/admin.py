@@ -8,6 +8,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import csrf_protect_m
 from django.http import HttpResponseRedirect
+from django.utils import timezone
 
 from . import services
 from .errors import InventoryError
@@ -115,6 +116,23 @@ class MoneyAdmin(admin.ModelAdmin):
                 if field := form.base_fields.get(name):
                     field.label = f"{field.label} ({attrgetter(currency)(obj)})"
         return form
+
+
+def studio_time(field: str, market: str):
+    """A list column showing the instant `field` in its studio's time ("Fri 27 Nov 2026, 18:30
+    EST"), the time members, staff and support speak of; admin's own columns are in UTC, which
+    put a New York evening class on the next day. `market` is where the row's market is
+    ("studio.market"), to be selected with the rows."""
+    market_of = attrgetter(market)
+
+    @admin.display(description="Starts (studio time)", ordering=field)
+    def column(model_admin, obj):
+        value = getattr(obj, field)
+        if value is None:
+            return ""
+        return f"{timezone.localtime(value, market_of(obj).tzinfo):%a %-d %b %Y, %H:%M %Z}"
+
+    return column
 
 
 class FixedOnceMade(admin.ModelAdmin):
@@ -323,7 +341,7 @@ class ClassSessionAdmin(FixedOnceMade):
     list_display = [
         "class_type",
         "studio",
-        "starts_at",
+        "starts_local",
         "capacity",
         "network_spots",
         "network_booked",
@@ -335,8 +353,9 @@ class ClassSessionAdmin(FixedOnceMade):
     list_filter = ["status", "studio__market", "class_type__category"]
     search_fields = ["studio__name", "class_type__name"]
     date_hierarchy = "starts_at"
-    list_select_related = ["studio", "class_type"]
+    list_select_related = ["studio__market", "class_type"]
     raw_id_fields = ["studio", "schedule", "class_type", "instructor"]
+    starts_local = studio_time("starts_at", "studio.market")
     # Booking counters move only through the booking engine, under the row lock.
     readonly_fields = ["network_booked", "premium_booked"]
     # What reservations copy or depend on stays as it was made: a class is moved or cancelled

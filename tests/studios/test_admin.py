@@ -242,3 +242,27 @@ def test_a_class_type_and_an_instructor_stay_at_their_studio(admin_client, studi
         assert 'name="studio"' not in page.content.decode()
         add = admin_client.get(reverse(f"admin:studios_{name}_add")).content.decode()
         assert 'name="studio"' in add
+
+
+def test_class_and_reservation_lists_show_the_start_in_the_studio_s_time(
+    admin_client, member, session
+):
+    from datetime import UTC, datetime
+
+    from bookings.models import Reservation
+
+    # 23:30 UTC on Friday is 18:30 on Friday in New York; admin's own columns say Saturday.
+    session.starts_at = datetime(2026, 11, 27, 23, 30, tzinfo=UTC)
+    session.save(update_fields=["starts_at"])
+    Reservation.objects.create(
+        member=member,
+        session=session,
+        studio=session.studio,
+        starts_at=session.starts_at,
+        credits_spent=8,
+        currency="USD",
+        studio_payout_cents=1400,
+    )
+    for name in ["admin:studios_classsession_changelist", "admin:bookings_reservation_changelist"]:
+        page = admin_client.get(reverse(name)).content.decode()
+        assert "Starts (studio time)" in page and "Fri 27 Nov 2026, 18:30 EST" in page, name
