@@ -397,9 +397,12 @@ REST_FRAMEWORK = {
 REST_KNOX = {"TOKEN_TTL": None, "AUTH_HEADER_PREFIX": "Token", "AUTO_REFRESH": False}
 SPECTACULAR_SETTINGS = {
     "TITLE": "classpass API",
-    "DESCRIPTION": "Search and book classes with credits; run a studio's inventory. "
-    'Authenticate with a personal token: "Authorization: Token <token>". '
-    'Every error is {"error": {"code", "message", "fields"}}.',
+    # CommonMark: a bare <token> would be read as an HTML tag and vanish from the page.
+    "DESCRIPTION": "Search and book classes with credits; run a studio's inventory.\n\n"
+    "Authenticate with a personal token, created on your account page (`/me/`) and shown "
+    "once: send `Authorization: Token <token>`. In a browser logged in to the website the "
+    "session works too; unsafe methods then need the CSRF token in `X-CSRFToken`.\n\n"
+    'Every error is `{"error": {"code", "message", "fields"}}` with its HTTP status.',
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",

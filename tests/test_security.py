@@ -32,6 +32,9 @@ def test_pages_carry_a_csp_with_a_nonce_and_no_unsafe_inline(client, studio, ses
             "onclick=" not in response.content.decode()
             and "onchange=" not in response.content.decode()
         )
+        # Styles come from files: the policy has no nonce or hash for inline ones.
+        assert "style-src 'self';" in policy, url
+        assert not re.search(r"<style|\sstyle=", response.content.decode()), url
 
 
 def test_security_headers_in_production_settings(client, settings):
