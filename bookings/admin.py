@@ -64,7 +64,7 @@ class ReservationAdmin(NewestFirstAdmin, MoneyAdmin):
         return False
 
     # Every column is read only (changes go through the engine); money is shown as money.
-    readonly_fields = [f.name for f in Reservation._meta.fields]
+    readonly_fields = [f.name for f in Reservation._meta.fields] + ["starts_local"]
 
     @admin.action(description="Cancel (refund per the cancellation rules)")
     def cancel_reservations(self, request, queryset):

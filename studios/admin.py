@@ -369,6 +369,10 @@ class ClassSessionAdmin(FixedOnceMade):
         "status",
     ]
 
+    def get_readonly_fields(self, request, obj=None):
+        readonly = super().get_readonly_fields(request, obj)
+        return readonly if obj is None else [*readonly, "starts_local"]
+
     def save_model(self, request, obj, form, change):
         """An edit goes through update_session, as the Partner Dashboard's does: under the row
         lock, refused past the room, audited, the waitlist filled. Saving the whole row would

@@ -254,7 +254,7 @@ def test_class_and_reservation_lists_show_the_start_in_the_studio_s_time(
     # 23:30 UTC on Friday is 18:30 on Friday in New York; admin's own columns say Saturday.
     session.starts_at = datetime(2026, 11, 27, 23, 30, tzinfo=UTC)
     session.save(update_fields=["starts_at"])
-    Reservation.objects.create(
+    reservation = Reservation.objects.create(
         member=member,
         session=session,
         studio=session.studio,
@@ -263,6 +263,11 @@ def test_class_and_reservation_lists_show_the_start_in_the_studio_s_time(
         currency="USD",
         studio_payout_cents=1400,
     )
-    for name in ["admin:studios_classsession_changelist", "admin:bookings_reservation_changelist"]:
-        page = admin_client.get(reverse(name)).content.decode()
-        assert "Starts (studio time)" in page and "Fri 27 Nov 2026, 18:30 EST" in page, name
+    for url in [
+        reverse("admin:studios_classsession_changelist"),
+        reverse("admin:bookings_reservation_changelist"),
+        reverse("admin:studios_classsession_change", args=[session.pk]),
+        reverse("admin:bookings_reservation_change", args=[reservation.pk]),
+    ]:
+        page = admin_client.get(url).content.decode()
+        assert "Starts (studio time)" in page and "Fri 27 Nov 2026, 18:30 EST" in page, url
