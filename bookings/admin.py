@@ -80,10 +80,11 @@ class ReservationAdmin(NewestFirstAdmin, MoneyAdmin):
 
 @admin.register(WaitlistEntry)
 class WaitlistEntryAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "member", "session", "status"]
+    list_display = ["created_at", "member", "session", "starts_local", "status"]
     list_filter = ["status"]
     search_fields = ["member__user__email"]
-    list_select_related = ["member__user", "session__class_type"]
+    list_select_related = ["member__user", "session__class_type", "session__studio__market"]
+    starts_local = studio_time("session.starts_at", "session.studio.market")
     raw_id_fields = ["member", "session", "reservation"]
 
     def has_add_permission(self, request):

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from studios.admin import MoneyAdmin
+from studios.admin import MoneyAdmin, studio_time
 
 from .models import Opportunity, PremiumPrice, PremiumSettings, ScanChunk, ScanRun, SmartSpotRelease
 
@@ -71,6 +71,7 @@ class SmartSpotReleaseAdmin(ReadOnlyAdmin):
         "created_at",
         "studio",
         "session",
+        "starts_local",
         "spots_released",
         "forecast_empty",
         "sold",
@@ -78,7 +79,8 @@ class SmartSpotReleaseAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["model_version", "studio__market"]
     search_fields = ["studio__name"]
-    list_select_related = ["studio", "session__class_type"]
+    list_select_related = ["studio__market", "session__class_type"]
+    starts_local = studio_time("session.starts_at", "studio.market")
 
 
 @admin.register(Opportunity)
@@ -87,6 +89,7 @@ class OpportunityAdmin(ReadOnlyAdmin):
         "created_at",
         "studio",
         "session",
+        "starts_local",
         "suggested_spots",
         "expected_revenue_cents",
         "status",
@@ -95,3 +98,4 @@ class OpportunityAdmin(ReadOnlyAdmin):
     search_fields = ["studio__name", "reason"]
     list_select_related = ["studio__market", "session__class_type"]
     money_fields = {"expected_revenue_cents": "studio.market.currency"}
+    starts_local = studio_time("session.starts_at", "studio.market")

@@ -119,15 +119,15 @@ class MoneyAdmin(admin.ModelAdmin):
 
 
 def studio_time(field: str, market: str):
-    """A list column showing the instant `field` in its studio's time ("Fri 27 Nov 2026, 18:30
-    EST"), the time members, staff and support speak of; admin's own columns are in UTC, which
-    put a New York evening class on the next day. `market` is where the row's market is
-    ("studio.market"), to be selected with the rows."""
-    market_of = attrgetter(market)
+    """A list column showing the instant `field` ("starts_at", "session.starts_at") in its
+    studio's time ("Fri 27 Nov 2026, 18:30 EST"), the time members, staff and support speak
+    of; admin's own columns are in UTC, which put a New York evening class on the next day.
+    `market` is where the row's market is ("studio.market"), to be selected with the rows."""
+    value_of, market_of = attrgetter(field), attrgetter(market)
 
-    @admin.display(description="Starts (studio time)", ordering=field)
+    @admin.display(description="Starts (studio time)", ordering=field.replace(".", "__"))
     def column(model_admin, obj):
-        value = getattr(obj, field)
+        value = value_of(obj)
         if value is None:
             return ""
         return f"{timezone.localtime(value, market_of(obj).tzinfo):%a %-d %b %Y, %H:%M %Z}"
