@@ -243,6 +243,32 @@ def test_late_cancel_returns_credits_and_charges_fee(
     assert "Late cancellation" in mail.outbox[-1].subject
 
 
+def test_credits_travel_to_another_market_at_its_prices_and_fees(
+    active_member, django_capture_on_commit_callbacks
+):
+    """docs/decisions.md, Booking: a member books abroad with the same balance, at the class's
+    own credit price; the studio is paid, and a late cancel is charged, in its currency."""
+    london = factories.MarketFactory(
+        timezone="Europe/London", currency="GBP", late_cancel_fee_cents=800
+    )
+    abroad = factories.StudioFactory(market=london, payout_rate_cents=1600)
+    session = factories.ClassSessionFactory(
+        studio=abroad, credit_price=9, starts_at=timezone.now() + timedelta(hours=3)
+    )
+    assert active_member.home_market != london
+    reservation = services.book(active_member, session.pk)
+    assert (reservation.credits_spent, reservation.currency) == (9, "GBP")
+    assert reservation.studio_payout_cents == 1600
+    assert active_member.credit_balance == 30 - 9 and balance_matches_ledger(active_member)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.cancel(reservation.pk, member=active_member)
+    assert active_member.credit_balance == 30 and balance_matches_ledger(active_member)
+    fee = Payment.objects.get(kind=PaymentKind.LATE_CANCEL_FEE)
+    assert (fee.amount_cents, fee.currency) == (800, "GBP")
+    earning = EarningEntry.objects.get()
+    assert (earning.studio, earning.amount_cents, earning.currency) == (abroad, 1600, "GBP")
+
+
 def test_the_credit_history_names_each_class_with_its_day_and_time(active_member, studio):
     """Two bookings of the same class, one cancelled by the member and one by the studio: each
     ledger entry says which class, studio-local day and time, and what happened."""
