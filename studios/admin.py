@@ -271,6 +271,10 @@ class ScheduleAdminForm(forms.ModelForm):
     class Meta:
         model = Schedule
         fields = ["studio", *services.SCHEDULE_FIELDS]
+        help_texts = {
+            "ends_on": "To stop a schedule, set its last day: its unbooked classes after it "
+            "are removed; booked ones stay until cancelled (the class list's action)."
+        }
 
     def clean(self):
         cleaned = super().clean()
@@ -310,6 +314,12 @@ class ScheduleAdmin(FixedOnceMade):
     raw_id_fields = ["studio", "class_type", "instructor"]
     fields = ["studio", *services.SCHEDULE_FIELDS]
     fixed_once_made = AT_ITS_STUDIO
+
+    def has_delete_permission(self, request, obj=None):
+        # A deleted schedule left its upcoming classes on sale as one-offs that nothing would
+        # ever remove, and its past ones without the slot SmartSpot forecasts from. A schedule
+        # is stopped by its last day instead, as on the Partner Dashboard.
+        return False
 
     @csrf_protect_m
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):

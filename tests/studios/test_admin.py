@@ -217,6 +217,18 @@ def test_a_schedule_saved_in_admin_moves_its_classes_as_the_dashboard_does(admin
     days = [timezone.localtime(s.starts_at, tz).date() for s in upcoming]
     assert len(days) == len(set(days))  # one class a day
 
+    # A schedule is not deleted (its classes would stay on sale as one-offs): it is ended, and
+    # its unbooked classes after its last day go.
+    delete = reverse("admin:studios_schedule_delete", args=[schedule.pk])
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 403
+    last = timezone.localdate(timezone=tz) + timezone.timedelta(days=2)
+    schedule.refresh_from_db()
+    ended = schedule_form(schedule, local_start_time="18:30", ends_on=last.isoformat())
+    assert admin_client.post(change, ended).status_code == 302
+    assert Schedule.objects.filter(pk=schedule.pk).exists()
+    assert max(timezone.localtime(s.starts_at, tz).date() for s in upcoming.all()) <= last
+    assert ClassSession.objects.filter(schedule__isnull=True).count() == 0
+
 
 def test_a_schedule_in_admin_refuses_another_studios_class_type(admin_client, studio):
     from studios.models import Schedule
