@@ -383,6 +383,11 @@ class ClassSessionAdmin(FixedOnceMade):
         readonly = super().get_readonly_fields(request, obj)
         return readonly if obj is None else [*readonly, "starts_local"]
 
+    def has_delete_permission(self, request, obj=None):
+        # Cancelled, not deleted: deleting dropped its waiting members without a word, and
+        # its SmartSpot release and recommendation with it (a booked class cannot go at all).
+        return False
+
     def save_model(self, request, obj, form, change):
         """An edit goes through update_session, as the Partner Dashboard's does: under the row
         lock, refused past the room, audited, the waitlist filled. Saving the whole row would

@@ -407,7 +407,10 @@ def test_admin_edits_a_class_through_the_engine_and_cancels_it_with_refunds(
     session.refresh_from_db()
     assert (session.studio_booked, session.network_booked) == (6, 1)
     assert AuditEntry.objects.filter(action="class changed", target=f"session:{session.pk}")
-    # Cancelling is the action, which refunds everyone through the engine.
+    # Cancelling is the action, which refunds everyone through the engine; a class is never
+    # deleted (its waiting members would be dropped without a word).
+    delete = reverse("admin:studios_classsession_delete", args=[session.pk])
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 403
     response = admin_client.post(
         reverse("admin:studios_classsession_changelist"),
         {"action": "cancel_classes", "_selected_action": [session.pk]},
