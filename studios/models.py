@@ -241,8 +241,9 @@ class Schedule(models.Model):
 
     studio = models.ForeignKey(Studio, on_delete=models.CASCADE, related_name="schedules")
     class_type = models.ForeignKey(ClassType, on_delete=models.PROTECT, related_name="schedules")
+    # PROTECT, as the class type: who teaches a slot is retired (is_active), never erased.
     instructor = models.ForeignKey(
-        Instructor, on_delete=models.SET_NULL, null=True, blank=True, related_name="schedules"
+        Instructor, on_delete=models.PROTECT, null=True, blank=True, related_name="schedules"
     )
     weekdays = models.JSONField(help_text="Days of the week, 0 = Monday … 6 = Sunday.")
     local_start_time = models.TimeField()
@@ -326,7 +327,7 @@ class ClassSession(models.Model):
     )
     class_type = models.ForeignKey(ClassType, on_delete=models.PROTECT, related_name="sessions")
     instructor = models.ForeignKey(
-        Instructor, on_delete=models.SET_NULL, null=True, blank=True, related_name="sessions"
+        Instructor, on_delete=models.PROTECT, null=True, blank=True, related_name="sessions"
     )
     starts_at = models.DateTimeField()
     duration_minutes = models.PositiveSmallIntegerField(validators=[MinValueValidator(5)])

@@ -256,6 +256,28 @@ def test_a_class_type_and_an_instructor_stay_at_their_studio(admin_client, studi
         assert 'name="studio"' in add
 
 
+def test_an_instructor_who_taught_is_retired_not_deleted(admin_client, session):
+    """Deleting an instructor erased them from every class and schedule they taught; the
+    delete is refused while anything names them, and retiring (is_active) keeps them."""
+    from studios.models import Instructor
+    from tests import factories
+
+    teacher = factories.InstructorFactory(studio=session.studio)
+    session.instructor = teacher
+    session.save(update_fields=["instructor"])
+    delete = reverse("admin:studios_instructor_delete", args=[teacher.pk])
+    page = admin_client.post(delete, {"post": "yes"}).content.decode()
+    assert "<title>Cannot delete instructor" in page
+    session.refresh_from_db()
+    assert session.instructor == teacher
+    unused = factories.InstructorFactory(studio=session.studio)
+    deleted = admin_client.post(
+        reverse("admin:studios_instructor_delete", args=[unused.pk]), {"post": "yes"}
+    )
+    assert deleted.status_code == 302
+    assert list(Instructor.objects.all()) == [teacher]
+
+
 def test_class_and_reservation_lists_show_the_start_in_the_studio_s_time(
     admin_client, member, session
 ):
