@@ -1,11 +1,13 @@
 """Django admin for Spotlight price lists, campaigns and their daily figures."""
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 
-from studios.admin import MoneyAdmin
+from studios.admin import FixedOnceMade, MoneyAdmin
 from studios.templatetags.money import format_money
 
+from . import services
+from .errors import SpotlightError
 from .models import SpotlightCampaign, SpotlightDay, SpotlightPrice
 
 
@@ -27,7 +29,6 @@ class CampaignAdminForm(forms.ModelForm):
             "starts_on",
             "ends_on",
             "daily_fee_cents",
-            "status",
         ]
 
     def clean(self):
@@ -38,6 +39,17 @@ class CampaignAdminForm(forms.ModelForm):
         starts, ends = cleaned.get("starts_on"), cleaned.get("ends_on")
         if starts and ends and ends < starts:
             self.add_error("ends_on", "The last day must not be before the first.")
+        elif studio and starts and ends:
+            # The studio would be charged twice for the same days, as services.buy refuses.
+            categories = cleaned.get("categories") or []
+            if clash := services.clashing(
+                studio, starts_on=starts, ends_on=ends, categories=categories
+            ):
+                self.add_error(
+                    "starts_on",
+                    f"{studio} already has a Spotlight campaign from {clash.starts_on:%-d %b %Y} "
+                    f"to {clash.ends_on:%-d %b %Y} for these categories; end it first.",
+                )
         return cleaned
 
 
@@ -59,15 +71,49 @@ class DayInline(admin.TabularInline):
 
 
 @admin.register(SpotlightCampaign)
-class SpotlightCampaignAdmin(MoneyAdmin):
+class SpotlightCampaignAdmin(MoneyAdmin, FixedOnceMade):
+    """Admins add campaigns (a deal below the price list, a start today) and steer them as
+    owners do; a campaign, once bought, is a purchase: its terms stay, its days are charged
+    as they begin, and it is ended, never deleted (its days are the statement's Spotlight
+    lines)."""
+
     form = CampaignAdminForm
     list_display = ["studio", "market", "starts_on", "ends_on", "daily_fee_cents", "status"]
     list_filter = ["status", "market"]
     search_fields = ["studio__name"]
-    list_select_related = ["studio", "market"]
+    list_select_related = ["studio__market", "market"]
     raw_id_fields = ["studio"]
     money_fields = {"daily_fee_cents": "market.currency"}
+    fixed_once_made = [*CampaignAdminForm.Meta.fields, "status"]
     inlines = [DayInline]
+    actions = ["pause_campaigns", "resume_campaigns", "end_campaigns"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def _steer(self, request, queryset, steer, done: str):
+        changed = 0
+        for campaign in queryset:
+            try:
+                steer(campaign)
+            except SpotlightError as exc:
+                self.message_user(request, f"{campaign.studio}: {exc.message}", messages.WARNING)
+            else:
+                changed += 1
+                self.log_change(request, campaign, f"Campaign {done}.")
+        self.message_user(request, f"{changed} campaign(s) {done}.")
+
+    @admin.action(description="Pause (paused days are not charged)")
+    def pause_campaigns(self, request, queryset):
+        self._steer(request, queryset, services.pause, "paused")
+
+    @admin.action(description="Resume")
+    def resume_campaigns(self, request, queryset):
+        self._steer(request, queryset, services.resume, "resumed")
+
+    @admin.action(description="End now (no future day is charged)")
+    def end_campaigns(self, request, queryset):
+        self._steer(request, queryset, services.end, "ended")
 
 
 @admin.register(SpotlightDay)

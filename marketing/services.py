@@ -78,16 +78,7 @@ def buy(
         # One purchase per studio at a time: two at once (a double click, two owners) would
         # each find no overlap and both be charged for the same days.
         Studio.objects.select_for_update().filter(pk=studio.pk).first()
-        overlapping = SpotlightCampaign.objects.filter(
-            studio=studio,
-            status__in=[CampaignStatus.ACTIVE, CampaignStatus.PAUSED],
-            starts_on__lte=ends_on,
-            ends_on__gte=starts_on,
-        )
-        clash = next(
-            (c for c in overlapping if _categories_overlap(c.categories, categories)), None
-        )
-        if clash:
+        if clash := clashing(studio, starts_on=starts_on, ends_on=ends_on, categories=categories):
             raise SpotlightError(
                 fields={
                     "starts_on": (
@@ -105,6 +96,20 @@ def buy(
             categories=sorted(categories),
             created_by=by,
         )
+
+
+def clashing(
+    studio: Studio, *, starts_on: date, ends_on: date, categories: list[str]
+) -> SpotlightCampaign | None:
+    """A running or paused campaign of the studio that would be charged for the same days and
+    categories: buying or adding one beside it would charge the studio twice."""
+    overlapping = SpotlightCampaign.objects.filter(
+        studio=studio,
+        status__in=[CampaignStatus.ACTIVE, CampaignStatus.PAUSED],
+        starts_on__lte=ends_on,
+        ends_on__gte=starts_on,
+    ).order_by("starts_on")
+    return next((c for c in overlapping if _categories_overlap(c.categories, categories)), None)
 
 
 def _categories_overlap(a: list[str], b: list[str]) -> bool:

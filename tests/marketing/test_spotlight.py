@@ -449,6 +449,56 @@ def test_admin_refuses_a_campaign_for_a_studio_of_another_market(admin_client, s
     assert not SpotlightCampaign.objects.exists()
 
 
+def test_admin_adds_campaigns_without_double_charging_and_steers_them_as_owners_do(
+    admin_client, studio, prices
+):
+    running_one = running(studio)  # yesterday to five days ahead, whole market
+    add = reverse("admin:marketing_spotlightcampaign_add")
+    form = {
+        "studio": studio.pk,
+        "market": studio.market.pk,
+        "categories": '["yoga"]',
+        "starts_on": today(studio).isoformat(),
+        "ends_on": (today(studio) + timedelta(days=2)).isoformat(),
+        "daily_fee_cents": "5.00",  # a deal below the price list: admins may
+        "days-TOTAL_FORMS": 0,
+        "days-INITIAL_FORMS": 0,
+    }
+    # The same days as a running campaign would be charged twice: refused, with why.
+    clash = admin_client.post(add, form).content.decode()
+    assert "already has a Spotlight campaign" in clash and "end it first" in clash
+    assert SpotlightCampaign.objects.count() == 1
+    later = {
+        **form,
+        "starts_on": (today(studio) + timedelta(days=6)).isoformat(),
+        "ends_on": (today(studio) + timedelta(days=8)).isoformat(),
+    }
+    assert admin_client.post(add, later).status_code == 302
+    deal = SpotlightCampaign.objects.exclude(pk=running_one.pk).get()
+    assert (deal.daily_fee_cents, deal.status) == (500, "active")
+    # Bought, its terms stay; it is steered by the actions, and never deleted.
+    page = admin_client.get(
+        reverse("admin:marketing_spotlightcampaign_change", args=[deal.pk])
+    ).content.decode()
+    assert 'name="daily_fee_cents"' not in page and 'name="status"' not in page
+    assert "$5.00" in page
+    delete = reverse("admin:marketing_spotlightcampaign_delete", args=[deal.pk])
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 403
+    changelist = reverse("admin:marketing_spotlightcampaign_changelist")
+    ended = admin_client.post(
+        changelist,
+        {"action": "end_campaigns", "_selected_action": [running_one.pk, deal.pk]},
+        follow=True,
+    ).content.decode()
+    assert "2 campaign(s) ended." in ended
+    running_one.refresh_from_db()
+    assert (running_one.status, running_one.ends_on) == ("ended", today(studio))
+    again = admin_client.post(
+        changelist, {"action": "pause_campaigns", "_selected_action": [deal.pk]}, follow=True
+    ).content.decode()
+    assert "it cannot be paused" in again and "0 campaign(s) paused." in again
+
+
 def test_search_with_placements_keeps_its_query_budget(
     client, market, active_member, prices, django_assert_max_num_queries
 ):
