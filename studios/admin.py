@@ -119,10 +119,11 @@ class MoneyAdmin(admin.ModelAdmin):
 
 
 def studio_time(field: str, market: str):
-    """A list column showing the instant `field` ("starts_at", "session.starts_at") in its
-    studio's time ("Fri 27 Nov 2026, 18:30 EST"), the time members, staff and support speak
-    of; admin's own columns are in UTC, which put a New York evening class on the next day.
-    `market` is where the row's market is ("studio.market"), to be selected with the rows."""
+    """A column (of a list, or read-only on a page) showing the instant `field` ("starts_at",
+    "session.starts_at") in its studio's time ("Fri 27 Nov 2026, 18:30 EST"), the time
+    members, staff and support speak of; admin's own columns are in UTC, which put a New York
+    evening class on the next day. `market` is where the row's market is ("studio.market"),
+    to be selected with the rows."""
     value_of, market_of = attrgetter(field), attrgetter(market)
 
     @admin.display(description="Starts (studio time)", ordering=field.replace(".", "__"))
