@@ -1,14 +1,25 @@
 """Django admin for Premium settings and class-type prices."""
 
 from django.contrib import admin
+from django.contrib.admin.options import csrf_protect_m
 
-from studios.admin import MoneyAdmin, studio_time
+from studios.admin import FixedOnceMade, MoneyAdmin, studio_time
 
+from . import services
 from .models import Opportunity, PremiumPrice, PremiumSettings, ScanChunk, ScanRun, SmartSpotRelease
 
 
+class ThroughServices(admin.ModelAdmin):
+    """Saves through the premium services, which are audited in the studio's log and commit
+    their own transaction (durable), so the change page does not wrap its save in admin's."""
+
+    @csrf_protect_m
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return self._changeform_view(request, object_id, form_url, extra_context)
+
+
 @admin.register(PremiumSettings)
-class PremiumSettingsAdmin(MoneyAdmin):
+class PremiumSettingsAdmin(MoneyAdmin, ThroughServices, FixedOnceMade):
     list_display = [
         "studio",
         "enabled",
@@ -22,15 +33,45 @@ class PremiumSettingsAdmin(MoneyAdmin):
     list_select_related = ["studio__market"]
     money_fields = {"price_cents": "studio.market.currency"}
     raw_id_fields = ["studio"]
+    fixed_once_made = ["studio"]
+
+    def has_delete_permission(self, request, obj=None):
+        # A studio without settings runs on the defaults: deleting its row switched Premium,
+        # à la carte and SmartSpot back on behind the studio's back.
+        return False
+
+    def save_model(self, request, obj, form, change):
+        """As the Partner Dashboard saves: audited in the studio's log, which its owner reads."""
+        values = {name: form.cleaned_data[name] for name in services.FIELDS}
+        obj.pk = services.update_settings(obj.studio, by=request.user, **values).pk
 
 
 @admin.register(PremiumPrice)
-class PremiumPriceAdmin(MoneyAdmin):
+class PremiumPriceAdmin(MoneyAdmin, ThroughServices, FixedOnceMade):
     list_display = ["studio", "class_type", "price_cents"]
     search_fields = ["studio__name", "class_type__name"]
     list_select_related = ["studio__market", "class_type"]
     money_fields = {"price_cents": "studio.market.currency"}
     raw_id_fields = ["studio", "class_type"]
+    fixed_once_made = ["studio", "class_type"]
+
+    def save_model(self, request, obj, form, change):
+        services.set_class_type_price(
+            obj.studio, obj.class_type, price_cents=obj.price_cents, by=request.user
+        )
+        obj.pk = PremiumPrice.objects.get(studio=obj.studio, class_type=obj.class_type).pk
+
+    @csrf_protect_m
+    def delete_view(self, request, object_id, extra_context=None):
+        return self._delete_view(request, object_id, extra_context)  # durable service below
+
+    def delete_model(self, request, obj):
+        """The class type goes back to the studio's price, audited."""
+        services.set_class_type_price(obj.studio, obj.class_type, price_cents=None, by=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for price in queryset.select_related("studio", "class_type"):
+            self.delete_model(request, price)
 
 
 class ReadOnlyAdmin(MoneyAdmin):

@@ -696,3 +696,38 @@ def test_a_premium_price_in_admin_is_for_one_of_the_studios_class_types(admin_cl
     ours = factories.ClassTypeFactory(studio=studio)
     assert admin_client.post(add, {**form, "class_type": ours.pk}).status_code == 302
     assert PremiumPrice.objects.get().class_type == ours
+    # Saved through the service: the studio's audit log names the admin; removing the price
+    # puts the class type back on the studio's price, audited too.
+    entry = AuditEntry.objects.get(action="premium price")
+    assert entry.after == {"price_cents": 2500} and entry.user.is_superuser
+    price = PremiumPrice.objects.get()
+    delete = reverse("admin:premium_premiumprice_delete", args=[price.pk])
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 302
+    assert not PremiumPrice.objects.exists()
+    assert AuditEntry.objects.filter(action="premium price").count() == 2
+
+
+def test_premium_settings_in_admin_are_audited_and_never_deleted(admin_client, studio):
+    settings = PremiumSettings.objects.create(
+        studio=studio, enabled=False, price_cents=2500, a_la_carte_enabled=False
+    )
+    change = reverse("admin:premium_premiumsettings_change", args=[settings.pk])
+    page = admin_client.get(change).content.decode()
+    assert 'name="studio"' not in page  # the studio is fixed once made
+    form = {
+        "enabled": "",
+        "price_cents": "30.00",
+        "max_spots": 3,
+        "a_la_carte_enabled": "",
+        "smartspot_enabled": "on",
+        "smartspot_cap": 2,
+    }
+    assert admin_client.post(change, form).status_code == 302
+    settings.refresh_from_db()
+    assert (settings.price_cents, settings.enabled) == (3000, False)
+    entry = AuditEntry.objects.get(studio=studio, action="premium settings")
+    assert entry.after == {"price_cents": 3000} and entry.user.is_superuser
+    # Deleting the row would put the studio back on the defaults: Premium on again.
+    delete = reverse("admin:premium_premiumsettings_delete", args=[settings.pk])
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 403
+    assert selectors.settings_for(studio).enabled is False
