@@ -8,6 +8,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import csrf_protect_m
 from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.utils import timezone
 
 from . import services
@@ -200,9 +201,17 @@ class MarketAdmin(MoneyAdmin):
 
 
 class StaffInline(admin.TabularInline):
+    """The studio's team, to read: it changes on the team's own admin page, through the
+    team services (audited, e-mailed, and never without an owner)."""
+
     model = StaffMembership
     extra = 0
-    raw_id_fields = ["user"]
+    fields = readonly_fields = ["user", "role", "created_at"]
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Studio)
@@ -234,13 +243,114 @@ class StudioAdmin(FixedOnceMade, MoneyAdmin):
     fixed_once_made = ["market"]
 
 
+class StaffAddForm(forms.ModelForm):
+    """Someone is added to a team by e-mail address, as on the Team page."""
+
+    email = forms.EmailField(
+        help_text="Someone without an account gets one, with an e-mail to choose a password; "
+        "someone with one, an e-mail with the dashboard's address."
+    )
+
+    class Meta:
+        model = StaffMembership
+        fields = ["studio", "role"]
+
+    def clean(self):
+        cleaned = super().clean()
+        studio, email = cleaned.get("studio"), cleaned.get("email")
+        if studio and email:
+            held = StaffMembership.objects.filter(studio=studio, user__username__iexact=email)
+            if held := held.first():
+                role = held.get_role_display().lower()
+                self.add_error("email", f"{email} is already on the team ({role}).")
+        return cleaned
+
+
 @admin.register(StaffMembership)
-class StaffMembershipAdmin(admin.ModelAdmin):
+class StaffMembershipAdmin(FixedOnceMade):
+    """Through the team services, as owners change their team: audited in the studio's log,
+    e-mailed, and refused where the studio would be left without an owner."""
+
     list_display = ["user", "studio", "role", "created_at"]
     list_filter = ["role", "studio__market"]
     search_fields = ["user__email", "studio__name"]
     list_select_related = ["user", "studio"]
     raw_id_fields = ["user", "studio"]
+    fixed_once_made = ["user", "studio"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = StaffAddForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        return ["studio", "email", "role"] if obj is None else ["user", "studio", "role"]
+
+    # The team services commit their own transactions (durable): no admin transaction around.
+    @csrf_protect_m
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return self._changeform_view(request, object_id, form_url, extra_context)
+
+    @csrf_protect_m
+    def delete_view(self, request, object_id, extra_context=None):
+        return self._delete_view(request, object_id, extra_context)
+
+    def _refused(self, request, exc: InventoryError) -> None:
+        request.team_refused = True
+        self.message_user(request, f"Not saved: {exc.message}", messages.ERROR)
+
+    def save_model(self, request, obj, form, change):
+        try:
+            if not change:
+                added = services.add_staff(
+                    obj.studio, email=form.cleaned_data["email"], role=obj.role, by=request.user
+                )
+                obj.pk, obj.user = added.pk, added.user
+            elif "role" in form.changed_data:
+                services.change_role(obj.studio, obj.pk, role=obj.role, by=request.user)
+        except InventoryError as exc:
+            self._refused(request, exc)
+
+    def log_addition(self, request, obj, message):
+        if not getattr(request, "team_refused", False):
+            return super().log_addition(request, obj, message)
+
+    def log_change(self, request, obj, message):
+        if not getattr(request, "team_refused", False):
+            return super().log_change(request, obj, message)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        if getattr(request, "team_refused", False):
+            return HttpResponseRedirect(request.path)
+        return super().response_add(request, obj, post_url_continue)
+
+    def response_change(self, request, obj):
+        if getattr(request, "team_refused", False):
+            return HttpResponseRedirect(request.path)
+        return super().response_change(request, obj)
+
+    def log_deletions(self, request, queryset):
+        pass  # admin logs before it deletes; a removal is logged by delete_model once it is done
+
+    def delete_model(self, request, obj):
+        try:
+            services.remove_staff(obj.studio, obj.pk, by=request.user)
+        except InventoryError as exc:
+            request.team_refused = True
+            self.message_user(request, f"Not removed: {exc.message}", messages.ERROR)
+        else:
+            super().log_deletions(request, [obj])
+
+    def response_delete(self, request, obj_display, obj_id):
+        if getattr(request, "team_refused", False):
+            return HttpResponseRedirect(
+                reverse("admin:studios_staffmembership_change", args=[obj_id])
+            )
+        return super().response_delete(request, obj_display, obj_id)
+
+    def delete_queryset(self, request, queryset):
+        for membership in queryset.select_related("studio", "user"):
+            self.delete_model(request, membership)
 
 
 @admin.register(ClassType)

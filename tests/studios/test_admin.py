@@ -305,3 +305,47 @@ def test_class_and_reservation_lists_show_the_start_in_the_studio_s_time(
     ]:
         page = admin_client.get(url).content.decode()
         assert "Starts (studio time)" in page and "Fri 27 Nov 2026, 18:30 EST" in page, url
+
+
+def test_a_team_changes_in_admin_through_the_team_services(admin_client, studio):
+    """Audited, e-mailed, and never leaving a studio without an owner, as on the Team page."""
+    from django.core import mail
+
+    from studios.models import AuditEntry, StaffMembership, StaffRole
+    from studios.outbox import relay
+
+    add = reverse("admin:studios_staffmembership_add")
+    form = {"studio": studio.pk, "email": "New.Owner@Example.com", "role": StaffRole.OWNER}
+    assert admin_client.post(add, form).status_code == 302
+    owner = StaffMembership.objects.get()
+    assert (owner.user.email, owner.role) == ("new.owner@example.com", StaffRole.OWNER)
+    assert AuditEntry.objects.filter(studio=studio, action="staff added").exists()
+    relay()
+    assert mail.outbox[-1].to == ["new.owner@example.com"]
+    again = admin_client.post(add, form).content.decode()
+    assert "already on the team" in again and StaffMembership.objects.count() == 1
+
+    # The only owner is neither demoted nor removed; the refusal says why.
+    change = reverse("admin:studios_staffmembership_change", args=[owner.pk])
+    assert 'name="studio"' not in admin_client.get(change).content.decode()
+    refused = admin_client.post(change, {"role": StaffRole.MANAGER}, follow=True)
+    assert "keeps at least one owner" in refused.content.decode()
+    owner.refresh_from_db()
+    assert owner.role == StaffRole.OWNER
+    delete = reverse("admin:studios_staffmembership_delete", args=[owner.pk])
+    gone = admin_client.post(delete, {"post": "yes"}, follow=True).content.decode()
+    assert "keeps at least one owner" in gone and StaffMembership.objects.filter(pk=owner.pk)
+
+    # With a second owner, both go through, audited.
+    assert admin_client.post(add, {**form, "email": "second@example.com"}).status_code == 302
+    assert admin_client.post(change, {"role": StaffRole.MANAGER}).status_code == 302
+    owner.refresh_from_db()
+    assert owner.role == StaffRole.MANAGER
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 302
+    assert not StaffMembership.objects.filter(pk=owner.pk).exists()
+    actions = set(AuditEntry.objects.filter(studio=studio).values_list("action", flat=True))
+    assert {"staff added", "staff role", "staff removed"} <= actions
+    # The studio's page lists its team to read; it changes on the team's own page.
+    page = admin_client.get(reverse("admin:studios_studio_change", args=[studio.pk]))
+    assert "second@example.com" in page.content.decode()
+    assert 'name="staff-0-role"' not in page.content.decode()
