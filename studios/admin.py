@@ -242,6 +242,25 @@ class StudioAdmin(FixedOnceMade, MoneyAdmin):
     # studio does not move to another market (a new one is opened there instead).
     fixed_once_made = ["market"]
 
+    # The settings and profile services commit their own transactions (durable).
+    @csrf_protect_m
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return self._changeform_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request, obj, form, change):
+        """A change of the studio's settings or profile goes through the services the Settings
+        page uses, so it is in the studio's audit log, which its owner reads; the rest (name,
+        place, categories, listing) is admin's own and saved as it is."""
+        if not change:
+            return super().save_model(request, obj, form, change)
+        changed = set(form.changed_data)
+        settings = {k: form.cleaned_data[k] for k in services.INVENTORY_SETTINGS if k in changed}
+        profile = {k: form.cleaned_data[k] for k in services.PROFILE_FIELDS if k in changed}
+        if rest := sorted(changed - set(settings) - set(profile)):
+            obj.save(update_fields=rest)
+        services.update_settings(obj, by=request.user, **settings)
+        services.update_profile(obj, by=request.user, **profile)
+
 
 class StaffAddForm(forms.ModelForm):
     """Someone is added to a team by e-mail address, as on the Team page."""

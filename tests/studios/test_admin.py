@@ -349,3 +349,38 @@ def test_a_team_changes_in_admin_through_the_team_services(admin_client, studio)
     page = admin_client.get(reverse("admin:studios_studio_change", args=[studio.pk]))
     assert "second@example.com" in page.content.decode()
     assert 'name="staff-0-role"' not in page.content.decode()
+
+
+def test_a_studio_s_settings_changed_in_admin_reach_its_audit_log(admin_client, studio):
+    """The owner reads every change of their settings in the audit log, admin's too."""
+    import json
+
+    from studios.models import AuditEntry
+
+    page = reverse("admin:studios_studio_change", args=[studio.pk])
+    form = {
+        "name": "Renamed Studio",
+        "slug": studio.slug,
+        "address": studio.address,
+        "latitude": "",
+        "longitude": "",
+        "description": "  Mats and towels included.  ",
+        "categories": json.dumps(studio.categories),
+        "monthly_visit_limit": studio.monthly_visit_limit,
+        "cancellation_window_hours": studio.cancellation_window_hours,
+        "booking_cutoff_minutes": studio.booking_cutoff_minutes,
+        "payout_rate_cents": "21.50",
+        "is_active": "on",
+        "staff-TOTAL_FORMS": 0,
+        "staff-INITIAL_FORMS": 0,
+    }
+    response = admin_client.post(page, form)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    studio.refresh_from_db()
+    assert (studio.name, studio.payout_rate_cents) == ("Renamed Studio", 2150)
+    assert studio.description == "Mats and towels included."
+    settings = AuditEntry.objects.get(studio=studio, action="settings")
+    assert settings.after == {"payout_rate_cents": 2150} and settings.user.is_superuser
+    assert AuditEntry.objects.get(studio=studio, action="profile").after == {
+        "description": "Mats and towels included."
+    }
