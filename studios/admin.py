@@ -372,26 +372,82 @@ class StaffMembershipAdmin(FixedOnceMade):
             self.delete_model(request, membership)
 
 
+class StudioCatalogAdmin(FixedOnceMade):
+    """A studio's class types and instructors, saved as the schedule page saves them: through
+    the services (names unique per studio whatever their case, retiring and bringing back),
+    each change in the studio's audit log."""
+
+    raw_id_fields = ["studio"]
+    list_select_related = ["studio"]
+    fixed_once_made = AT_ITS_STUDIO
+
+    def save(self, studio, *, by, pk, **values):
+        raise NotImplementedError
+
+    # The services commit their own transactions (durable).
+    @csrf_protect_m
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return self._changeform_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request, obj, form, change):
+        own = [name for name in form.fields if name not in {"studio", "is_active"}]
+        names = [name for name in own if name in form.changed_data] if change else own
+        try:
+            item = self.save(
+                obj.studio,
+                by=request.user,
+                pk=obj.pk if change else None,
+                **{name: form.cleaned_data[name] for name in names},
+            )
+            obj.pk = item.pk
+            if "is_active" in form.changed_data:
+                retired = not form.cleaned_data["is_active"]
+                services.set_retired(
+                    obj.studio, self.model, item.pk, retired=retired, by=request.user
+                )
+        except InventoryError as exc:
+            request.catalog_refused = True
+            self.message_user(request, f"Not saved: {exc.message}", messages.ERROR)
+
+    def log_addition(self, request, obj, message):
+        if not getattr(request, "catalog_refused", False):
+            return super().log_addition(request, obj, message)
+
+    def log_change(self, request, obj, message):
+        if not getattr(request, "catalog_refused", False):
+            return super().log_change(request, obj, message)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        if getattr(request, "catalog_refused", False):
+            return HttpResponseRedirect(request.path)
+        return super().response_add(request, obj, post_url_continue)
+
+    def response_change(self, request, obj):
+        if getattr(request, "catalog_refused", False):
+            return HttpResponseRedirect(request.path)
+        return super().response_change(request, obj)
+
+
 @admin.register(ClassType)
-class ClassTypeAdmin(FixedOnceMade):
+class ClassTypeAdmin(StudioCatalogAdmin):
     list_display = ["name", "studio", "category", "duration_minutes"]
     list_filter = ["category", "studio__market"]
     search_fields = ["name", "studio__name"]
-    list_select_related = ["studio"]
-    raw_id_fields = ["studio"]
     fields = ["studio", "name", "category", "duration_minutes", "description", "is_active"]
-    fixed_once_made = AT_ITS_STUDIO
+
+    def save(self, studio, *, by, pk, **values):
+        return services.save_class_type(studio, by=by, class_type_id=pk, **values)
 
 
 @admin.register(Instructor)
-class InstructorAdmin(FixedOnceMade):
+class InstructorAdmin(StudioCatalogAdmin):
     list_display = ["name", "studio"]
     list_filter = ["studio__market"]
     search_fields = ["name", "studio__name"]
-    list_select_related = ["studio"]
-    raw_id_fields = ["studio"]
     fields = ["studio", "name", "bio", "is_active"]
-    fixed_once_made = AT_ITS_STUDIO
+
+    def save(self, studio, *, by, pk, **values):
+        return services.save_instructor(studio, by=by, instructor_id=pk, **values)
 
 
 class ScheduleAdminForm(forms.ModelForm):

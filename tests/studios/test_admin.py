@@ -384,3 +384,39 @@ def test_a_studio_s_settings_changed_in_admin_reach_its_audit_log(admin_client, 
     assert AuditEntry.objects.get(studio=studio, action="profile").after == {
         "description": "Mats and towels included."
     }
+
+
+def test_class_types_and_instructors_in_admin_go_through_the_audited_services(admin_client, studio):
+    from studios.models import AuditEntry, ClassType
+
+    add = reverse("admin:studios_classtype_add")
+    form = {
+        "studio": studio.pk,
+        "name": "  Sunrise Flow ",
+        "category": "yoga",
+        "duration_minutes": 60,
+        "description": "",
+        "is_active": "on",
+    }
+    assert admin_client.post(add, form).status_code == 302
+    made = ClassType.objects.get(studio=studio)
+    assert made.name == "Sunrise Flow"  # as the schedule page saves it
+    # A name is unique per studio whatever its case: refused, with why, nothing saved.
+    again = admin_client.post(add, {**form, "name": "SUNRISE FLOW"}, follow=True)
+    assert "already has a class type of that name" in again.content.decode()
+    assert ClassType.objects.filter(studio=studio).count() == 1
+    change = reverse("admin:studios_classtype_change", args=[made.pk])
+    edited = {**form, "name": "Sunrise Flow", "duration_minutes": 75, "is_active": ""}
+    assert admin_client.post(change, edited).status_code == 302
+    made.refresh_from_db()
+    assert (made.duration_minutes, made.is_active) == (75, False)
+    logged = AuditEntry.objects.filter(studio=studio, target="Sunrise Flow")
+    assert [entry.after for entry in logged.order_by("pk")] == [
+        {"name": "Sunrise Flow", "category": "yoga", "duration_minutes": 60, "description": ""},
+        {"duration_minutes": 75},
+        {"is_active": False},
+    ]
+    assert all(entry.user.is_superuser for entry in logged)
+    instructor = {"studio": studio.pk, "name": "Ana Costa", "bio": "", "is_active": "on"}
+    assert admin_client.post(reverse("admin:studios_instructor_add"), instructor).status_code == 302
+    assert AuditEntry.objects.filter(studio=studio, target="Ana Costa").exists()
