@@ -532,6 +532,40 @@ class ScheduleAdmin(FixedOnceMade):
             self.message_user(request, line, messages.WARNING)
 
 
+NEW_SESSION_FIELDS = [
+    "class_type",
+    "instructor",
+    "starts_at",
+    "duration_minutes",
+    "capacity",
+    "network_spots",
+    "studio_booked",
+    "credit_price",
+]
+
+
+class ClassSessionAddForm(forms.ModelForm):
+    """A one-off class, checked as the API's (services.check_new_session): a class type or
+    instructor of the studio and not retired, a start ahead, a room that holds the spots."""
+
+    class Meta:
+        model = ClassSession
+        fields = ["studio", *NEW_SESSION_FIELDS]
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        values = {name: cleaned.get(name) for name in NEW_SESSION_FIELDS}
+        del values["duration_minutes"], values["credit_price"]
+        try:
+            services.check_new_session(cleaned["studio"], **values)
+        except InventoryError as exc:
+            for name, message in exc.fields.items():
+                self.add_error(name if name in self.fields else None, message)
+        return cleaned
+
+
 @admin.register(ClassSession)
 class ClassSessionAdmin(FixedOnceMade):
     list_display = [
@@ -569,6 +603,16 @@ class ClassSessionAdmin(FixedOnceMade):
         readonly = super().get_readonly_fields(request, obj)
         return readonly if obj is None else [*readonly, "starts_local"]
 
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = ClassSessionAddForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:  # a one-off class, scheduled; its counters start at zero
+            return ["studio", *NEW_SESSION_FIELDS]
+        return super().get_fields(request, obj)
+
     def has_delete_permission(self, request, obj=None):
         # Cancelled, not deleted: deleting dropped its waiting members without a word, and
         # its SmartSpot release and recommendation with it (a booked class cannot go at all).
@@ -578,8 +622,10 @@ class ClassSessionAdmin(FixedOnceMade):
         """An edit goes through update_session, as the Partner Dashboard's does: under the row
         lock, refused past the room, audited, the waitlist filled. Saving the whole row would
         write back counters that bookings changed while the page was being saved."""
-        if not change:
-            return super().save_model(request, obj, form, change)
+        if not change:  # as the API adds one: audited in the studio's log
+            values = {name: form.cleaned_data[name] for name in NEW_SESSION_FIELDS}
+            obj.pk = services.create_session(obj.studio, by=request.user, **values).pk
+            return None
         changes = {name: form.cleaned_data[name] for name in form.changed_data}
         try:
             services.update_session(obj.studio, obj.pk, by=request.user, **changes)

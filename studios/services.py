@@ -833,6 +833,28 @@ def update_session(
     return session
 
 
+def check_new_session(
+    studio: Studio,
+    *,
+    class_type,
+    instructor,
+    starts_at: datetime,
+    capacity: int,
+    network_spots: int,
+    studio_booked: int = 0,
+) -> None:
+    """What create_session refuses, by field (InventoryError): for a form to show first."""
+    errors = _not_offered(studio, {"class_type": class_type, "instructor": instructor})
+    if network_spots > capacity:
+        errors["network_spots"] = "Network spots cannot exceed the room's capacity."
+    if studio_booked > capacity:
+        errors["studio_booked"] = "The studio cannot book more people than the room holds."
+    if starts_at <= timezone.now():
+        errors["starts_at"] = "A new class must start in the future."
+    if errors:
+        raise InventoryError(fields=errors)
+
+
 def create_session(
     studio: Studio,
     *,
@@ -847,15 +869,15 @@ def create_session(
     studio_booked: int = 0,
 ) -> ClassSession:
     """A one-off class outside any schedule (an integration adds a workshop, say)."""
-    errors = _not_offered(studio, {"class_type": class_type, "instructor": instructor})
-    if network_spots > capacity:
-        errors["network_spots"] = "Network spots cannot exceed the room's capacity."
-    if studio_booked > capacity:
-        errors["studio_booked"] = "The studio cannot book more people than the room holds."
-    if starts_at <= timezone.now():
-        errors["starts_at"] = "A new class must start in the future."
-    if errors:
-        raise InventoryError(fields=errors)
+    check_new_session(
+        studio,
+        class_type=class_type,
+        instructor=instructor,
+        starts_at=starts_at,
+        capacity=capacity,
+        network_spots=network_spots,
+        studio_booked=studio_booked,
+    )
     session = ClassSession.objects.create(
         studio=studio,
         class_type=class_type,

@@ -420,3 +420,38 @@ def test_class_types_and_instructors_in_admin_go_through_the_audited_services(ad
     instructor = {"studio": studio.pk, "name": "Ana Costa", "bio": "", "is_active": "on"}
     assert admin_client.post(reverse("admin:studios_instructor_add"), instructor).status_code == 302
     assert AuditEntry.objects.filter(studio=studio, target="Ana Costa").exists()
+
+
+def test_a_class_added_in_admin_is_checked_and_audited_as_the_api_s(admin_client, studio):
+    from django.utils import timezone
+
+    from studios.models import AuditEntry, ClassSession
+    from tests import factories
+
+    add = reverse("admin:studios_classsession_add")
+    ours = factories.ClassTypeFactory(studio=studio)
+    theirs = factories.ClassTypeFactory()  # another studio's
+    day = timezone.now() + timezone.timedelta(days=3)
+    form = {
+        "studio": studio.pk,
+        "class_type": theirs.pk,
+        "instructor": "",
+        "starts_at_0": f"{day:%Y-%m-%d}",
+        "starts_at_1": "18:00:00",
+        "duration_minutes": 60,
+        "capacity": 10,
+        "network_spots": 12,
+        "studio_booked": 0,
+        "credit_price": 8,
+    }
+    refused = admin_client.post(add, form).content.decode()
+    assert "Pick one of this studio&#x27;s class types." in refused
+    assert "Network spots cannot exceed the room&#x27;s capacity." in refused
+    past = {**form, "class_type": ours.pk, "network_spots": 5, "starts_at_0": "2020-01-01"}
+    assert "A new class must start in the future." in admin_client.post(add, past).content.decode()
+    assert not ClassSession.objects.exists()
+    made = {**form, "class_type": ours.pk, "network_spots": 5}
+    assert admin_client.post(add, made).status_code == 302
+    session = ClassSession.objects.get()
+    assert (session.network_spots, session.status, session.schedule) == (5, "scheduled", None)
+    assert AuditEntry.objects.filter(action="class created", target=f"session:{session.pk}")
