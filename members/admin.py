@@ -5,6 +5,8 @@ from decimal import Decimal
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -17,6 +19,24 @@ from studios.templatetags.money import format_money
 from . import services
 from .errors import MemberError
 from .models import CreditEntry, Member, Payment, Plan, SavedStudio
+
+User = get_user_model()
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class AccountAdmin(UserAdmin):
+    """Django's user admin, except that someone on a studio's team is not deleted here: their
+    memberships would go with them, past the team services' rule that a studio keeps an owner.
+    They leave each team on the team admin first; a member's account is closed with the member
+    list's action (its ledgers protect it from deletion here anyway)."""
+
+    def has_delete_permission(self, request, obj=None):
+        # Also asked of each user that the list's delete action would take, which refuses
+        # the whole selection if it holds one of them.
+        if obj is not None and obj.staff_memberships.exists():
+            return False
+        return super().has_delete_permission(request, obj)
 
 
 @admin.register(Plan)

@@ -101,3 +101,24 @@ def test_support_cancels_plans_after_a_confirmation_and_the_credits_are_forfeite
     assert [m.args[:2] for m in emails if m.args[1] == "cancelled"] == [
         [active_member.pk, "cancelled"]
     ]
+
+
+def test_someone_on_a_studio_s_team_is_not_deleted_with_django_s_user_admin(admin_client, studio):
+    """Their memberships would go with them, and a studio with its only owner."""
+    from django.contrib.auth import get_user_model
+
+    from studios.models import StaffMembership, StaffRole
+    from tests import factories
+
+    owner = factories.StaffFactory(studio=studio, role=StaffRole.OWNER).user
+    delete = reverse("admin:auth_user_delete", args=[owner.pk])
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 403
+    loner = get_user_model().objects.create_user("nobody@example.com", "nobody@example.com")
+    users = reverse("admin:auth_user_changelist")
+    both = {"action": "delete_selected", "_selected_action": [owner.pk, loner.pk], "post": "yes"}
+    assert admin_client.post(users, both).status_code == 403  # the whole selection refused
+    assert StaffMembership.objects.filter(user=owner, studio=studio).exists()
+    assert get_user_model().objects.filter(pk=loner.pk).exists()
+    alone = {**both, "_selected_action": [loner.pk]}
+    assert admin_client.post(users, alone).status_code == 302
+    assert not get_user_model().objects.filter(pk=loner.pk).exists()
