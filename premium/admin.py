@@ -3,23 +3,14 @@
 from django.contrib import admin
 from django.contrib.admin.options import csrf_protect_m
 
-from studios.admin import FixedOnceMade, MoneyAdmin, studio_time
+from studios.admin import FixedOnceMade, MoneyAdmin, SavedByServices, studio_time
 
 from . import services
 from .models import Opportunity, PremiumPrice, PremiumSettings, ScanChunk, ScanRun, SmartSpotRelease
 
 
-class ThroughServices(admin.ModelAdmin):
-    """Saves through the premium services, which are audited in the studio's log and commit
-    their own transaction (durable), so the change page does not wrap its save in admin's."""
-
-    @csrf_protect_m
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        return self._changeform_view(request, object_id, form_url, extra_context)
-
-
 @admin.register(PremiumSettings)
-class PremiumSettingsAdmin(MoneyAdmin, ThroughServices, FixedOnceMade):
+class PremiumSettingsAdmin(MoneyAdmin, SavedByServices, FixedOnceMade):
     list_display = [
         "studio",
         "enabled",
@@ -47,7 +38,7 @@ class PremiumSettingsAdmin(MoneyAdmin, ThroughServices, FixedOnceMade):
 
 
 @admin.register(PremiumPrice)
-class PremiumPriceAdmin(MoneyAdmin, ThroughServices, FixedOnceMade):
+class PremiumPriceAdmin(MoneyAdmin, SavedByServices, FixedOnceMade):
     list_display = ["studio", "class_type", "price_cents"]
     search_fields = ["studio__name", "class_type__name"]
     list_select_related = ["studio__market", "class_type"]

@@ -148,6 +148,43 @@ class FixedOnceMade(admin.ModelAdmin):
         return readonly if obj is None else [*readonly, *self.fixed_once_made]
 
 
+class SavedByServices(admin.ModelAdmin):
+    """A page that saves through the services the dashboard uses. They commit their own
+    transactions (several are durable), so the page does not wrap its save in admin's; a
+    refusal (InventoryError) is shown as a message, nothing is logged as done, and the page
+    comes back to be corrected."""
+
+    @csrf_protect_m
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return self._changeform_view(request, object_id, form_url, extra_context)
+
+    def refuse(self, request, exc: InventoryError, *, verb: str = "saved") -> None:
+        request.service_refused = True
+        self.message_user(request, f"Not {verb}: {exc.message}", messages.ERROR)
+
+    @staticmethod
+    def refused(request) -> bool:
+        return getattr(request, "service_refused", False)
+
+    def log_addition(self, request, obj, message):
+        if not self.refused(request):
+            return super().log_addition(request, obj, message)
+
+    def log_change(self, request, obj, message):
+        if not self.refused(request):
+            return super().log_change(request, obj, message)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        if self.refused(request):
+            return HttpResponseRedirect(request.path)
+        return super().response_add(request, obj, post_url_continue)
+
+    def response_change(self, request, obj):
+        if self.refused(request):
+            return HttpResponseRedirect(request.path)  # back to the form, no "changed" notice
+        return super().response_change(request, obj)
+
+
 # What a studio made stays the studio's: moved to another, its classes and schedules would name
 # another studio's class type or instructor, in another studio's dashboard.
 AT_ITS_STUDIO = ["studio"]
@@ -215,7 +252,7 @@ class StaffInline(admin.TabularInline):
 
 
 @admin.register(Studio)
-class StudioAdmin(FixedOnceMade, MoneyAdmin):
+class StudioAdmin(SavedByServices, FixedOnceMade, MoneyAdmin):
     list_display = ["name", "market", "monthly_visit_limit", "payout_rate_cents", "is_active"]
     money_fields = {"payout_rate_cents": "market.currency"}
     list_filter = ["market", "is_active"]
@@ -241,11 +278,6 @@ class StudioAdmin(FixedOnceMade, MoneyAdmin):
     # Its classes, prices, payouts and ledgers are in its market's timezone and currency: a
     # studio does not move to another market (a new one is opened there instead).
     fixed_once_made = ["market"]
-
-    # The settings and profile services commit their own transactions (durable).
-    @csrf_protect_m
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        return self._changeform_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request, obj, form, change):
         """A change of the studio's settings or profile goes through the services the Settings
@@ -286,7 +318,7 @@ class StaffAddForm(forms.ModelForm):
 
 
 @admin.register(StaffMembership)
-class StaffMembershipAdmin(FixedOnceMade):
+class StaffMembershipAdmin(SavedByServices, FixedOnceMade):
     """Through the team services, as owners change their team: audited in the studio's log,
     e-mailed, and refused where the studio would be left without an owner."""
 
@@ -305,19 +337,6 @@ class StaffMembershipAdmin(FixedOnceMade):
     def get_fields(self, request, obj=None):
         return ["studio", "email", "role"] if obj is None else ["user", "studio", "role"]
 
-    # The team services commit their own transactions (durable): no admin transaction around.
-    @csrf_protect_m
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        return self._changeform_view(request, object_id, form_url, extra_context)
-
-    @csrf_protect_m
-    def delete_view(self, request, object_id, extra_context=None):
-        return self._delete_view(request, object_id, extra_context)
-
-    def _refused(self, request, exc: InventoryError) -> None:
-        request.team_refused = True
-        self.message_user(request, f"Not saved: {exc.message}", messages.ERROR)
-
     def save_model(self, request, obj, form, change):
         try:
             if not change:
@@ -328,25 +347,11 @@ class StaffMembershipAdmin(FixedOnceMade):
             elif "role" in form.changed_data:
                 services.change_role(obj.studio, obj.pk, role=obj.role, by=request.user)
         except InventoryError as exc:
-            self._refused(request, exc)
+            self.refuse(request, exc)
 
-    def log_addition(self, request, obj, message):
-        if not getattr(request, "team_refused", False):
-            return super().log_addition(request, obj, message)
-
-    def log_change(self, request, obj, message):
-        if not getattr(request, "team_refused", False):
-            return super().log_change(request, obj, message)
-
-    def response_add(self, request, obj, post_url_continue=None):
-        if getattr(request, "team_refused", False):
-            return HttpResponseRedirect(request.path)
-        return super().response_add(request, obj, post_url_continue)
-
-    def response_change(self, request, obj):
-        if getattr(request, "team_refused", False):
-            return HttpResponseRedirect(request.path)
-        return super().response_change(request, obj)
+    @csrf_protect_m
+    def delete_view(self, request, object_id, extra_context=None):
+        return self._delete_view(request, object_id, extra_context)  # remove_staff is durable
 
     def log_deletions(self, request, queryset):
         pass  # admin logs before it deletes; a removal is logged by delete_model once it is done
@@ -355,13 +360,12 @@ class StaffMembershipAdmin(FixedOnceMade):
         try:
             services.remove_staff(obj.studio, obj.pk, by=request.user)
         except InventoryError as exc:
-            request.team_refused = True
-            self.message_user(request, f"Not removed: {exc.message}", messages.ERROR)
+            self.refuse(request, exc, verb="removed")
         else:
             super().log_deletions(request, [obj])
 
     def response_delete(self, request, obj_display, obj_id):
-        if getattr(request, "team_refused", False):
+        if self.refused(request):
             return HttpResponseRedirect(
                 reverse("admin:studios_staffmembership_change", args=[obj_id])
             )
@@ -372,7 +376,7 @@ class StaffMembershipAdmin(FixedOnceMade):
             self.delete_model(request, membership)
 
 
-class StudioCatalogAdmin(FixedOnceMade):
+class StudioCatalogAdmin(SavedByServices, FixedOnceMade):
     """A studio's class types and instructors, saved as the schedule page saves them: through
     the services (names unique per studio whatever their case, retiring and bringing back),
     each change in the studio's audit log."""
@@ -383,11 +387,6 @@ class StudioCatalogAdmin(FixedOnceMade):
 
     def save(self, studio, *, by, pk, **values):
         raise NotImplementedError
-
-    # The services commit their own transactions (durable).
-    @csrf_protect_m
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        return self._changeform_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request, obj, form, change):
         own = [name for name in form.fields if name not in {"studio", "is_active"}]
@@ -406,26 +405,7 @@ class StudioCatalogAdmin(FixedOnceMade):
                     obj.studio, self.model, item.pk, retired=retired, by=request.user
                 )
         except InventoryError as exc:
-            request.catalog_refused = True
-            self.message_user(request, f"Not saved: {exc.message}", messages.ERROR)
-
-    def log_addition(self, request, obj, message):
-        if not getattr(request, "catalog_refused", False):
-            return super().log_addition(request, obj, message)
-
-    def log_change(self, request, obj, message):
-        if not getattr(request, "catalog_refused", False):
-            return super().log_change(request, obj, message)
-
-    def response_add(self, request, obj, post_url_continue=None):
-        if getattr(request, "catalog_refused", False):
-            return HttpResponseRedirect(request.path)
-        return super().response_add(request, obj, post_url_continue)
-
-    def response_change(self, request, obj):
-        if getattr(request, "catalog_refused", False):
-            return HttpResponseRedirect(request.path)
-        return super().response_change(request, obj)
+            self.refuse(request, exc)
 
 
 @admin.register(ClassType)
@@ -483,7 +463,8 @@ class ScheduleAdminForm(forms.ModelForm):
 
 
 @admin.register(Schedule)
-class ScheduleAdmin(FixedOnceMade):
+class ScheduleAdmin(SavedByServices, FixedOnceMade):
+    # The schedule services are durable: a schedule's classes are generated after it commits.
     form = ScheduleAdminForm
     list_display = [
         "__str__",
@@ -506,13 +487,6 @@ class ScheduleAdmin(FixedOnceMade):
         # ever remove, and its past ones without the slot SmartSpot forecasts from. A schedule
         # is stopped by its last day instead, as on the Partner Dashboard.
         return False
-
-    @csrf_protect_m
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        # Admin runs a form's save in one transaction; the schedule services commit their own
-        # (durable: the classes are generated after the schedule is committed), as they do for
-        # the Partner Dashboard.
-        return self._changeform_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request, obj, form, change):
         """Through the services, as the Partner Dashboard saves: a new schedule generates its
@@ -567,7 +541,7 @@ class ClassSessionAddForm(forms.ModelForm):
 
 
 @admin.register(ClassSession)
-class ClassSessionAdmin(FixedOnceMade):
+class ClassSessionAdmin(SavedByServices, FixedOnceMade):
     list_display = [
         "class_type",
         "studio",
@@ -630,17 +604,7 @@ class ClassSessionAdmin(FixedOnceMade):
         try:
             services.update_session(obj.studio, obj.pk, by=request.user, **changes)
         except InventoryError as exc:
-            request.inventory_refused = True
-            self.message_user(request, f"Not saved: {exc.message}", messages.ERROR)
-
-    def log_change(self, request, obj, message):
-        if not getattr(request, "inventory_refused", False):
-            return super().log_change(request, obj, message)
-
-    def response_change(self, request, obj):
-        if getattr(request, "inventory_refused", False):
-            return HttpResponseRedirect(request.path)  # back to the form, no "changed" notice
-        return super().response_change(request, obj)
+            self.refuse(request, exc)
 
 
 class EarningAdjustmentForm(forms.ModelForm):

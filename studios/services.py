@@ -878,27 +878,28 @@ def create_session(
         network_spots=network_spots,
         studio_booked=studio_booked,
     )
-    session = ClassSession.objects.create(
-        studio=studio,
-        class_type=class_type,
-        instructor=instructor,
-        starts_at=starts_at,
-        duration_minutes=duration_minutes,
-        capacity=capacity,
-        network_spots=network_spots,
-        credit_price=credit_price,
-        studio_booked=studio_booked,
-    )
-    _audit(
-        studio,
-        by=by,
-        action="class created",
-        target=f"session:{session.pk}",
-        before={},
-        after={
-            "starts_at": starts_at.isoformat(),
-            "capacity": capacity,
-            "network_spots": network_spots,
-        },
-    )
+    with transaction.atomic():  # the class and its audit entry, together
+        session = ClassSession.objects.create(
+            studio=studio,
+            class_type=class_type,
+            instructor=instructor,
+            starts_at=starts_at,
+            duration_minutes=duration_minutes,
+            capacity=capacity,
+            network_spots=network_spots,
+            credit_price=credit_price,
+            studio_booked=studio_booked,
+        )
+        _audit(
+            studio,
+            by=by,
+            action="class created",
+            target=f"session:{session.pk}",
+            before={},
+            after={
+                "starts_at": starts_at.isoformat(),
+                "capacity": capacity,
+                "network_spots": network_spots,
+            },
+        )
     return session
