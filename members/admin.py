@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -49,6 +50,15 @@ class PlanAdmin(FixedOnceMade, MoneyAdmin):
     fields = ["market", "name", "credits_per_cycle", "price_cents", "is_active"]
     # Its members, payments and price are its market's: a plan does not change city.
     fixed_once_made = ["market"]
+
+    def get_readonly_fields(self, request, obj=None):
+        """A plan that members hold keeps its price and credits: each renewal would charge and
+        grant the new ones, unannounced. A new price is a new plan (this one retired, with
+        "is active" off, stays with the members who hold it until they change)."""
+        readonly = super().get_readonly_fields(request, obj)
+        if obj is not None and Member.objects.filter(Q(plan=obj) | Q(next_plan=obj)).exists():
+            return [*readonly, "credits_per_cycle", "price_cents_shown"]
+        return readonly
 
 
 class CreditAdjustmentForm(forms.Form):

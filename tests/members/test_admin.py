@@ -122,3 +122,18 @@ def test_someone_on_a_studio_s_team_is_not_deleted_with_django_s_user_admin(admi
     alone = {**both, "_selected_action": [loner.pk]}
     assert admin_client.post(users, alone).status_code == 302
     assert not get_user_model().objects.filter(pk=loner.pk).exists()
+
+
+def test_a_plan_that_members_hold_keeps_its_price_and_credits(admin_client, active_member):
+    """Each renewal would charge and grant the new figures, unannounced: a new price is a new
+    plan. Its name and whether it is still sold can change."""
+    plan = active_member.plan
+    change = reverse("admin:members_plan_change", args=[plan.pk])
+    page = admin_client.get(change).content.decode()
+    assert 'name="price_cents"' not in page and 'name="credits_per_cycle"' not in page
+    posted = {"name": "Core (old)", "credits_per_cycle": 99, "price_cents": "1.00", "is_active": ""}
+    assert admin_client.post(change, posted).status_code == 302
+    before = (plan.credits_per_cycle, plan.price_cents)
+    plan.refresh_from_db()
+    assert (plan.credits_per_cycle, plan.price_cents) == before
+    assert (plan.name, plan.is_active) == ("Core (old)", False)
