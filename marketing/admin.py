@@ -1,9 +1,9 @@
 """Django admin for Spotlight price lists, campaigns and their daily figures."""
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 
-from studios.admin import FixedOnceMade, MoneyAdmin
+from studios.admin import FixedOnceMade, MoneyAdmin, run_each
 from studios.templatetags.money import format_money
 
 from . import services
@@ -92,15 +92,8 @@ class SpotlightCampaignAdmin(MoneyAdmin, FixedOnceMade):
         return False
 
     def _steer(self, request, queryset, steer, done: str):
-        changed = 0
-        for campaign in queryset:
-            try:
-                steer(campaign)
-            except SpotlightError as exc:
-                self.message_user(request, f"{campaign.studio}: {exc.message}", messages.WARNING)
-            else:
-                changed += 1
-                self.log_change(request, campaign, f"Campaign {done}.")
+        logged = f"Campaign {done}."
+        changed = run_each(self, request, queryset, steer, refusal=SpotlightError, logged=logged)
         self.message_user(request, f"{changed} campaign(s) {done}.")
 
     @admin.action(description="Pause (paused days are not charged)")

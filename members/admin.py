@@ -13,7 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from studios.admin import FixedOnceMade, LedgerAdmin, MoneyAdmin, NewestFirstAdmin
+from studios.admin import FixedOnceMade, LedgerAdmin, MoneyAdmin, NewestFirstAdmin, run_each
 from studios.forms import InCurrency, MoneyField
 from studios.templatetags.money import format_money
 
@@ -160,16 +160,7 @@ class MemberAdmin(admin.ModelAdmin):
         return TemplateResponse(request, f"admin/members/{action}.html", context)
 
     def _each_member(self, request, chosen, change, done: str) -> None:
-        """Run a service on each member; one that refuses is named, the others go ahead."""
-        changed = 0
-        for member in chosen:
-            try:
-                change(member)
-            except MemberError as exc:
-                self.message_user(request, f"{member}: {exc.message}", messages.WARNING)
-            else:
-                changed += 1
-                self.log_change(request, member, done)
+        changed = run_each(self, request, chosen, change, refusal=MemberError, logged=done)
         self.message_user(request, f"{done}: {changed} member(s).")
 
     @admin.action(description="Pause plans (renewals stop; credits kept)")

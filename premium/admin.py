@@ -1,7 +1,6 @@
 """Django admin for Premium settings and class-type prices."""
 
 from django.contrib import admin
-from django.contrib.admin.options import csrf_protect_m
 
 from studios.admin import FixedOnceMade, MoneyAdmin, SavedByServices, studio_time
 
@@ -51,10 +50,6 @@ class PremiumPriceAdmin(MoneyAdmin, SavedByServices, FixedOnceMade):
             obj.studio, obj.class_type, price_cents=obj.price_cents, by=request.user
         )
         obj.pk = PremiumPrice.objects.get(studio=obj.studio, class_type=obj.class_type).pk
-
-    @csrf_protect_m
-    def delete_view(self, request, object_id, extra_context=None):
-        return self._delete_view(request, object_id, extra_context)  # durable service below
 
     def delete_model(self, request, obj):
         """The class type goes back to the studio's price, audited."""

@@ -148,15 +148,34 @@ class FixedOnceMade(admin.ModelAdmin):
         return readonly if obj is None else [*readonly, *self.fixed_once_made]
 
 
+def run_each(model_admin, request, rows, change, *, refusal: type[Exception], logged: str) -> int:
+    """An admin action's service run on each chosen row: a row it refuses (`refusal`) is named
+    with the reason, the others go ahead and are logged in their history. How many went."""
+    done = 0
+    for row in rows:
+        try:
+            change(row)
+        except refusal as exc:
+            model_admin.message_user(request, f"{row}: {exc.message}", messages.WARNING)
+        else:
+            done += 1
+            model_admin.log_change(request, row, logged)
+    return done
+
+
 class SavedByServices(admin.ModelAdmin):
-    """A page that saves through the services the dashboard uses. They commit their own
-    transactions (several are durable), so the page does not wrap its save in admin's; a
-    refusal (InventoryError) is shown as a message, nothing is logged as done, and the page
-    comes back to be corrected."""
+    """A page that saves (and deletes) through the services the dashboard uses. They commit
+    their own transactions (several are durable), as Django's deletion does, so the page does
+    not wrap them in admin's; a refusal (InventoryError) is shown as a message, nothing is
+    logged as done, and the page comes back to be corrected."""
 
     @csrf_protect_m
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         return self._changeform_view(request, object_id, form_url, extra_context)
+
+    @csrf_protect_m
+    def delete_view(self, request, object_id, extra_context=None):
+        return self._delete_view(request, object_id, extra_context)
 
     def refuse(self, request, exc: InventoryError, *, verb: str = "saved") -> None:
         request.service_refused = True
@@ -348,10 +367,6 @@ class StaffMembershipAdmin(SavedByServices, FixedOnceMade):
                 services.change_role(obj.studio, obj.pk, role=obj.role, by=request.user)
         except InventoryError as exc:
             self.refuse(request, exc)
-
-    @csrf_protect_m
-    def delete_view(self, request, object_id, extra_context=None):
-        return self._delete_view(request, object_id, extra_context)  # remove_staff is durable
 
     def log_deletions(self, request, queryset):
         pass  # admin logs before it deletes; a removal is logged by delete_model once it is done
