@@ -118,6 +118,34 @@ def audit_log(studio: Studio) -> QuerySet[AuditEntry]:
     )
 
 
+def name_audit_subjects(studio: Studio, entries) -> None:
+    """Give each entry a `subject`: its target as the studio knows it. A schedule or a class is
+    stored by its id ("schedule:12", "session:345"), which nobody at the studio knows; it reads
+    as its class type and its days and time, or its start, in the studio's time. Two queries at
+    most, whatever the page holds; a target that names nothing found stays as stored."""
+    entries = list(entries)
+    wanted: dict[str, set[int]] = {"schedule": set(), "session": set()}
+    for entry in entries:
+        kind, _, pk = entry.target.partition(":")
+        if kind in wanted and pk.isdigit():
+            wanted[kind].add(int(pk))
+    names = {}
+    if wanted["schedule"]:
+        for schedule in Schedule.objects.filter(
+            studio=studio, pk__in=wanted["schedule"]
+        ).select_related("class_type"):
+            names[f"schedule:{schedule.pk}"] = str(schedule)
+    if wanted["session"]:
+        tz = studio.market.tzinfo
+        for session in ClassSession.objects.filter(
+            studio=studio, pk__in=wanted["session"]
+        ).select_related("class_type"):
+            start = timezone.localtime(session.starts_at, tz)
+            names[f"session:{session.pk}"] = f"{session.class_type} {start:%a %-d %b %Y, %H:%M}"
+    for entry in entries:
+        entry.subject = names.get(entry.target, entry.target)
+
+
 def earnings_in_month(studio: Studio, year: int, month: int) -> QuerySet[EarningEntry]:
     start, end = month_bounds(studio, year, month)
     return (

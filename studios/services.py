@@ -897,7 +897,8 @@ def create_session(
             target=f"session:{session.pk}",
             before={},
             after={
-                "starts_at": starts_at.isoformat(),
+                # The studio's wall time, with its offset: the log is read at the studio.
+                "starts_at": timezone.localtime(starts_at, studio.market.tzinfo).isoformat(),
                 "capacity": capacity,
                 "network_spots": network_spots,
             },

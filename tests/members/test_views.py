@@ -1,11 +1,14 @@
 import re
+from datetime import UTC, datetime
 
 import pytest
 from django.conf import settings
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
+from knox.models import AuthToken
 
+from members import services
 from members.models import CreditEntry, Member, Payment, SubscriptionStatus
 from studios.models import OutboxMessage
 from tests import factories
@@ -129,8 +132,6 @@ def test_a_new_member_confirms_their_address_from_the_link_e_mailed_to_it(
 def test_a_link_to_a_new_address_confirms_it_too(
     client, member, django_capture_on_commit_callbacks
 ):
-    from members import services
-
     assert member.email_confirmed_at is None
     user = member.user
     user.set_password("correct-horse-battery")
@@ -260,8 +261,6 @@ def test_pause_resume_and_cancel_from_the_account_page(client, member, plan):
 def test_the_account_page_says_when_a_declined_renewal_paused_the_plan(client, member, plan, now):
     from datetime import timedelta
 
-    from members import services
-
     services.choose_plan(member, plan, now=now)
     services.pause(member)  # on purpose: no reason to show
     client.force_login(member.user)
@@ -283,8 +282,6 @@ def test_the_account_page_says_when_a_declined_renewal_paused_the_plan(client, m
 def test_account_page_query_count_does_not_grow_with_history(
     client, member, plan, django_assert_max_num_queries
 ):
-    from members import services
-
     client.force_login(member.user)
     services.choose_plan(member, plan)
     for _ in range(30):
@@ -455,7 +452,6 @@ def test_the_payments_page_lists_plans_fees_and_refunds_of_this_member_only(
     from django.utils import timezone
 
     from bookings import services as booking_services
-    from members import services
 
     soon = factories.ClassSessionFactory(
         studio=studio, starts_at=timezone.now() + timedelta(hours=3)
@@ -712,3 +708,13 @@ def test_payments_run_newest_first_and_page_on_to_older_ones(client, active_memb
     second = client.get(reverse("members:payments"), {"page": 2}).content.decode()
     assert "Older →" in first and "Later" not in first
     assert "← Newer" in second and "Earlier" not in second
+
+
+@pytest.mark.django_db
+def test_an_api_token_s_date_is_the_member_s_day(client, member):
+    record, _ = services.create_api_token(member.user)
+    # 02:30 UTC on the 27th is the evening of the 26th in New York, the member's city.
+    AuthToken.objects.filter(pk=record.pk).update(created=datetime(2026, 11, 27, 2, 30, tzinfo=UTC))
+    client.force_login(member.user)
+    page = client.get(reverse("members:account")).content.decode()
+    assert f"{record.token_key}…</code> created 26 Nov 2026" in page
