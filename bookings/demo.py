@@ -1,13 +1,18 @@
-"""Demo bookings made through the real engine: busy classes, sold-out ones with waitlists."""
+"""Demo bookings made through the real engine (busy classes, sold-out ones with waitlists), the
+history behind them, and the step that dates that history when it happened."""
 
+import bisect
 import random
+import re
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import F
+from django.contrib.auth import get_user_model
+from django.db.models import F, Q
 from django.utils import timezone
 
-from members.demo import DEMO_MEMBER, crowd, had_plan_for
+from members.demo import BOOKED_AHEAD, DEMO_MEMBER, crowd, had_plan_for
 from members.models import (
     CreditEntry,
     CreditKind,
@@ -17,6 +22,7 @@ from members.models import (
     PaymentStatus,
     SubscriptionStatus,
 )
+from members.services import MIN_ROLLOVER_CAP, add_months
 from studios.demo import demo_owner_hot_slots, demo_owner_studios, slot_popularity
 from studios.models import (
     ClassSession,
@@ -28,6 +34,9 @@ from studios.models import (
 from . import services
 from .errors import BookingError
 from .models import Counter, Reservation, ReservationKind, ReservationStatus
+
+User = get_user_model()
+RESERVATION_REFERENCE = re.compile(r"(?:^|:)reservation:(\d+)(?::v\d+)?$")
 
 # What a past reservation's refund entry says happened (as the engine words it).
 GIVEN_BACK = {
@@ -142,6 +151,7 @@ def _history(*, seed: int) -> str:
     # History spends about half of each balance; the rest books the coming week.
     balance = {m.pk: m.credit_balance for pool in members.values() for m in pool}
     keep = {pk: b // 2 for pk, b in balance.items()}
+    timelines = Timelines(balance, now)
     sessions = list(
         ClassSession.objects.filter(
             starts_at__lt=now - timedelta(hours=3), network_spots__gt=0
@@ -168,6 +178,7 @@ def _history(*, seed: int) -> str:
         )
         month = (session.starts_at.year, session.starts_at.month)
         asked = wanted * (4 if session.schedule_id in hot else 2)  # some cannot come
+        booked = session.starts_at - BOOKED_AHEAD
         for member in rng.sample(pool, min(len(pool), asked)):
             if wanted <= 0:
                 break
@@ -176,10 +187,14 @@ def _history(*, seed: int) -> str:
                 balance[member.pk] - keep[member.pk] < session.credit_price
                 or visits.get(key, 0) >= session.studio.monthly_visit_limit
                 or not had_plan_for(member, session.starts_at)
+                or not timelines.affords(member.pk, session.credit_price, booked)
             ):
                 continue
             roll = rng.random()
             status = next(s for bound, s in OUTCOMES if roll < bound)
+            timelines.book(
+                member.pk, session.credit_price, booked, back=given_back_at(session, status)
+            )
             balance[member.pk] -= session.credit_price
             if status != ReservationStatus.ATTENDED:
                 balance[member.pk] += session.credit_price
@@ -341,10 +356,7 @@ def _earning(p: PastBooking, reservation: Reservation, earnings: list, counters:
 def _past_reservation(p: PastBooking) -> Reservation:
     session = p.session
     end = session.starts_at + timedelta(minutes=session.duration_minutes)
-    cancelled = {
-        ReservationStatus.LATE_CANCELLED: session.starts_at - timedelta(hours=3),
-        ReservationStatus.CANCELLED: session.starts_at - timedelta(days=2),
-    }.get(p.status)
+    live = p.status in LIVE_STATUSES_PAST
     return Reservation(
         member=p.member,
         session=session,
@@ -358,6 +370,194 @@ def _past_reservation(p: PastBooking) -> Reservation:
         currency=session.studio.market.currency,
         studio_payout_cents=p.payout_cents,
         status=p.status,
-        cancelled_at=cancelled,
-        marked_at=end if p.status in LIVE_STATUSES_PAST else None,
+        cancelled_at=None if live else given_back_at(session, p.status),
+        marked_at=end if live else None,
     )
+
+
+# --- the history's time line ------------------------------------------------------------------
+
+
+# A reservation of the history not dated yet: stamped after its class began, which no booking
+# through the engine ever is.
+HISTORY_UNDATED = Q(created_at__gte=F("starts_at"))
+
+
+class Moments:
+    """When each entry of the demo's history happened, read from its reference.
+
+    The steps write months of plans and classes in bulk, so the database stamps every row with
+    the minute of the load. A cycle's grant (and the rollover expiry before it) and its charge
+    happened when the cycle began; a past reservation and the credits it took, `BOOKED_AHEAD`
+    of its class; a refund or a fee, when the class was cancelled or missed. Anything else
+    (today's bookings, a goodwill adjustment, a plan cancelled) happened at the load: None.
+    """
+
+    def __init__(self, now):
+        # The history's reservations, dated by an earlier run or not. Today's bookings through
+        # the engine keep their time, even on a rerun after their class.
+        self.past = {
+            r.pk: r
+            for r in Reservation.objects.filter(
+                HISTORY_UNDATED | Q(created_at=F("starts_at") - BOOKED_AHEAD), starts_at__lte=now
+            ).only("pk", "starts_at", "cancelled_at", "marked_at", "created_at")
+        }
+
+    def of(self, member: Member, reference: str | None):
+        if not reference:
+            return None
+        if reference.startswith(("cycle:", "expiry:", "plan:")):
+            number = reference.rsplit(":", 1)[-1]  # "cycle:<key>:<n>", "plan:<pk>:<key>:<n>"
+            if member.cycle_anchor is None or not number.isdigit():
+                return None
+            return add_months(member.cycle_anchor, int(number))
+        # "reservation:7", "refund:reservation:7", "missed_class_fee:reservation:7" and alike
+        found = RESERVATION_REFERENCE.search(reference)
+        reservation = self.past.get(int(found[1])) if found else None
+        if reservation is None:
+            return None
+        if reference.startswith(("reservation:", "a_la_carte:")):
+            return reservation.starts_at - BOOKED_AHEAD
+        return reservation.cancelled_at or reservation.marked_at
+
+
+def given_back_at(session: ClassSession, status: str):
+    """When a past reservation with this outcome was cancelled or marked a no-show, if it was."""
+    return {
+        ReservationStatus.LATE_CANCELLED: session.starts_at - timedelta(hours=3),
+        ReservationStatus.CANCELLED: session.starts_at - timedelta(days=2),
+        ReservationStatus.MISSED: session.starts_at + timedelta(minutes=session.duration_minutes),
+    }.get(status)
+
+
+class Timelines:
+    """Members' credits over time, for the planners of past bookings, which pick classes in any
+    order: a booking is planned only if the member could pay for it on the day they booked
+    and every later balance stays covered, with each renewal's rollover applied as it would
+    have been (`retime` replays the ledgers in that order at the end of the load)."""
+
+    def __init__(self, member_pks, now):
+        moments = Moments(now)
+        members = Member.objects.in_bulk(member_pks)
+        self.events: dict[int, list[tuple]] = defaultdict(list)  # (when, order, kind, amount)
+        for entry in CreditEntry.objects.filter(member__in=members).order_by("pk"):
+            if entry.kind == CreditKind.EXPIRY:
+                continue  # recomputed at each grant
+            when = moments.of(members[entry.member_id], entry.reference) or entry.created_at
+            self.events[entry.member_id].append((when, entry.pk, entry.kind, entry.amount))
+        for events in self.events.values():
+            events.sort()
+        self.order = 10**12  # planned entries are written after every existing one
+
+    def affords(self, member_pk: int, credits: int, booked) -> bool:
+        """Whether the member could pay `credits` at `booked`, keeping every later balance."""
+        events = list(self.events[member_pk])
+        bisect.insort(events, (booked, self.order, CreditKind.BOOKING, -credits))
+        return _replay(events)
+
+    def book(self, member_pk: int, credits: int, booked, back=None) -> None:
+        """Add a planned booking (and, if its credits came back, when they did)."""
+        events = self.events[member_pk]
+        self.order += 1
+        bisect.insort(events, (booked, self.order, CreditKind.BOOKING, -credits))
+        if back is not None:
+            self.order += 1
+            bisect.insort(events, (back, self.order, CreditKind.REFUND, credits))
+
+
+def _replay(events) -> bool:
+    balance = 0
+    for _, _, kind, amount in events:
+        if kind == CreditKind.GRANT:  # what was above the cap expired first
+            balance = min(balance, max(amount, MIN_ROLLOVER_CAP)) + amount
+        elif kind == CreditKind.FORFEIT:
+            balance = 0
+        else:
+            balance += amount
+        if balance < 0:
+            return False
+    return True
+
+
+def retime(*, scale: int = 1, seed: int = 42) -> str:
+    """Date the demo's history when it happened (`Moments`), not when the demo was loaded.
+
+    The last seed step. Each member's ledger is replayed in time order: every balance_after
+    is the running sum, each rollover expiry takes what was above the cap at its renewal (the
+    bulk steps renewed before anyone booked, so they expired too much; an expiry with nothing
+    to take is dropped), a forfeit takes what was left, and the member's balance follows.
+    Payments, past reservations and sign-ups are dated the same way. Reruns give the same
+    result: the moments come from the references, never from the stamps.
+    """
+    now = timezone.now()
+    moments = Moments(now)
+    members = {
+        m.pk: m
+        for m in Member.objects.select_related("user")
+        .filter(Q(cycle_anchor__isnull=False) | Q(payments__isnull=False))
+        .distinct()
+    }
+    entries: dict[int, list[CreditEntry]] = defaultdict(list)
+    for entry in CreditEntry.objects.filter(member__in=members).order_by("pk"):
+        entries[entry.member_id].append(entry)
+    changed, dropped, balances = [], [], {}
+    for pk, ledger in entries.items():
+        member = members[pk]
+        stored = {e.pk: (e.created_at, e.amount, e.balance_after) for e in ledger}
+        for entry in ledger:
+            entry.created_at = moments.of(member, entry.reference) or entry.created_at
+        ledger.sort(key=lambda e: (e.created_at, e.pk))
+        grants = {e.reference: e.amount for e in ledger if e.kind == CreditKind.GRANT}
+        balance = 0
+        for entry in ledger:
+            if entry.kind == CreditKind.EXPIRY:
+                grant = grants[f"cycle:{entry.reference.removeprefix('expiry:')}"]
+                entry.amount = -max(0, balance - max(grant, MIN_ROLLOVER_CAP))
+            elif entry.kind == CreditKind.FORFEIT:
+                entry.amount = -balance
+            if entry.amount == 0:
+                dropped.append(entry.pk)
+                continue
+            balance += entry.amount
+            if balance < 0:
+                raise ValueError(f"The demo's ledger of member {pk} goes below zero at {entry}.")
+            entry.balance_after = balance
+            if stored[entry.pk] != (entry.created_at, entry.amount, balance):
+                changed.append(entry)
+        balances[pk] = balance
+    CreditEntry.objects.filter(pk__in=dropped).delete()
+    CreditEntry.objects.bulk_update(
+        changed, ["created_at", "amount", "balance_after"], batch_size=2000
+    )
+    moved = [members[pk] for pk, b in balances.items() if b != members[pk].credit_balance]
+    for member in moved:
+        member.credit_balance = balances[member.pk]
+    Member.objects.bulk_update(moved, ["credit_balance"], batch_size=2000)
+    payments, first_paid = [], {}
+    for payment in Payment.objects.filter(member__in=members):
+        when = moments.of(members[payment.member_id], payment.reference)
+        if when is not None and when != payment.created_at:
+            payment.created_at = when
+            payments.append(payment)
+        first = first_paid.get(payment.member_id, payment.created_at)
+        first_paid[payment.member_id] = min(first, payment.created_at)
+    Payment.objects.bulk_update(payments, ["created_at"], batch_size=2000)
+    dated = Reservation.objects.filter(HISTORY_UNDATED, starts_at__lte=now).update(
+        created_at=F("starts_at") - BOOKED_AHEAD
+    )
+    # Each member signed up a few minutes before their first plan or purchase.
+    joined = []
+    for pk, member in members.items():
+        first = member.cycle_anchor or first_paid.get(pk)
+        if first is not None and first - SIGN_UP_AHEAD != member.created_at:
+            member.created_at = member.user.date_joined = first - SIGN_UP_AHEAD
+            joined.append(member)
+    Member.objects.bulk_update(joined, ["created_at"], batch_size=2000)
+    User.objects.bulk_update([m.user for m in joined], ["date_joined"], batch_size=2000)
+    return (
+        f"{len(changed)} credit entries, {len(payments)} payments and "
+        f"{dated} past reservations dated"
+    )
+
+
+SIGN_UP_AHEAD = timedelta(minutes=5)

@@ -330,6 +330,9 @@ DEMO_SEED_STEPS = [
     "bookings.demo.seed",
     "premium.demo.seed",
     "marketing.demo.seed",
+    # Last: dates the history the steps above wrote in bulk when it happened (the credit and
+    # payment ledgers, past reservations, sign-ups), replaying each member's ledger.
+    "bookings.demo.retime",
 ]
 DEMO_PASSWORD = "classpass-demo"
 DEMO_LOGINS = [

@@ -10,9 +10,9 @@ from django.db.models import Count, F, Max, Min
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
-from bookings.demo import LIVE_STATUSES_PAST, PastBooking, write_past
+from bookings.demo import LIVE_STATUSES_PAST, PastBooking, Timelines, given_back_at, write_past
 from bookings.models import PremiumReason, Reservation, ReservationKind, ReservationStatus
-from members.demo import crowd, had_plan_for
+from members.demo import BOOKED_AHEAD, crowd, had_plan_for
 from members.models import Member, SubscriptionStatus
 from studios.demo import demo_owner_studios
 from studios.models import ClassSession, Studio
@@ -114,6 +114,7 @@ def _sell_released(rng: random.Random, releases: list[SmartSpotRelease]) -> list
     for member in crowd().order_by("pk"):
         members[member.home_market_id].append(member)
     balance = {m.pk: m.credit_balance for pool in members.values() for m in pool}
+    timelines = Timelines(balance, timezone.now())
     visits = {
         (row["member_id"], row["studio_id"], row["month"].year, row["month"].month): row["n"]
         for row in Reservation.objects.filter(
@@ -134,6 +135,7 @@ def _sell_released(rng: random.Random, releases: list[SmartSpotRelease]) -> list
         if rng.random() >= RELEASES_SOLD:
             wanted = rng.randint(0, wanted - 1)
         pool = members[session.studio.market_id]
+        booked = session.starts_at - BOOKED_AHEAD
         for member in rng.sample(pool, len(pool)):
             if wanted == 0:
                 break
@@ -143,6 +145,7 @@ def _sell_released(rng: random.Random, releases: list[SmartSpotRelease]) -> list
                 or (member.pk, session.pk) in taken
                 or visits.get(key, 0) >= session.studio.monthly_visit_limit
                 or not had_plan_for(member, session.starts_at)
+                or not timelines.affords(member.pk, session.credit_price, booked)
             ):
                 continue
             balance[member.pk] -= session.credit_price
@@ -151,6 +154,9 @@ def _sell_released(rng: random.Random, releases: list[SmartSpotRelease]) -> list
             wanted -= 1
             status = (
                 ReservationStatus.MISSED if rng.random() < MISSED else ReservationStatus.ATTENDED
+            )
+            timelines.book(
+                member.pk, session.credit_price, booked, back=given_back_at(session, status)
             )
             planned.append(PastBooking(session, member, status))
     return planned
@@ -166,6 +172,7 @@ def _history(rng: random.Random) -> int:
     settings = {s.studio_id: s for s in PremiumSettings.objects.filter(enabled=True)}
     balance = dict(crowd().values_list("pk", "credit_balance"))
     members = {m.pk: m for m in Member.objects.filter(pk__in=balance)}
+    timelines = Timelines(balance, now)
     closed_to_network = (
         ClassSession.objects.filter(
             starts_at__lt=now, studio_id__in=settings, network_booked__gte=F("network_spots")
@@ -198,8 +205,10 @@ def _history(rng: random.Random) -> int:
                 balance[member_pk] < 2 * credits
                 or (member_pk, session.pk) in taken
                 or not had_plan_for(members[member_pk], session.starts_at)
+                or not timelines.affords(member_pk, credits, session.starts_at - BOOKED_AHEAD)
             ):
                 continue
+            timelines.book(member_pk, credits, session.starts_at - BOOKED_AHEAD)
             taken.add((member_pk, session.pk))
             balance[member_pk] -= credits
             wanted -= 1
@@ -216,7 +225,7 @@ def _history(rng: random.Random) -> int:
             )
     roomy = _roomy_classes(settings, now)
     sold: dict[int, int] = {}  # Premium spots each of those classes sold below
-    planned += _past_limit_reached(settings, members, balance, taken, roomy, sold, now)
+    planned += _past_limit_reached(settings, members, balance, timelines, taken, roomy, sold, now)
     planned += _past_a_la_carte(rng, settings, taken, roomy, sold)
     return len(write_past(planned))
 
@@ -243,7 +252,7 @@ def _roomy_classes(settings: dict, now) -> dict[int, list]:
     return roomy
 
 
-def _past_limit_reached(settings, members, balance, taken, roomy, sold, now) -> list:
+def _past_limit_reached(settings, members, balance, timelines, taken, roomy, sold, now) -> list:
     """The members who reached a studio's monthly limit in the demo's history (counted by
     calendar month, as that history enforced it) and could afford it booked one Premium spot
     there later in the month: in the first class with Premium spots left."""
@@ -276,7 +285,12 @@ def _past_limit_reached(settings, members, balance, taken, roomy, sold, now) -> 
         for starts_at, pk, left in classes[bisect_right(classes, row["last"], key=itemgetter(0)) :]:
             if starts_at >= month_end:
                 break
-            if left - sold.get(pk, 0) > 0 and (member_pk, pk) not in taken:
+            if (
+                left - sold.get(pk, 0) > 0
+                and (member_pk, pk) not in taken
+                and timelines.affords(member_pk, credits, starts_at - BOOKED_AHEAD)
+            ):
+                timelines.book(member_pk, credits, starts_at - BOOKED_AHEAD)
                 chosen.append((pk, member_pk, credits))
                 balance[member_pk] -= credits
                 taken.add((member_pk, pk))

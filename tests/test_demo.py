@@ -274,6 +274,67 @@ def test_the_demo_member_has_classes_ahead_and_can_book_as_the_readme_walks_thro
     assert member.credit_balance == before - response.json()["credits_spent"] >= 0
 
 
+@pytest.mark.django_db
+def test_the_demo_s_history_is_dated_when_it_happened_and_its_ledgers_add_up_in_that_order(
+    demo, client
+):
+    from collections import defaultdict
+
+    from django.utils import timezone
+
+    from bookings.models import Reservation
+    from members.demo import BOOKED_AHEAD, DEMO_MEMBER
+    from members.models import CreditKind, Payment, PaymentKind
+    from members.services import MIN_ROLLOVER_CAP, add_months
+
+    now = timezone.now()
+    members = Member.objects.select_related("user").in_bulk()
+    ledgers = defaultdict(list)
+    for entry in CreditEntry.objects.order_by("created_at", "pk"):
+        ledgers[entry.member_id].append(entry)
+    grants = {(e.member_id, e.reference): e for e in CreditEntry.objects.filter(kind="grant")}
+    for pk, ledger in ledgers.items():
+        member, balance = members[pk], 0
+        for entry in ledger:
+            assert entry.created_at <= now, entry
+            if entry.kind == CreditKind.EXPIRY:  # it took what was above the cap, then
+                grant = grants[(pk, f"cycle:{entry.reference.removeprefix('expiry:')}")]
+                assert balance + entry.amount == max(grant.amount, MIN_ROLLOVER_CAP), entry
+            balance += entry.amount
+            assert entry.balance_after == balance >= 0, (member, entry)
+            if entry.kind == CreditKind.GRANT:  # when its cycle began
+                cycle = int(entry.reference.rsplit(":", 1)[1])
+                assert entry.created_at == add_months(member.cycle_anchor, cycle), entry
+        assert member.credit_balance == balance
+    # A past reservation, and the credits or money it took, three days before its class; its
+    # member had signed up before that.
+    history = Reservation.objects.filter(starts_at__lt=now - BOOKED_AHEAD).select_related("member")
+    assert history.count() > 1000
+    for reservation in history:
+        assert reservation.created_at == reservation.starts_at - BOOKED_AHEAD, reservation.pk
+        assert reservation.member.created_at < reservation.created_at
+    paid = dict(
+        CreditEntry.objects.filter(kind="booking", reference__startswith="reservation:")
+        .filter(created_at__lt=now - BOOKED_AHEAD)
+        .values_list("reference", "created_at")
+    )
+    starts = dict(Reservation.objects.values_list("pk", "starts_at"))
+    assert paid and all(
+        when == starts[int(reference.split(":")[1])] - BOOKED_AHEAD
+        for reference, when in paid.items()
+    )
+    first_charges = Payment.objects.filter(kind=PaymentKind.PLAN, reference__endswith=":0")
+    assert first_charges.exists()
+    for charge in first_charges.select_related("member"):
+        assert charge.created_at == charge.member.cycle_anchor
+    # The demo member's credit history reads in time order, with its own dates.
+    demo_member = Member.objects.get(user__username=DEMO_MEMBER)
+    client.force_login(demo_member.user)
+    page = client.get(reverse("members:account")).content.decode()
+    first = timezone.localtime(demo_member.cycle_anchor, demo_member.home_market.tzinfo)
+    assert f"{first:%-d %b %Y, %H:%M}</td><td>Cycle grant" in page
+
+
 ADMIN_LIST_QUERIES = 10
 ADMIN_CHANGE_QUERIES = 14
 
