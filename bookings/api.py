@@ -141,9 +141,19 @@ class SessionListView(generics.ListAPIView):
                 "min_credits",
                 int,
                 description="The least a class costs to book: its credit_price, or "
-                "premium_credits where only Premium is left.",
+                "premium_credits where only Premium is left. Ignored for a member without an "
+                "active plan, who filters by min_price.",
             ),
             OpenApiParameter("max_credits", int, description="The most, read as min_credits."),
+            OpenApiParameter(
+                "min_price",
+                int,
+                description="For a member without an active plan, who can only buy classes à "
+                "la carte, in place of the credit range: the least a_la_carte_cents may be, in "
+                "whole units of the market's currency (10 is 1000 cents). Classes not sold à la "
+                "carte are left out.",
+            ),
+            OpenApiParameter("max_price", int, description="The most, read as min_price."),
             OpenApiParameter(
                 "q", str, description="Free text: class, studio, instructor, category."
             ),

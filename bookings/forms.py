@@ -5,7 +5,7 @@ from django import forms
 from studios.models import Category
 
 from .models import ReservationKind
-from .selectors import TIMES_OF_DAY, SearchFilters
+from .selectors import TIMES_OF_DAY, SearchFilters, pays_money
 
 
 class SearchForm(forms.Form):
@@ -35,6 +35,22 @@ class SearchForm(forms.Form):
         label="Max credits",
         widget=forms.NumberInput(attrs={"aria-label": "Max credits", "placeholder": "max"}),
     )
+    # Without a plan, a member pays for a class in money (à la carte), and their rows show
+    # that price: they filter by it, in whole units of the market's currency.
+    min_price = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=100_000,
+        label="Min price",
+        widget=forms.NumberInput(attrs={"aria-label": "Min price", "placeholder": "min"}),
+    )
+    max_price = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=100_000,
+        label="Max price",
+        widget=forms.NumberInput(attrs={"aria-label": "Max price", "placeholder": "max"}),
+    )
     mine = forms.BooleanField(required=False, label="My studios")
     q = forms.CharField(
         required=False,
@@ -58,29 +74,42 @@ class SearchForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        low, high = cleaned.get("min_credits"), cleaned.get("max_credits")
-        if low is not None and high is not None and low > high:
-            self.add_error("max_credits", "The maximum must not be below the minimum.")
+        for low, high in (("min_credits", "max_credits"), ("min_price", "max_price")):
+            least, most = cleaned.get(low), cleaned.get(high)
+            if least is not None and most is not None and least > most:
+                self.add_error(high, "The maximum must not be below the minimum.")
         return cleaned
 
     def filters(self, *, member=None) -> SearchFilters:
         """The valid filters; an invalid field falls back to its default (and shows its error).
-        "My studios" applies to a member only; a visitor's search ignores it."""
+        "My studios" applies to a member only; a visitor's search ignores it. The range is
+        in what the rows show `member`: money for a member without an active plan (the price
+        range; the credit range is ignored), credits for everyone else (the reverse)."""
         data = self.cleaned_data if self.is_bound else {}
         errors = self.errors if self.is_bound else {}
 
         def value(name, default=None):
             return default if name in errors else data.get(name) or default
 
+        if pays_money(member):
+            low, high = value("min_price"), value("max_price")
+            price_range = {
+                "min_money_cents": low * 100 if low else None,
+                "max_money_cents": high * 100 if high and "min_price" not in errors else None,
+            }
+        else:
+            price_range = {
+                "min_credits": value("min_credits"),
+                "max_credits": value("max_credits") if "min_credits" not in errors else None,
+            }
         return SearchFilters(
             day=value("day", self.days[0]),
             time_of_day=value("time", ""),
             category=value("category", ""),
             studio=value("studio", ""),
-            min_credits=value("min_credits"),
-            max_credits=value("max_credits") if "min_credits" not in errors else None,
             q=value("q", ""),
             saved_by=member.pk if member is not None and value("mine") else None,
+            **price_range,
         )
 
 

@@ -53,6 +53,8 @@ class SearchFilters:
     studio: str = ""
     min_credits: int | None = None
     max_credits: int | None = None
+    min_money_cents: int | None = None  # à la carte's price, for members without a plan
+    max_money_cents: int | None = None
     q: str = ""
     saved_by: int | None = None  # a member's id: only the studios they saved
 
@@ -183,6 +185,13 @@ def _matching(qs: QuerySet[ClassSession], filters: SearchFilters) -> QuerySet[Cl
         qs = qs.filter(shown_credits__gte=filters.min_credits)
     if filters.max_credits is not None:
         qs = qs.filter(shown_credits__lte=filters.max_credits)
+    if filters.min_money_cents is not None or filters.max_money_cents is not None:
+        if "a_la_carte_cents" not in qs.query.annotations:
+            return qs.none()  # nothing is sold for money
+        if filters.min_money_cents is not None:
+            qs = qs.filter(a_la_carte_cents__gte=filters.min_money_cents)
+        if filters.max_money_cents is not None:
+            qs = qs.filter(a_la_carte_cents__lte=filters.max_money_cents)
     if filters.q:
         qs = qs.filter(
             Q(class_type__name__icontains=filters.q)
@@ -283,8 +292,14 @@ def row_price(
     return replace(row, spots="Booked") if booked else row
 
 
+def pays_money(member: Member | None) -> bool:
+    """Whether `member` (None: a visitor) can only buy classes à la carte, and so sees, and
+    filters by, prices in money."""
+    return member is not None and not member.has_active_plan
+
+
 def _row_price(session: ClassSession, member: Member | None, limit_reached: bool) -> RowPrice:
-    if member is not None and not member.has_active_plan:
+    if pays_money(member):
         cents = getattr(session, "a_la_carte_cents", None)
         if cents is None:
             return RowPrice(session.shown_credits, None, "Plan only")
@@ -322,7 +337,7 @@ def headline(ctx: BookingContext, offers: list) -> tuple:
     limit_reached = ctx.has_active_plan and ctx.limit_reached and not ctx.already_booked
     row = _row_price(session, member, limit_reached)
     spots = "Booked" if ctx.already_booked else row.spots
-    if member is not None and not member.has_active_plan:
+    if pays_money(member):
         kind = ReservationKind.A_LA_CARTE
     elif row.spots == "Premium":
         kind = ReservationKind.PREMIUM
@@ -574,7 +589,7 @@ def open_to(session: ClassSession, member: Member | None, visits: Visits) -> boo
     one who has used the studio's monthly visits, a Premium spot; not a class they are in."""
     if session.pk in visits.booked:
         return False
-    if member is not None and not member.has_active_plan:
+    if pays_money(member):
         return getattr(session, "a_la_carte_cents", None) is not None and premium_left(session) > 0
     if at_limit(session, member, visits):
         return premium_left(session) > 0

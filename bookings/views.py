@@ -74,6 +74,7 @@ def search(request):
             "market": market,
             "markets": markets,
             "member": member,
+            "pays_money": selectors.pays_money(member),
             "form": form,
             "filters": filters,
             "days": days,

@@ -36,6 +36,12 @@ def money(cents, currency: str = "USD") -> str:
 
 
 @register.filter
+def currency_symbol(currency: str) -> str:
+    """'£' for GBP; the code itself where no symbol is kept."""
+    return SYMBOLS.get(currency, currency)
+
+
+@register.filter
 def local(moment, tzname: str):
     """The wall time of an aware datetime in a studio's timezone (naive, so |date keeps it)."""
     from zoneinfo import ZoneInfo

@@ -746,6 +746,68 @@ def test_a_member_without_a_plan_sees_the_price_they_can_pay_on_every_row(
         assert "$" not in search[search.index('class="sessions"') :]
 
 
+def test_a_member_without_a_plan_filters_by_the_price_their_rows_show(
+    client, studio, member, active_member
+):
+    """The rows of a member without a plan show à la carte's price in money, so their search's
+    range is in money too, on the page and in the API; the credit range, whose numbers they do
+    not see, is ignored for them, as the price range is for members with a plan."""
+    at = soon(6)
+    open_room = {"capacity": 20, "network_spots": 5, "credit_price": 4}
+    saved = factories.StudioFactory(market=studio.market)
+    PremiumSettings.objects.create(studio=saved, price_cents=2900)
+    own_price = factories.ClassTypeFactory(studio=saved)
+    PremiumPrice.objects.create(studio=saved, class_type=own_price, price_cents=4150)
+    no_singles = factories.StudioFactory(market=studio.market)
+    PremiumSettings.objects.create(studio=no_singles, price_cents=2900, a_la_carte_enabled=False)
+    rows = {
+        "at_29": factories.ClassSessionFactory(studio=saved, starts_at=at, **open_room),
+        "at_41_50": factories.ClassSessionFactory(
+            studio=saved, class_type=own_price, starts_at=at, **open_room
+        ),
+        "plan_only": factories.ClassSessionFactory(studio=no_singles, starts_at=at, **open_room),
+    }
+    day = local_day(rows["at_29"])
+
+    def found(viewer, **params) -> set[str]:
+        client.force_login(viewer.user)
+        query = {"market": studio.market.slug, "day": day, **params}
+        page = client.get(reverse("bookings:search"), query).content.decode()
+        on_page = {name for name, s in rows.items() if f"/classes/{s.pk}/" in page}
+        api = client.get("/api/v1/sessions/", query).json()["results"]
+        assert {name for name, s in rows.items() if s.pk in {r["id"] for r in api}} == on_page
+        return on_page
+
+    assert found(member) == set(rows)
+    assert found(member, min_price=30) == {"at_41_50"}
+    assert found(member, max_price=41) == {"at_29"}
+    assert found(member, min_price=29, max_price=42) == {"at_29", "at_41_50"}
+    # A class sold only with a plan has no price to match.
+    assert found(member, max_price=1000) == {"at_29", "at_41_50"}
+    # Credits, which these rows do not show, filter nothing for them.
+    assert found(member, min_credits=5) == set(rows)
+    # With a plan, the rows are in credits and so is the range.
+    assert found(active_member, min_price=30) == set(rows)
+    assert found(active_member, min_credits=5) == set()
+    # The form shows the range the rows are in, with the market's currency.
+    client.force_login(member.user)
+    page = client.get(reverse("bookings:search"), {"market": studio.market.slug}).content.decode()
+    assert "Price ($)" in page and 'name="min_price"' in page and 'name="min_credits"' not in page
+    client.force_login(active_member.user)
+    page = client.get(reverse("bookings:search"), {"market": studio.market.slug}).content.decode()
+    assert "Credits" in page and 'name="min_credits"' in page and 'name="min_price"' not in page
+    # A range upside down is an error, on the page and in the API.
+    client.force_login(member.user)
+    bad = {"market": studio.market.slug, "day": day, "min_price": 50, "max_price": 20}
+    page = client.get(reverse("bookings:search"), bad).content.decode()
+    assert "Max price: The maximum must not be below the minimum." in page
+    response = client.get("/api/v1/sessions/", bad)
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {
+        "max_price": ["The maximum must not be below the minimum."]
+    }
+
+
 def test_rows_and_the_class_page_say_booked_for_the_member_s_own_classes(
     client, studio, active_member, member
 ):
