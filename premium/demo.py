@@ -51,11 +51,12 @@ def seed(*, scale: int = 1, seed: int = 42) -> str:
     for session_id in SmartSpotRelease.objects.values_list("session_id", flat=True):
         services.promote_waitlist(session_id)
     _, recommended = scans.run_inline(ScanKind.OPPORTUNITIES)
+    decided = _decide_as_the_demo_owner()
     return (
         f"{created} premium settings; {past_releases}; "
         f"{history} past Premium visits; {demand} demo bookings; "
         f"{sum(r.written for r in released)} SmartSpot releases; "
-        f"{sum(r.written for r in recommended)} recommendations"
+        f"{sum(r.written for r in recommended)} recommendations, {decided} decided"
     )
 
 
@@ -408,3 +409,44 @@ def _demand_for_the_demo_owner(rng: random.Random) -> int:
                     except BookingError:
                         continue
     return sold
+
+
+def _decide_as_the_demo_owner() -> int:
+    """The demo owner's decisions on the night's recommendations, made through the dashboard's
+    services, so that the class, its waitlist and the studio's audit log change as they would:
+    at each of their studios with two or more, the class with the most members waiting is
+    accepted (its new spots go to them) and, with three or more, the last class recommended is
+    dismissed. At least one stays open, so the page still has a recommendation to decide."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Q
+
+    from bookings.models import WaitlistStatus
+    from studios.demo import DEMO_OWNER
+
+    from . import services
+    from .models import Opportunity, OpportunityStatus
+
+    owner = get_user_model().objects.get(username=DEMO_OWNER)
+    decided = 0
+    for studio in demo_owner_studios():
+        recommended = list(
+            Opportunity.objects.filter(studio=studio, status=OpportunityStatus.OPEN)
+            .select_related("session", "studio")
+            .annotate(
+                waiting=Count(
+                    "session__waitlist",
+                    filter=Q(session__waitlist__status=WaitlistStatus.WAITING),
+                )
+            )
+            .order_by("session__starts_at", "pk")
+        )
+        if len(recommended) < 2:
+            continue
+        accepted = max(recommended, key=lambda o: o.waiting)  # the first with most waiting
+        services.accept_opportunity(accepted, by=owner, scope="session")
+        decided += 1
+        if len(recommended) >= 3:
+            dismissed = next(o for o in reversed(recommended) if o is not accepted)
+            services.dismiss_opportunity(dismissed, by=owner)
+            decided += 1
+    return decided

@@ -210,22 +210,32 @@ def open_opportunities(studio: Studio):
     )
 
 
+def _sold_extra():
+    """Of an accepted recommendation's spots, those the network sold beyond the allocation it
+    had before (0 for any other)."""
+    return Case(
+        When(
+            status=OpportunityStatus.ACCEPTED,
+            network_spots_before__isnull=False,
+            then=Greatest(
+                Least(
+                    F("session__network_booked") - F("network_spots_before"),
+                    F("suggested_spots"),
+                ),
+                Value(0),
+            ),
+        ),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+
+
 def accepted_revenue(studio: Studio) -> dict:
     """What accepted recommendations brought: places sold beyond the old allocation, at the rate."""
-    sold_extra = Greatest(
-        Least(F("session__network_booked") - F("network_spots_before"), F("suggested_spots")),
-        Value(0),
-    )
     row = Opportunity.objects.filter(studio=studio, status=OpportunityStatus.ACCEPTED).aggregate(
         accepted=Count("pk"),
         spots=Sum("suggested_spots"),
-        sold=Sum(
-            Case(
-                When(network_spots_before__isnull=False, then=sold_extra),
-                default=Value(0),
-                output_field=IntegerField(),
-            )
-        ),
+        sold=Sum(_sold_extra()),
         expected=Sum("expected_revenue_cents"),
     )
     rate = studio.payout_rate_cents
@@ -236,6 +246,23 @@ def accepted_revenue(studio: Studio) -> dict:
         "revenue_cents": (row["sold"] or 0) * rate,
         "expected_cents": row["expected"] or 0,
     }
+
+
+DECIDED_SHOWN = 10
+
+
+def decided_opportunities(studio: Studio, *, limit: int = DECIDED_SHOWN) -> list[Opportunity]:
+    """The studio's latest decided recommendations, newest first, each with `sold_extra`
+    (_sold_extra()) and who decided it. One query."""
+    return list(
+        Opportunity.objects.filter(
+            studio=studio,
+            status__in=[OpportunityStatus.ACCEPTED, OpportunityStatus.DISMISSED],
+        )
+        .select_related("session__class_type", "decided_by")
+        .annotate(sold_extra=_sold_extra())
+        .order_by("-decided_at", "-pk")[:limit]
+    )
 
 
 def opportunity_for_studio(studio: Studio, opportunity_id: int):

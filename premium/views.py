@@ -71,6 +71,7 @@ def opportunities(request, studio):
             "studio": studio,
             "open": list(selectors.open_opportunities(studio)),
             "accepted": selectors.accepted_revenue(studio),
+            "decided": selectors.decided_opportunities(studio),
         },
     )
 

@@ -183,6 +183,47 @@ def test_the_demo_owner_sees_recommendations_and_spotlight_bookings_with_rows_be
 
 
 @pytest.mark.django_db
+def test_the_demo_owner_has_decided_recommendations_and_an_audit_log_that_names_them(demo, client):
+    """At each of the owner's studios, one recommendation is accepted, whose added spots went
+    to the members waiting, one is dismissed where three were made, and others are open: the
+    Opportunities page reports them, and the change the acceptance made is in the studio's
+    audit log, by the owner, named by its class."""
+    from django.contrib.auth import get_user_model
+
+    from bookings.models import Reservation, ReservationStatus, Source
+    from premium.models import Opportunity, OpportunityStatus
+    from premium.selectors import accepted_revenue
+    from studios.models import AuditEntry
+
+    owner = get_user_model().objects.get(email="owner@classpass.local")
+    client.force_login(owner)
+    for studio in Studio.objects.filter(staff__user=owner):
+        mine = Opportunity.objects.filter(studio=studio).select_related("session__class_type")
+        accepted = mine.get(status=OpportunityStatus.ACCEPTED)
+        dismissed = list(mine.filter(status=OpportunityStatus.DISMISSED))
+        assert mine.filter(status=OpportunityStatus.OPEN).exists(), studio.slug
+        assert len(dismissed) == (mine.count() >= 3)
+        assert {o.decided_by for o in [accepted, *dismissed]} == {owner}
+        session = accepted.session
+        assert session.network_spots == accepted.network_spots_before + accepted.suggested_spots
+        promoted = Reservation.objects.filter(
+            session=session, source=Source.WAITLIST, status=ReservationStatus.BOOKED
+        ).count()
+        sold = accepted_revenue(studio)["sold"]
+        assert 0 < sold <= min(promoted, accepted.suggested_spots), studio.slug
+        (entry,) = AuditEntry.objects.filter(studio=studio, target=f"session:{session.pk}")
+        assert entry.user == owner
+        assert entry.changes == [
+            ("network_spots", accepted.network_spots_before, session.network_spots)
+        ]
+        page = client.get(reverse("partner:opportunities", args=[studio.slug])).content.decode()
+        assert f"1 accepted · {accepted.suggested_spots} spots added · {sold} sold" in page
+        assert page.count("Accepted<div") == 1 and page.count("Dismissed<div") == len(dismissed)
+        log = client.get(reverse("partner:settings", args=[studio.slug])).content.decode()
+        assert "class changed " + session.class_type.name in log
+
+
+@pytest.mark.django_db
 def test_the_demo_owner_sees_smartspot_s_past_releases_and_their_accuracy(demo, client):
     from django.contrib.auth import get_user_model
     from django.utils import timezone

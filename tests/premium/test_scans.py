@@ -1,12 +1,14 @@
 """SmartSpot and Opportunities: forecasts, releases, recommendations, runs and reruns."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings
@@ -19,7 +21,7 @@ from django.utils import timezone
 from bookings import services as booking_services
 from bookings.models import Reservation, ReservationStatus
 from members import services as members_services
-from premium import history, scans, smartspot
+from premium import history, scans, selectors, smartspot
 from premium.models import (
     Opportunity,
     OpportunityStatus,
@@ -319,6 +321,60 @@ def test_accepting_raises_the_allocation_and_promotes_the_waitlist(studio, marke
     assert Reservation.objects.filter(member=waiting, session=session).exists()
     scans.run_inline(ScanKind.OPPORTUNITIES)
     assert Opportunity.objects.get().status == OpportunityStatus.ACCEPTED
+
+
+def test_the_opportunities_page_lists_what_the_team_decided_and_what_it_sold(
+    client, studio, market, plan, django_assert_max_num_queries
+):
+    """Below the open recommendations, the latest decided ones: accepted (with the spots it
+    added and how many of them the network sold) or dismissed, who decided and when, in the
+    studio's time. Another studio's decisions are not shown."""
+    schedule = with_history(studio, empties=[2, 2, 2])
+    taken = sold_out(studio, schedule, hours=72)
+    left = sold_out(studio, schedule, hours=96)
+    elsewhere = factories.StudioFactory(market=market)
+    sold_out(elsewhere, with_history(elsewhere, empties=[2, 2, 2]), hours=72)
+    waiting = factories.MemberFactory(home_market=market)
+    members_services.choose_plan(waiting, plan)
+    booking_services.join_waitlist(waiting, taken.pk)
+    scans.run_inline(ScanKind.OPPORTUNITIES)
+    assert Opportunity.objects.count() == 3
+    manager = factories.StaffFactory(studio=studio, role=StaffRole.MANAGER).user
+    client.force_login(manager)
+    url = reverse("partner:opportunities", args=[studio.slug])
+    assert "<h2>Decided</h2>" not in client.get(url).content.decode()
+    mine = {o.session_id: o for o in Opportunity.objects.filter(studio=studio)}
+    decide = "partner:opportunity_decide"
+    client.post(reverse(decide, args=[studio.slug, mine[taken.pk].pk, "accept"]))
+    client.post(reverse(decide, args=[studio.slug, mine[left.pk].pk, "dismiss"]))
+    from premium import services
+
+    other = Opportunity.objects.get(studio=elsewhere)
+    services.accept_opportunity(other, by=factories.UserFactory(email="them@elsewhere.test"))
+
+    decided = selectors.decided_opportunities(studio)
+    assert [(o.session_id, o.status) for o in decided] == [
+        (left.pk, OpportunityStatus.DISMISSED),
+        (taken.pk, OpportunityStatus.ACCEPTED),
+    ]
+    # Two spots added; the member waiting took one of them.
+    assert [(o.suggested_spots, o.sold_extra) for o in decided] == [(2, 0), (2, 1)]
+    with django_assert_max_num_queries(12):
+        page = client.get(url).content.decode()
+    table = page[page.index("<h2>Decided</h2>") :]
+    rows = re.findall(r"<tr><td>(.*?)</tr>", table, re.S)
+    tz = market.timezone
+    cells = [
+        [" ".join(re.sub(r"<[^>]+>", " ", c).split()) for c in re.split("</td>", r)] for r in rows
+    ]
+    decided_at = [
+        timezone.localtime(o.decided_at, ZoneInfo(tz)).strftime("%-d %b, %H:%M") for o in decided
+    ]
+    assert [c[1:5] for c in cells] == [
+        [f"Dismissed {decided_at[0]}", manager.email, "—", "—"],
+        [f"Accepted {decided_at[1]}", manager.email, "+2", "1"],
+    ]
+    assert "them@elsewhere.test" not in page
 
 
 def test_accepting_for_the_schedule_raises_every_upcoming_class(studio):
