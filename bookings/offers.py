@@ -95,29 +95,34 @@ class StandardOfferProvider:
             "explanation": f"{format_credits(session.credit_price)} from your plan.",
             "label": f"Book for {format_credits(session.credit_price)}",
         }
-        reason, error = self._refusal(ctx)
+        reason, error = standard_refusal(ctx)
         if reason:
             return [Offer(available=False, reason=reason, error=error, **base)]
         return [Offer(available=True, **base)]
 
-    def _refusal(self, ctx: BookingContext) -> tuple[str, type[BookingError]]:
-        session, member = ctx.session, ctx.member
-        if member is None or not member.has_active_plan:
-            return "Booking with credits needs an active plan.", NoActivePlan
-        if session.network_spots == 0:
-            return "This class offers no spots on the network.", SoldOut
-        if ctx.standard_left <= 0:
-            return "This class is sold out. Join the waitlist to get the next free spot.", SoldOut
-        if ctx.limit_reached:
-            limit = session.studio.monthly_visit_limit
-            return f"You've reached your {limit} visits at this studio this cycle.", LimitReached
-        if member.credit_balance < session.credit_price:
-            return (
-                f"This class costs {format_credits(session.credit_price)}; "
-                f"you have {member.credit_balance}.",
-                NotEnoughCredits,
-            )
-        return "", BookingError
+
+def standard_refusal(ctx: BookingContext) -> tuple[str, type[BookingError]]:
+    """Why the member may not book a network spot of the class for credits, and the error to
+    raise ("" if they may). What the member could change (a plan, the studio's monthly limit,
+    their credits) comes before the class being sold out: only a member whom nothing but a
+    free spot stops is sent to the waitlist (join_waitlist() asks the same)."""
+    session, member = ctx.session, ctx.member
+    if member is None or not member.has_active_plan:
+        return "Booking with credits needs an active plan.", NoActivePlan
+    if session.network_spots == 0:
+        return "This class offers no spots on the network.", SoldOut
+    if ctx.limit_reached:
+        limit = session.studio.monthly_visit_limit
+        return f"You've reached your {limit} visits at this studio this cycle.", LimitReached
+    if member.credit_balance < session.credit_price:
+        return (
+            f"This class costs {format_credits(session.credit_price)}; "
+            f"you have {member.credit_balance}.",
+            NotEnoughCredits,
+        )
+    if ctx.standard_left <= 0:
+        return "This class is sold out. Join the waitlist to get the next free spot.", SoldOut
+    return "", BookingError
 
 
 @cache

@@ -43,6 +43,7 @@ from .errors import (
     PaymentDeclined,
     PriceChanged,
     SessionNotFound,
+    SoldOut,
     WaitlistError,
 )
 from .models import (
@@ -55,7 +56,7 @@ from .models import (
     WaitlistEntry,
     WaitlistStatus,
 )
-from .offers import ALREADY_BOOKED, BookingContext, Offer, collect_offers
+from .offers import ALREADY_BOOKED, BookingContext, Offer, collect_offers, standard_refusal
 
 log = logging.getLogger(__name__)
 
@@ -787,9 +788,13 @@ def waitlist_open(session: ClassSession) -> bool:
     return session.network_spots > 0 and session.standard_left == 0
 
 
-def may_join_waitlist(member: Member | None, session: ClassSession) -> bool:
-    """Whether to offer the waitlist on a class page (join_waitlist re-checks under the lock)."""
-    return bool(member and member.has_active_plan and waitlist_open(session))
+def may_join_waitlist(ctx: BookingContext) -> bool:
+    """Whether to offer the waitlist on a class page: the class's network spots are taken and
+    nothing else stops the member booking one (standard_refusal()). join_waitlist re-checks
+    under the lock."""
+    if ctx.member is None or ctx.already_booked or not waitlist_open(ctx.session):
+        return False
+    return standard_refusal(ctx)[1] is SoldOut
 
 
 def join_waitlist(member: Member, session_id: int, *, now: datetime | None = None) -> WaitlistEntry:
@@ -812,6 +817,13 @@ def join_waitlist(member: Member, session_id: int, *, now: datetime | None = Non
             raise WaitlistError(ALREADY_BOOKED)
         if not waitlist_open(session):
             raise WaitlistError("This class has spots: book it instead.")
+        # A member the studio's monthly limit or their credits would stop is told so now,
+        # not left waiting for a spot the promotion would pass over.
+        reason, error = standard_refusal(
+            _context(session, sql.fetch_member_context(session, member.pk), now)
+        )
+        if error is not SoldOut:
+            raise WaitlistError(reason)
         return WaitlistEntry.objects.create(session=session, member=member)
 
 

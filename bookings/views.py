@@ -132,7 +132,7 @@ def class_detail(request, session_id: int):
         services.check_bookable(session, now)
     except BookingError as exc:
         context["not_bookable"] = exc.message
-    context["can_wait"] = services.may_join_waitlist(member, session)
+    context["can_wait"] = services.may_join_waitlist(ctx)
     return render(request, "bookings/class_detail.html", context)
 
 

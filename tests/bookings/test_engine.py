@@ -1,10 +1,13 @@
 """The booking engine through its services: rules, refusals, ledgers, e-mails."""
 
+import re
 from datetime import datetime, time, timedelta
+from html import escape
 
 import pytest
 from django.core import mail
 from django.db.models import Sum
+from django.urls import reverse
 from django.utils import timezone
 
 from bookings import services
@@ -20,7 +23,7 @@ from bookings.errors import (
     SessionNotFound,
     SoldOut,
 )
-from bookings.models import Reservation, ReservationStatus, Source
+from bookings.models import Reservation, ReservationStatus, Source, WaitlistEntry
 from members import services as members_services
 from members.models import CreditEntry, CreditKind, Payment, PaymentKind
 from studios.models import ClassSession, EarningEntry, EarningKind
@@ -555,6 +558,41 @@ def test_waitlist_only_when_sold_out(active_member, session):
 
     with pytest.raises(WaitlistError, match="book it instead"):
         services.join_waitlist(active_member, session.pk)
+
+
+def test_only_a_member_whom_nothing_but_a_free_spot_stops_may_wait(client, market, plan, studio):
+    """A member who has used the studio's monthly visits, or lacks the credits, would be
+    passed over by every promotion: they are told why, on the class page and by the API, and
+    not put on the waitlist, where they would also count as demand for more spots."""
+    from bookings.errors import WaitlistError
+
+    session = factories.ClassSessionFactory(
+        studio=studio, network_spots=1, capacity=10, credit_price=6
+    )
+    holder, at_limit, short, able = (factories.MemberFactory(home_market=market) for _ in range(4))
+    for m in (holder, at_limit, short, able):
+        members_services.choose_plan(m, plan)
+    services.book(holder, session.pk)
+    for _ in range(studio.monthly_visit_limit):
+        services.book(at_limit, factories.ClassSessionFactory(studio=studio).pk)
+    members_services.adjust_credits(short, amount=-(short.credit_balance - 5), note="spent")
+    limit = f"You've reached your {studio.monthly_visit_limit} visits at this studio this cycle."
+    expected = {at_limit: limit, short: "This class costs 6 credits; you have 5."}
+    for member, reason in expected.items():
+        client.force_login(member.user)
+        page = client.get(reverse("bookings:class", args=[session.pk])).content.decode()
+        assert escape(reason) in page and "Join the waitlist" not in page
+        assert "sold out" not in page
+        with pytest.raises(WaitlistError, match=re.escape(reason)):
+            services.join_waitlist(member, session.pk)
+        response = client.post(f"/api/v1/sessions/{session.pk}/waitlist/")
+        assert response.status_code == 409 and response.json()["error"]["message"] == reason
+    assert not WaitlistEntry.objects.filter(session=session).exists()
+    client.force_login(able.user)
+    page = client.get(reverse("bookings:class", args=[session.pk])).content.decode()
+    assert "Join the waitlist</button>" in page
+    entry = services.join_waitlist(able, session.pk)
+    assert services.waitlist_position(entry) == 1
 
 
 def test_generated_sessions_are_bookable(active_member, studio):
