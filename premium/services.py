@@ -25,7 +25,8 @@ def update_settings(studio: Studio, *, by, **values) -> PremiumSettings:
     """Save a studio's Premium settings; the change goes to the studio's audit log."""
     with transaction.atomic(durable=True):
         current = settings_for(studio)
-        before = {k: getattr(current, k) for k in FIELDS} if current.pk else {}
+        # A first save changes the defaults the studio had: the log shows them as before.
+        before = {k: getattr(current, k) for k in FIELDS}
         # What is not given keeps its value; a first save starts from the defaults.
         obj, _ = PremiumSettings.objects.update_or_create(
             studio=studio,

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from .models import (
     AuditEntry,
+    Category,
     ClassSession,
     ClassType,
     EarningEntry,
@@ -18,6 +19,7 @@ from .models import (
     StaffMembership,
     StaffRole,
     Studio,
+    Weekday,
 )
 from .services import local_to_utc
 
@@ -118,17 +120,61 @@ def audit_log(studio: Studio) -> QuerySet[AuditEntry]:
     )
 
 
-def name_audit_subjects(studio: Studio, entries) -> None:
-    """Give each entry a `subject`: its target as the studio knows it. A schedule or a class is
-    stored by its id ("schedule:12", "session:345"), which nobody at the studio knows; it reads
-    as its class type and its days and time, or its start, in the studio's time. Two queries at
-    most, whatever the page holds; a target that names nothing found stays as stored."""
+# How the audit log names what changed, where the stored key does not read well on its own;
+# any other key reads as its words ("network_spots": "Network spots"). The Premium keys are
+# here too: the premium app writes its settings' changes to this log.
+AUDIT_LABELS = {
+    "capacity": "Room",
+    "credit_price": "Credits",
+    "studio_booked": "Studio bookings",
+    "weekdays": "Days",
+    "local_start_time": "Start time",
+    "duration_minutes": "Minutes",
+    "starts_at": "Starts",
+    "is_active": "Offered",
+    "cancellation_window_hours": "Free cancellation (hours before)",
+    "booking_cutoff_minutes": "Booking cutoff (minutes before)",
+    "payout_rate_cents": "Payout rate",
+    "enabled": "Premium",
+    "price_cents": "Premium price",
+    "max_spots": "Premium spots a class",
+    "a_la_carte_enabled": "À la carte",
+    "smartspot_enabled": "SmartSpot",
+    "smartspot_cap": "SmartSpot cap",
+}
+
+
+@dataclass(frozen=True)
+class AuditChange:
+    label: str
+    before: str
+    after: str
+
+
+def present_audit_entries(studio: Studio, entries) -> None:
+    """Ready a page of the audit log for people: each entry gets a `subject`, its target as
+    the studio knows it, and `rows`, its changes as AuditChange (labels, money in the
+    market's currency, days and times in words, instructors and class types by name).
+
+    A schedule or a class is stored by its id ("schedule:12", "session:345"), which nobody
+    at the studio knows; it reads as its class type and its days and time, or its start, in
+    the studio's time. At most four queries, whatever the page holds; a target or an id that
+    names nothing found reads as stored."""
     entries = list(entries)
-    wanted: dict[str, set[int]] = {"schedule": set(), "session": set()}
+    wanted: dict[str, set[int]] = {
+        "schedule": set(),
+        "session": set(),
+        "instructor_id": set(),
+        "class_type_id": set(),
+    }
     for entry in entries:
         kind, _, pk = entry.target.partition(":")
         if kind in wanted and pk.isdigit():
             wanted[kind].add(int(pk))
+        for key in ("instructor_id", "class_type_id"):
+            for value in (entry.before.get(key), entry.after.get(key)):
+                if isinstance(value, int):
+                    wanted[key].add(value)
     names = {}
     if wanted["schedule"]:
         for schedule in Schedule.objects.filter(
@@ -142,8 +188,68 @@ def name_audit_subjects(studio: Studio, entries) -> None:
         ).select_related("class_type"):
             start = timezone.localtime(session.starts_at, tz)
             names[f"session:{session.pk}"] = f"{session.class_type} {start:%a %-d %b %Y, %H:%M}"
+    ids = {}
+    for key, model in (("instructor_id", Instructor), ("class_type_id", ClassType)):
+        if wanted[key]:
+            ids[key] = dict(
+                model.objects.filter(studio=studio, pk__in=wanted[key]).values_list("pk", "name")
+            )
     for entry in entries:
         entry.subject = names.get(entry.target, entry.target)
+        entry.rows = [
+            AuditChange(
+                _audit_label(key),
+                _audit_value(studio, key, old, ids),
+                _audit_value(studio, key, new, ids),
+            )
+            for key, old, new in entry.changes
+        ]
+
+
+def _audit_label(key: str) -> str:
+    if key in AUDIT_LABELS:
+        return AUDIT_LABELS[key]
+    return key.removesuffix("_id").replace("_", " ").capitalize()
+
+
+def _audit_value(studio: Studio, key: str, value, ids: dict) -> str:
+    from .templatetags.money import format_money
+
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if key in ids and isinstance(value, int):
+        return ids[key].get(value, str(value))
+    if key.endswith("_cents") and isinstance(value, int):
+        return format_money(value, studio.market.currency)
+    if key == "weekdays" and isinstance(value, list):
+        return ", ".join(Weekday(d).label for d in sorted(value) if d in Weekday.values)
+    if key == "role" and value in StaffRole.values:
+        return StaffRole(value).label
+    if key == "category" and value in Category.values:
+        return Category(value).label
+    if isinstance(value, str):
+        return _audit_moment(studio, value)
+    return str(value)
+
+
+def _audit_moment(studio: Studio, text: str) -> str:
+    """An ISO date, time or date and time as the rest of the dashboard writes them (a moment
+    in the studio's time); any other text as it is."""
+    try:
+        if "T" in text:
+            moment = datetime.fromisoformat(text)
+            if moment.tzinfo is not None:
+                moment = timezone.localtime(moment, studio.market.tzinfo)
+            return f"{moment:%a %-d %b %Y, %H:%M}"
+        if len(text) == 10 and text[4] == "-":
+            return f"{date.fromisoformat(text):%-d %b %Y}"
+        if len(text) in (5, 8) and text[2] == ":":
+            return f"{time.fromisoformat(text):%H:%M}"
+    except ValueError:
+        pass
+    return text
 
 
 def earnings_in_month(studio: Studio, year: int, month: int) -> QuerySet[EarningEntry]:

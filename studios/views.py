@@ -177,7 +177,7 @@ def settings_page(request, studio):
     audit = None
     if request.partner.can["audit"]:
         audit = Paginator(selectors.audit_log(studio), 25).get_page(request.GET.get("page"))
-        selectors.name_audit_subjects(studio, audit)
+        selectors.present_audit_entries(studio, audit)
     return render(
         request,
         "studios/partner/settings.html",
