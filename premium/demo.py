@@ -362,18 +362,20 @@ def _past_a_la_carte(rng, settings, taken, roomy, sold) -> list:
 
 
 # Where the demo owner's studios get demand: a class SmartSpot looks at (the next 48 hours)
-# and one only Opportunities sees (up to 14 days ahead), so that both pages have something to
-# show whatever the weekday (a studio may hold no class over the weekend).
+# and two only Opportunities sees (up to 14 days ahead), so that both pages have something to
+# show whatever the weekday (a studio may hold no class over the weekend), and the owner has
+# one recommendation to accept and one left open (_decide_as_the_demo_owner).
 DEMO_DEMAND_WINDOWS = (
     (timedelta(hours=3), timedelta(hours=44)),
     (timedelta(days=2), timedelta(days=8)),
+    (timedelta(days=2), timedelta(days=8)),  # the next class after the one above
 )
 DEMO_WAITING = 5  # members left waiting at each class: more than SmartSpot's cap releases
 
 
 def _demand_for_the_demo_owner(rng: random.Random) -> int:
     """Sell out classes of each demo owner studio on the network, with members waiting: the
-    first class of each window with room beyond its network spots."""
+    first class of each window with room beyond its network spots, not picked before."""
     from bookings import services
     from bookings.errors import BookingError
 
@@ -381,6 +383,7 @@ def _demand_for_the_demo_owner(rng: random.Random) -> int:
     sold = 0
     for studio in demo_owner_studios():
         members = list(crowd().filter(home_market_id=studio.market_id).order_by("pk"))
+        picked = []
         for after, before in DEMO_DEMAND_WINDOWS:
             session = (
                 ClassSession.objects.filter(
@@ -390,11 +393,13 @@ def _demand_for_the_demo_owner(rng: random.Random) -> int:
                     network_spots__gt=0,
                     capacity__gt=F("network_spots") + F("studio_booked") + 2,
                 )
+                .exclude(pk__in=picked)
                 .order_by("starts_at")
                 .first()
             )
             if session is None:
                 continue
+            picked.append(session.pk)
             waiting = 0
             for member in rng.sample(members, len(members)):
                 if waiting >= DEMO_WAITING:
