@@ -22,6 +22,7 @@ from .models import (
     Weekday,
 )
 from .services import local_to_utc
+from .templatetags.money import format_money
 
 
 def month_bounds(studio: Studio, year: int, month: int) -> tuple[datetime, datetime]:
@@ -195,7 +196,9 @@ def present_audit_entries(studio: Studio, entries) -> None:
                 model.objects.filter(studio=studio, pk__in=wanted[key]).values_list("pk", "name")
             )
     for entry in entries:
-        entry.subject = names.get(entry.target, entry.target)
+        kind, _, name = entry.target.partition(":")
+        # Premium's class-type prices are kept by the class type's name.
+        entry.subject = name if kind == "class type" else names.get(entry.target, entry.target)
         entry.rows = [
             AuditChange(
                 _audit_label(key),
@@ -213,8 +216,6 @@ def _audit_label(key: str) -> str:
 
 
 def _audit_value(studio: Studio, key: str, value, ids: dict) -> str:
-    from .templatetags.money import format_money
-
     if value is None or value == "":
         return "—"
     if isinstance(value, bool):

@@ -1069,6 +1069,7 @@ def test_the_audit_log_reads_each_change_in_words_money_and_names(owner_client, 
     owner_client.post(url("schedule_new", studio), schedule_form(studio))
     services.update_session(studio, session.pk, by=owner, instructor=second, capacity=25)
     premium_services.update_settings(studio, by=owner, enabled=False)
+    premium_services.set_class_type_price(studio, session.class_type, price_cents=3000, by=owner)
     manager = factories.StaffFactory(studio=studio, role=StaffRole.MANAGER)
     services.change_role(studio, manager.pk, role=StaffRole.FRONT_DESK, by=owner)
     page = owner_client.get(url("settings", studio)).content.decode()
@@ -1087,6 +1088,8 @@ def test_the_audit_log_reads_each_change_in_words_money_and_names(owner_client, 
         f"Room: {session.capacity} → 25",
         "Premium: Yes → No",
         "Role: Manager → Front desk",
+        "Premium price: — → $30.00",
     ):
         assert expected in text, (expected, text)
     assert "_cents" not in text and "instructor_id" not in text and "<code>" not in page
+    assert f"premium price {session.class_type.name}</td>" in page and "class type:" not in page
