@@ -217,7 +217,11 @@ def test_the_demo_owner_has_decided_recommendations_and_an_audit_log_that_names_
             ("network_spots", accepted.network_spots_before, session.network_spots)
         ]
         page = client.get(reverse("partner:opportunities", args=[studio.slug])).content.decode()
-        assert f"1 accepted · {accepted.suggested_spots} spots added · {sold} sold" in page
+        rate = studio.payout_rate_cents * sold
+        assert (
+            f"1 accepted · {accepted.suggested_spots} spots added · {sold} sold, worth "
+            f"${rate // 100:,}.{rate % 100:02d} at your rate"
+        ) in page
         assert page.count("Accepted<div") == 1 and page.count("Dismissed<div") == len(dismissed)
         log = client.get(reverse("partner:settings", args=[studio.slug])).content.decode()
         assert "class changed " + session.class_type.name in log
