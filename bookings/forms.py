@@ -8,6 +8,19 @@ from .models import ReservationKind
 from .selectors import TIMES_OF_DAY, SearchFilters, pays_money
 
 
+def _bound(label: str, *, most: int) -> forms.IntegerField:
+    """One end of a search range ("Min credits", "Max price"): a whole number from 1."""
+    return forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=most,
+        label=label,
+        widget=forms.NumberInput(
+            attrs={"aria-label": label, "placeholder": label.split()[0].lower()}
+        ),
+    )
+
+
 class SearchForm(forms.Form):
     day = forms.DateField(required=False, widget=forms.HiddenInput)
     time = forms.ChoiceField(
@@ -21,36 +34,12 @@ class SearchForm(forms.Form):
         widget=forms.Select(attrs={"aria-label": "Category"}),
     )
     studio = forms.SlugField(required=False, widget=forms.HiddenInput)
-    min_credits = forms.IntegerField(
-        required=False,
-        min_value=1,
-        max_value=200,
-        label="Min credits",
-        widget=forms.NumberInput(attrs={"aria-label": "Min credits", "placeholder": "min"}),
-    )
-    max_credits = forms.IntegerField(
-        required=False,
-        min_value=1,
-        max_value=200,
-        label="Max credits",
-        widget=forms.NumberInput(attrs={"aria-label": "Max credits", "placeholder": "max"}),
-    )
+    min_credits = _bound("Min credits", most=200)
+    max_credits = _bound("Max credits", most=200)
     # Without a plan, a member pays for a class in money (à la carte), and their rows show
     # that price: they filter by it, in whole units of the market's currency.
-    min_price = forms.IntegerField(
-        required=False,
-        min_value=1,
-        max_value=100_000,
-        label="Min price",
-        widget=forms.NumberInput(attrs={"aria-label": "Min price", "placeholder": "min"}),
-    )
-    max_price = forms.IntegerField(
-        required=False,
-        min_value=1,
-        max_value=100_000,
-        label="Max price",
-        widget=forms.NumberInput(attrs={"aria-label": "Max price", "placeholder": "max"}),
-    )
+    min_price = _bound("Min price", most=100_000)
+    max_price = _bound("Max price", most=100_000)
     mine = forms.BooleanField(required=False, label="My studios")
     q = forms.CharField(
         required=False,
