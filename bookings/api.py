@@ -426,14 +426,23 @@ class WaitlistSerializer(serializers.Serializer):
 class WaitlistView(APIView):
     @extend_schema(
         summary="Join the waitlist of a sold-out class",
+        description="Only a member whom nothing but a free network spot stops may wait: one "
+        "who has used the studio's monthly visits for the class's cycle, or lacks its credits, "
+        "gets a 409 that says so (promotions would pass them over).",
         request=None,
-        responses={201: WaitlistSerializer},
+        responses={201: WaitlistSerializer, 409: ErrorSerializer},
         examples=[
             OpenApiExample(
                 "Waiting",
                 value={"id": 77, "session": 1301, "status": "waiting", "position": 3},
                 response_only=True,
-            )
+            ),
+            error_example(
+                "At the studio's monthly limit",
+                409,
+                "waitlist_error",
+                "You've reached your 3 visits at this studio this cycle.",
+            ),
         ],
     )
     def post(self, request, session_id: int):
