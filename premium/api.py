@@ -1,8 +1,8 @@
 """Partner API of the premium app: Opportunities to accept or dismiss."""
 
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.mixins import ListModelMixin
 from rest_framework.response import Response
 
@@ -15,6 +15,11 @@ from .models import Opportunity
 class OpportunitySerializer(serializers.ModelSerializer):
     starts_at = serializers.DateTimeField(source="session.starts_at")
     class_name = serializers.CharField(source="session.class_type.name")
+    decided_by = serializers.EmailField(source="decided_by.email", default=None, allow_null=True)
+    sold = serializers.SerializerMethodField(
+        help_text="In the decided list, of an accepted recommendation's spots, those the "
+        "network has sold; null elsewhere."
+    )
 
     class Meta:
         model = Opportunity
@@ -28,7 +33,15 @@ class OpportunitySerializer(serializers.ModelSerializer):
             "reason",
             "status",
             "scope",
+            "decided_at",
+            "decided_by",
+            "sold",
         ]
+
+    def get_sold(self, obj) -> int | None:
+        if obj.status != "accepted":
+            return None
+        return getattr(obj, "sold_extra", None)
 
 
 class AcceptSerializer(StrictModelSerializer):
@@ -49,6 +62,9 @@ EXAMPLE = {
     "reason": "Sold out 3 days ahead; 2 members waiting.",
     "status": "open",
     "scope": "",
+    "decided_at": None,
+    "decided_by": None,
+    "sold": None,
 }
 
 
@@ -57,7 +73,17 @@ class OpportunitiesView(ListModelMixin, PartnerAPIView):
     serializer_class = OpportunitySerializer
 
     @extend_schema(
-        summary="Open recommendations",
+        summary="Open recommendations, or the decided ones",
+        parameters=[
+            OpenApiParameter(
+                "status",
+                str,
+                enum=["open", "decided"],
+                description="open (default): those to decide, soonest class first; decided: "
+                "those accepted or dismissed, newest decision first, with who decided, when, "
+                "and for an accepted one how many of its spots the network sold.",
+            )
+        ],
         examples=[
             OpenApiExample(
                 "One",
@@ -70,6 +96,11 @@ class OpportunitiesView(ListModelMixin, PartnerAPIView):
         return self.list(request)
 
     def get_queryset(self):
+        wanted = self.request.query_params.get("status", "open")
+        if wanted == "decided":
+            return selectors.decided_opportunities(self.studio)
+        if wanted != "open":
+            raise ValidationError({"status": ['Use "open" or "decided".']})
         return selectors.open_opportunities(self.studio)
 
 

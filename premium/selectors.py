@@ -251,17 +251,17 @@ def accepted_revenue(studio: Studio) -> dict:
 DECIDED_SHOWN = 10
 
 
-def decided_opportunities(studio: Studio, *, limit: int = DECIDED_SHOWN) -> list[Opportunity]:
-    """The studio's latest decided recommendations, newest first, each with `sold_extra`
-    (_sold_extra()) and who decided it. One query."""
-    return list(
+def decided_opportunities(studio: Studio):
+    """The studio's decided recommendations, newest decision first, each with `sold_extra`
+    (_sold_extra()) and who decided it (the page shows the first DECIDED_SHOWN)."""
+    return (
         Opportunity.objects.filter(
             studio=studio,
             status__in=[OpportunityStatus.ACCEPTED, OpportunityStatus.DISMISSED],
         )
         .select_related("session__class_type", "decided_by")
         .annotate(sold_extra=_sold_extra())
-        .order_by("-decided_at", "-pk")[:limit]
+        .order_by("-decided_at", "-pk")
     )
 
 

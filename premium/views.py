@@ -71,7 +71,7 @@ def opportunities(request, studio):
             "studio": studio,
             "open": list(selectors.open_opportunities(studio)),
             "accepted": selectors.accepted_revenue(studio),
-            "decided": selectors.decided_opportunities(studio),
+            "decided": list(selectors.decided_opportunities(studio)[: selectors.DECIDED_SHOWN]),
         },
     )
 

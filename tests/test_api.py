@@ -356,6 +356,24 @@ def test_partner_opportunities_accept(studio, owner_token):
     session.refresh_from_db()
     assert session.network_spots == 10
     assert_error(client.post(f"{base}/opportunities/{opportunity.pk}/dismiss/"), 422)
+    # The decided ones, newest decision first, with who decided and what the spots sold.
+    Opportunity.objects.filter(pk=opportunity.pk).update(
+        decided_at=timezone.now() - timedelta(hours=1)
+    )
+    ClassSession.objects.filter(pk=session.pk).update(network_booked=9)
+    later = factories.OpportunityFactory(
+        session=factories.ClassSessionFactory(studio=studio, capacity=20, network_spots=8)
+    )
+    assert client.post(f"{base}/opportunities/{later.pk}/dismiss/").status_code == 200
+    factories.OpportunityFactory(session=factories.ClassSessionFactory())  # another studio's
+    assert client.get(f"{base}/opportunities/").json()["count"] == 0
+    decided = client.get(f"{base}/opportunities/", {"status": "decided"}).json()["results"]
+    owner = studio.staff.get(role=StaffRole.OWNER).user.email
+    assert [(d["id"], d["status"], d["decided_by"], d["sold"]) for d in decided] == [
+        (later.pk, "dismissed", owner, None),
+        (opportunity.pk, "accepted", owner, 1),  # 9 booked of the 8 it had before
+    ]
+    assert_error(client.get(f"{base}/opportunities/", {"status": "all"}), 400)
 
 
 def test_partner_endpoints_are_404_for_other_studios_and_403_for_roles(studio, active_member):
