@@ -3,6 +3,7 @@
 Views parse and call the same selectors and services as the website; no rule is written twice.
 """
 
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
@@ -35,6 +36,7 @@ from .models import (
     Source,
     WebhookSubscription,
 )
+from .offers import collect_offers
 
 
 class StrictSerializer(RejectUnknownFields, serializers.Serializer):
@@ -100,6 +102,11 @@ class OfferSerializer(serializers.Serializer):
 class SessionDetailSerializer(SessionSerializer):
     offers = OfferSerializer(many=True)
     price_explanation = serializers.ListField(child=serializers.CharField())
+    can_join_waitlist = serializers.BooleanField(
+        help_text="Whether you may join the class's waitlist now: its network spots are taken "
+        "and nothing else (the studio's monthly limit, your credits) stops you booking one; "
+        "false without your credentials, and once you wait or are booked."
+    )
 
 
 SESSION_EXAMPLE = {
@@ -227,6 +234,7 @@ class SessionDetailView(APIView):
                         "Core Studio Williamsburg is paid $16.00 per visit, and a credit is worth $1.90 in New York: 9 credits.",
                         "+2 for demand: this slot is popular and fills up.",
                     ],
+                    "can_join_waitlist": False,
                 },
                 response_only=True,
             )
@@ -236,7 +244,9 @@ class SessionDetailView(APIView):
         session = selectors.session_for_page(session_id)
         if session is None:
             raise SessionNotFound("That class does not exist.")
-        session.offers = services.offers_for(session, member_for_user(request.user))
+        ctx = services.booking_context(session, member_for_user(request.user), timezone.now())
+        session.offers = collect_offers(ctx)
+        session.can_join_waitlist = services.may_join_waitlist(ctx)
         session.price_explanation = pricing.explain(session).lines
         return Response(SessionDetailSerializer(session).data)
 

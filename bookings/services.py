@@ -789,10 +789,12 @@ def waitlist_open(session: ClassSession) -> bool:
 
 
 def may_join_waitlist(ctx: BookingContext) -> bool:
-    """Whether to offer the waitlist on a class page: the class's network spots are taken and
-    nothing else stops the member booking one (standard_refusal()). join_waitlist re-checks
-    under the lock."""
-    if ctx.member is None or ctx.already_booked or not waitlist_open(ctx.session):
+    """Whether to offer the member the class's waitlist (the class page, the API): they are
+    neither on it nor booked, the class's network spots are taken and nothing else stops them
+    booking one (standard_refusal()). join_waitlist re-checks under the lock."""
+    if ctx.member is None or ctx.already_booked or ctx.waiting:
+        return False
+    if not waitlist_open(ctx.session):
         return False
     return standard_refusal(ctx)[1] is SoldOut
 

@@ -585,14 +585,18 @@ def test_only_a_member_whom_nothing_but_a_free_spot_stops_may_wait(client, marke
         assert "sold out" not in page
         with pytest.raises(WaitlistError, match=re.escape(reason)):
             services.join_waitlist(member, session.pk)
+        assert client.get(f"/api/v1/sessions/{session.pk}/").json()["can_join_waitlist"] is False
         response = client.post(f"/api/v1/sessions/{session.pk}/waitlist/")
         assert response.status_code == 409 and response.json()["error"]["message"] == reason
     assert not WaitlistEntry.objects.filter(session=session).exists()
     client.force_login(able.user)
     page = client.get(reverse("bookings:class", args=[session.pk])).content.decode()
     assert "Join the waitlist</button>" in page
+    assert client.get(f"/api/v1/sessions/{session.pk}/").json()["can_join_waitlist"] is True
     entry = services.join_waitlist(able, session.pk)
     assert services.waitlist_position(entry) == 1
+    # Once waiting, the page shows the place and the API no longer offers to join.
+    assert client.get(f"/api/v1/sessions/{session.pk}/").json()["can_join_waitlist"] is False
 
 
 def test_generated_sessions_are_bookable(active_member, studio):
