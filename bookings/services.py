@@ -56,7 +56,7 @@ from .models import (
     WaitlistEntry,
     WaitlistStatus,
 )
-from .offers import ALREADY_BOOKED, BookingContext, Offer, collect_offers, standard_refusal
+from .offers import ALREADY_BOOKED, BookingContext, collect_offers, standard_refusal
 
 log = logging.getLogger(__name__)
 
@@ -148,14 +148,6 @@ def booking_context(session: ClassSession, member: Member | None, now: datetime)
     if member is None:
         return BookingContext(session=session, member=None, now=now)
     return _context(session, sql.fetch_member_context(session, member.pk), now)
-
-
-def offers_for(
-    session: ClassSession, member: Member | None, *, now: datetime | None = None
-) -> list[Offer]:
-    """The offers a member would get now (for pages; the engine re-checks under the locks)."""
-    now = now or timezone.now()
-    return collect_offers(booking_context(session, member, now))
 
 
 # --- booking -------------------------------------------------------------------------------

@@ -30,7 +30,11 @@ def premium(studio):
 
 
 def offers(session, member):
-    return {o.kind: o for o in services.offers_for(session, member)}
+    """The offers the class's page shows the member now."""
+    from bookings.offers import collect_offers
+
+    ctx = services.booking_context(session, member, timezone.now())
+    return {o.kind: o for o in collect_offers(ctx)}
 
 
 def test_a_limit_reached_gets_premium_with_its_reason(active_member, studio, premium):
