@@ -194,6 +194,7 @@ def test_the_demo_owner_has_decided_recommendations_and_an_audit_log_that_names_
     from premium.models import Opportunity, OpportunityStatus
     from premium.selectors import accepted_revenue
     from studios.models import AuditEntry
+    from studios.templatetags.money import format_money
 
     owner = get_user_model().objects.get(email="owner@classpass.local")
     client.force_login(owner)
@@ -217,10 +218,10 @@ def test_the_demo_owner_has_decided_recommendations_and_an_audit_log_that_names_
             ("network_spots", accepted.network_spots_before, session.network_spots)
         ]
         page = client.get(reverse("partner:opportunities", args=[studio.slug])).content.decode()
-        rate = studio.payout_rate_cents * sold
+        worth = format_money(studio.payout_rate_cents * sold, studio.market.currency)
         assert (
             f"1 accepted · {accepted.suggested_spots} spots added · {sold} sold, worth "
-            f"${rate // 100:,}.{rate % 100:02d} at your rate"
+            f"{worth} at your rate"
         ) in page
         assert page.count("Accepted<div") == 1 and page.count("Dismissed<div") == len(dismissed)
         log = client.get(reverse("partner:settings", args=[studio.slug])).content.decode()

@@ -1060,10 +1060,11 @@ def test_the_audit_log_reads_each_change_in_words_money_and_names(owner_client, 
     keys, money in the market's currency, days, dates and times in words, instructors and
     roles by name, yes and no."""
     from premium import services as premium_services
+    from studios.templatetags.money import format_money
 
     first, second = (factories.InstructorFactory(studio=studio) for _ in range(2))
     session = factories.ClassSessionFactory(studio=studio, instructor=first)
-    rate = f"${studio.payout_rate_cents // 100}.{studio.payout_rate_cents % 100:02d}"
+    rate = format_money(studio.payout_rate_cents, studio.market.currency)
     limit = studio.monthly_visit_limit
     services.update_settings(studio, by=owner, payout_rate_cents=1650, monthly_visit_limit=6)
     owner_client.post(url("schedule_new", studio), schedule_form(studio))
