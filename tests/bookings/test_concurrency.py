@@ -11,9 +11,11 @@ from django.utils import timezone
 
 from bookings import services
 from bookings.errors import BookingError, SoldOut
-from bookings.models import LIVE_STATUSES, Reservation, WaitlistEntry
+from bookings.models import LIVE_STATUSES, Reservation, ReservationKind, WaitlistEntry
 from members import services as members_services
 from members.models import CreditEntry, Member, Payment, PaymentKind
+from studios import services as studio_services
+from studios.errors import InventoryError
 from studios.models import ClassSession
 from tests import factories, payments
 from tests.invariants import assert_invariants
@@ -169,6 +171,44 @@ def test_mirror_image_cancellations_with_promotions_do_not_deadlock(market, plan
         # Each freed spot went to the other member, now or by the retry task.
         assert Reservation.objects.filter(member=b, session=s1, status="booked").exists()
         assert Reservation.objects.filter(member=a, session=s2, status="booked").exists()
+    assert_invariants()
+
+
+def test_staff_resizing_a_class_while_members_book_never_leave_it_overbooked(market, plan):
+    # The manager shrinks the room and the desk adds walk-ins while sixteen members book,
+    # standard and Premium: every change either fits what is booked when it takes the lock or
+    # is refused with the reason, and every booking sees the room as it is then.
+    members = subscribed_members(16, market, plan)
+    for _ in range(4):  # a studio a round, so that no member reaches its monthly limit
+        studio = factories.StudioFactory(market=market)
+        session = factories.ClassSessionFactory(studio=studio, capacity=20, network_spots=12)
+
+        def work(i: int, pk=session.pk, studio=studio):
+            if i == 16:
+                return studio_services.update_session(
+                    studio, pk, by=None, capacity=10, network_spots=8
+                )
+            if i == 17:
+                return studio_services.update_session(studio, pk, by=None, studio_booked=4)
+            kind = ReservationKind.PREMIUM if i % 4 == 3 else ReservationKind.STANDARD
+            return services.book(members[i], pk, offer_kind=kind)
+
+        results = run_in_threads(18, work)
+
+        bookings, changes = results[:16], results[16:]
+        assert all(isinstance(r, Reservation | BookingError) for r in bookings), results
+        assert all(isinstance(r, ClassSession | InventoryError) for r in changes), results
+        session.refresh_from_db()
+        if isinstance(results[16], ClassSession):
+            assert (session.capacity, session.network_spots) == (10, 8)
+        else:  # more were booked than the smaller room or allocation holds
+            assert set(results[16].fields) <= {"capacity", "network_spots"}, results[16].fields
+            assert (session.capacity, session.network_spots) == (20, 12)
+        assert session.studio_booked == (4 if isinstance(results[17], ClassSession) else 0)
+        booked = [r for r in bookings if isinstance(r, Reservation)]
+        held = session.network_booked + session.premium_booked + session.studio_booked
+        assert len(booked) == session.network_booked + session.premium_booked
+        assert held <= session.capacity
     assert_invariants()
 
 
