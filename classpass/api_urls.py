@@ -12,6 +12,11 @@ partner = "partner/<slug:studio_slug>/"
 
 urlpatterns = [
     path("me/", members_api.MeView.as_view(), name="api-me"),
+    path("me/plan/", members_api.MyPlanView.as_view(), name="api-my-plan"),
+    path("me/plan/pause/", members_api.PausePlanView.as_view(), name="api-pause-plan"),
+    path("me/plan/resume/", members_api.ResumePlanView.as_view(), name="api-resume-plan"),
+    path("me/plan/cancel/", members_api.CancelPlanView.as_view(), name="api-cancel-plan"),
+    path("plans/", members_api.PlansView.as_view(), name="api-plans"),
     path("me/credits/", members_api.CreditsView.as_view(), name="api-credits"),
     path("me/payments/", members_api.PaymentsView.as_view(), name="api-payments"),
     path("me/delete/", members_api.DeleteAccountView.as_view(), name="api-delete-account"),

@@ -1,6 +1,9 @@
-"""Member API: who am I, my credits and payments, the studios I saved; deleting my account."""
+"""Member API: who am I, my plan and the plans on offer, my credits and payments, the studios I
+saved; deleting my account."""
 
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from collections.abc import Callable
+
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
@@ -13,6 +16,7 @@ from .models import CreditEntry, Member, Payment
 
 
 class PlanSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
     name = serializers.CharField()
     credits_per_cycle = serializers.IntegerField()
     price_cents = serializers.IntegerField()
@@ -25,6 +29,9 @@ class MeSerializer(serializers.ModelSerializer):
     last_name = serializers.CharField(source="user.last_name")
     market = serializers.SlugRelatedField(source="home_market", slug_field="slug", read_only=True)
     plan = PlanSerializer(allow_null=True)
+    next_plan = PlanSerializer(
+        allow_null=True, help_text="The plan that takes over at the next renewal, if another."
+    )
     email_confirmed = serializers.SerializerMethodField()
 
     class Meta:
@@ -37,6 +44,7 @@ class MeSerializer(serializers.ModelSerializer):
             "market",
             "status",
             "plan",
+            "next_plan",
             "credit_balance",
             "cycle_started_at",
             "next_renewal_at",
@@ -103,7 +111,14 @@ ME_EXAMPLE = OpenApiExample(
         "last_name": "Lin",
         "market": "new-york",
         "status": "active",
-        "plan": {"name": "Core", "credits_per_cycle": 50, "price_cents": 8499, "currency": "USD"},
+        "plan": {
+            "id": 2,
+            "name": "Core",
+            "credits_per_cycle": 50,
+            "price_cents": 8499,
+            "currency": "USD",
+        },
+        "next_plan": None,
         "credit_balance": 42,
         "cycle_started_at": "2026-11-03T15:00:00Z",
         "next_renewal_at": "2026-12-03T15:00:00Z",
@@ -158,6 +173,177 @@ class MeView(APIView):
         if "class_reminders" in data:
             services.set_class_reminders(member, enabled=data["class_reminders"])
         return Response(MeSerializer(member).data)
+
+
+class PlanOfferSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    credits_per_cycle = serializers.IntegerField()
+    price_cents = serializers.IntegerField()
+    price_per_credit_cents = serializers.IntegerField(
+        help_text="What a credit costs on this plan: how plans compare."
+    )
+    currency = serializers.CharField()
+    mine = serializers.SerializerMethodField()
+    from_next_renewal = serializers.SerializerMethodField()
+
+    def get_mine(self, plan) -> bool:
+        """The member's active plan."""
+        member = self.context["member"]
+        return member.has_active_plan and member.plan_id == plan.pk
+
+    def get_from_next_renewal(self, plan) -> bool:
+        """The plan the member changed to: it takes over at the next renewal."""
+        member = self.context["member"]
+        return member.has_active_plan and member.next_plan_id == plan.pk
+
+
+class PlansView(APIView):
+    @extend_schema(
+        summary="The plans I can choose",
+        description=(
+            "The plans of my city, fewest credits first. Choose one with `POST /api/v1/me/plan/`."
+        ),
+        responses=PlanOfferSerializer(many=True),  # a plain list: a city has a few
+        examples=[
+            OpenApiExample(
+                "A plan the member changed to: it takes over at the next renewal",
+                value={
+                    "id": 2,
+                    "name": "Core",
+                    "credits_per_cycle": 50,
+                    "price_cents": 8499,
+                    "price_per_credit_cents": 170,
+                    "currency": "USD",
+                    "mine": False,
+                    "from_next_renewal": True,
+                },
+                response_only=True,
+            )
+        ],
+    )
+    def get(self, request):
+        member = member_of(request)
+        plans = selectors.plans_for(member.home_market)
+        return Response(PlanOfferSerializer(plans, many=True, context={"member": member}).data)
+
+
+class PlanChoiceSerializer(RejectUnknownFields, serializers.Serializer):
+    plan = serializers.IntegerField(help_text="A plan's id, from `GET /api/v1/plans/`.")
+
+
+PLAN_ERRORS = [
+    error_example(
+        "Declined", 402, "payment_failed", "The payment did not go through: card declined"
+    ),
+    error_example(
+        "The payment service did not answer",
+        503,
+        "payment_unavailable",
+        services.PLAN_NOT_STARTED,
+    ),
+]
+
+
+class MyPlanView(APIView):
+    @extend_schema(
+        summary="Choose or change my plan",
+        description=(
+            "Without an active plan, the plan starts now: its first month is charged and its "
+            "credits are mine (402 when the payment is declined; 503 when the payment service "
+            "did not answer: send the same request again, nothing is charged twice). With an "
+            "active plan, the new one takes over at the next renewal (`next_plan`); choosing "
+            "my own plan again undoes such a change. A paused plan is resumed instead (422)."
+        ),
+        request=PlanChoiceSerializer,
+        responses={
+            200: MeSerializer,
+            400: ErrorSerializer,
+            402: ErrorSerializer,
+            422: ErrorSerializer,
+            503: ErrorSerializer,
+        },
+        examples=[
+            OpenApiExample("Choose Core", value={"plan": 2}, request_only=True),
+            ME_EXAMPLE,
+            *PLAN_ERRORS,
+            error_example(
+                "Paused",
+                422,
+                "invalid_plan_state",
+                "Your plan is paused; resume it from your account page.",
+            ),
+        ],
+    )
+    def post(self, request):
+        member = member_of(request)
+        body = PlanChoiceSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        plan = selectors.plans_for(member.home_market).filter(pk=body.validated_data["plan"])
+        if not plan:
+            raise ValidationError({"plan": ["That plan is not offered in your city."]})
+        services.pick_plan(member, plan[0])
+        return Response(MeSerializer(selectors.member_for_user(request.user)).data)
+
+
+class PlanActionView(APIView):
+    """POST runs `action` on the member's plan and answers with the member, as GET /me/ does."""
+
+    action: Callable[[Member], Member]
+
+    def post(self, request):
+        self.action(member_of(request))
+        return Response(MeSerializer(selectors.member_for_user(request.user)).data)
+
+
+def _plan_action_schema(summary: str, description: str, refusal: str, *, charges: bool):
+    errors = {402: ErrorSerializer, 503: ErrorSerializer} if charges else {}
+    return extend_schema_view(
+        post=extend_schema(
+            summary=summary,
+            description=description,
+            request=None,
+            responses={200: MeSerializer, 422: ErrorSerializer, **errors},
+            examples=[
+                ME_EXAMPLE,
+                error_example("Not possible now", 422, "invalid_plan_state", refusal),
+                *(PLAN_ERRORS if charges else []),
+            ],
+        )
+    )
+
+
+@_plan_action_schema(
+    "Pause my plan",
+    "Renewals stop and the credits wait; a paused member cannot book until they resume.",
+    "Only an active plan can be paused.",
+    charges=False,
+)
+class PausePlanView(PlanActionView):
+    action = staticmethod(services.pause)
+
+
+@_plan_action_schema(
+    "Resume my paused plan",
+    "A new month starts now: charged now (402 when declined; 503 when the payment service did "
+    "not answer: send it again, nothing is charged twice), its credits added to those that "
+    "waited, within the rollover limit.",
+    "Only a paused plan can be resumed.",
+    charges=True,
+)
+class ResumePlanView(PlanActionView):
+    action = staticmethod(services.resume)
+
+
+@_plan_action_schema(
+    "Cancel my plan",
+    "The plan ends now: nothing more is charged, unused credits are forfeited (a ledger "
+    "entry), classes already booked stay booked. A plan can be chosen again at any time.",
+    "There is no plan to cancel.",
+    charges=False,
+)
+class CancelPlanView(PlanActionView):
+    action = staticmethod(services.cancel_plan)
 
 
 class CreditsView(generics.ListAPIView):

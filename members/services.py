@@ -826,6 +826,17 @@ def change_plan(member: Member, plan: Plan) -> Member:
     return locked
 
 
+def pick_plan(member: Member, plan: Plan, *, now: datetime | None = None) -> str:
+    """What choosing `plan` on the plan page (or the API) does: a member without an active plan
+    starts it now, charged now ("started"); an active plan switches to it from the next
+    renewal ("changed"). Each service checks the member's state again under its lock."""
+    if member.has_active_plan:
+        change_plan(member, plan)
+        return "changed"
+    choose_plan(member, plan, now=now)
+    return "started"
+
+
 def pause(member: Member) -> Member:
     """Stop renewals. Credits are kept, but a paused member cannot book until they resume."""
     with transaction.atomic(durable=True):

@@ -129,20 +129,19 @@ def plan(request):
     if request.method == "POST" and form.is_valid():
         chosen = form.cleaned_data["plan"]
         try:
-            if member.has_active_plan:
-                services.change_plan(member, chosen)
-                done = f"From your next renewal you'll be on the {chosen.name} plan."
+            done = services.pick_plan(member, chosen)
+        except MemberError as exc:
+            form.add_error("plan", exc.message)
+        else:
+            if done == "changed":
+                message = f"From your next renewal you'll be on the {chosen.name} plan."
             else:
-                services.choose_plan(member, chosen)
-                done = (
+                message = (
                     f"You're on the {chosen.name} plan: "
                     f"{format_credits(chosen.credits_per_cycle)} "
                     f"{'is' if chosen.credits_per_cycle == 1 else 'are'} yours."
                 )
-        except MemberError as exc:
-            form.add_error("plan", exc.message)
-        else:
-            messages.success(request, done)
+            messages.success(request, message)
             return redirect("members:account")
     return render(
         request,

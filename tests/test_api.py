@@ -106,6 +106,88 @@ def test_a_member_sets_a_name_and_turns_class_reminders_off_and_on_over_the_api(
     assert_error(api().patch("/api/v1/me/", body, format="json"), 401)
 
 
+def test_a_member_chooses_changes_pauses_resumes_and_cancels_a_plan_over_the_api(
+    member, market, plan
+):
+    bigger = factories.PlanFactory(market=market, credits_per_cycle=60, price_cents=9000)
+    factories.PlanFactory(market=market, credits_per_cycle=90, is_active=False)  # retired
+    elsewhere = factories.PlanFactory(market=factories.MarketFactory())
+    client = api(token_for(member.user))
+    offered = client.get("/api/v1/plans/").json()
+    assert [p["id"] for p in offered] == [plan.pk, bigger.pk]
+    assert offered[1]["price_per_credit_cents"] == 150
+    assert not any(p["mine"] or p["from_next_renewal"] for p in offered)
+    # A plan of another city, or none at all, is refused and charges nothing.
+    for body in ({"plan": elsewhere.pk}, {"plan": "core"}, {}, {"plan": plan.pk, "card": 1}):
+        assert_error(client.post("/api/v1/me/plan/", body, format="json"), 400, "invalid")
+    assert not Payment.objects.exists()
+
+    started = client.post("/api/v1/me/plan/", {"plan": plan.pk}, format="json")
+    assert started.status_code == 200, started.content
+    me = started.json()
+    assert (me["status"], me["plan"]["id"], me["credit_balance"]) == ("active", plan.pk, 30)
+    charge = Payment.objects.get(member=member, kind=PaymentKind.PLAN)
+    assert (charge.status, charge.amount_cents) == (PaymentStatus.SUCCEEDED, plan.price_cents)
+    # With an active plan, another takes over at the next renewal; the same one undoes that.
+    changed = client.post("/api/v1/me/plan/", {"plan": bigger.pk}, format="json").json()
+    assert (changed["plan"]["id"], changed["next_plan"]["id"]) == (plan.pk, bigger.pk)
+    flags = {
+        p["id"]: (p["mine"], p["from_next_renewal"]) for p in client.get("/api/v1/plans/").json()
+    }
+    assert flags == {plan.pk: (True, False), bigger.pk: (False, True)}
+    kept = client.post("/api/v1/me/plan/", {"plan": plan.pk}, format="json").json()
+    assert kept["next_plan"] is None
+    assert Payment.objects.filter(member=member).count() == 1  # a change charges nothing now
+
+    paused = client.post("/api/v1/me/plan/pause/")
+    assert paused.status_code == 200 and paused.json()["status"] == "paused"
+    assert_error(client.post("/api/v1/me/plan/pause/"), 422, "invalid_plan_state")
+    assert_error(
+        client.post("/api/v1/me/plan/", {"plan": plan.pk}, format="json"), 422, "invalid_plan_state"
+    )
+    resumed = client.post("/api/v1/me/plan/resume/").json()
+    assert (resumed["status"], resumed["credit_balance"]) == ("active", 60)
+    assert Payment.objects.filter(member=member, status=PaymentStatus.SUCCEEDED).count() == 2
+    cancelled = client.post("/api/v1/me/plan/cancel/").json()
+    assert (cancelled["status"], cancelled["credit_balance"]) == ("cancelled", 0)
+    assert_error(client.post("/api/v1/me/plan/cancel/"), 422, "invalid_plan_state")
+    assert_error(client.post("/api/v1/me/plan/resume/"), 422, "invalid_plan_state")
+    member.refresh_from_db()
+    assert member.credit_balance == sum(e.amount for e in member.credit_entries.all()) == 0
+
+
+def test_a_declined_or_unanswered_plan_charge_over_the_api_starts_nothing(market, plan, settings):
+    declined = factories.MemberFactory(home_market=market, declines=True)
+    error = assert_error(
+        api(token_for(declined.user)).post("/api/v1/me/plan/", {"plan": plan.pk}, format="json"),
+        402,
+        "payment_failed",
+    )
+    assert "declined" in error["message"]
+    declined.refresh_from_db()
+    assert (declined.status, declined.credit_balance) == ("none", 0)
+
+    member = factories.MemberFactory(home_market=market)
+    client = api(token_for(member.user))
+    settings.PAYMENT_PROVIDER = payments.UNREACHABLE
+    error = assert_error(
+        client.post("/api/v1/me/plan/", {"plan": plan.pk}, format="json"),
+        503,
+        "payment_unavailable",
+    )
+    assert "You will not be charged twice" in error["message"]
+    settings.PAYMENT_PROVIDER = "members.payments.LocalPaymentProvider"
+    again = client.post("/api/v1/me/plan/", {"plan": plan.pk}, format="json").json()
+    assert (again["status"], again["credit_balance"]) == ("active", 30)
+    assert Payment.objects.get(member=member).status == PaymentStatus.SUCCEEDED  # the same try
+    # Staff without a member profile have no plan to choose; nobody signed out either.
+    staff = factories.StaffFactory(studio=factories.StudioFactory(market=market)).user
+    for path in ("/api/v1/plans/", "/api/v1/me/plan/pause/"):
+        method = "get" if path.endswith("plans/") else "post"
+        assert_error(getattr(api(token_for(staff)), method)(path), 404)
+        assert_error(getattr(api(), method)(path), 401)
+
+
 def test_a_member_saves_studios_and_searches_only_theirs_over_the_api(active_member, studio):
     other = factories.StudioFactory(market=studio.market)
     tz = studio.market.tzinfo
