@@ -11,6 +11,7 @@ from studios import api as studios_api
 partner = "partner/<slug:studio_slug>/"
 
 urlpatterns = [
+    path("auth/token/", members_api.TokenView.as_view(), name="api-token"),
     path("me/", members_api.MeView.as_view(), name="api-me"),
     path("me/plan/", members_api.MyPlanView.as_view(), name="api-my-plan"),
     path("me/plan/pause/", members_api.PausePlanView.as_view(), name="api-pause-plan"),

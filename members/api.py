@@ -3,15 +3,19 @@ saved; deleting my account."""
 
 from collections.abc import Callable
 
+from django.contrib.auth import authenticate, user_logged_in
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from classpass.api import error as api_error
 from studios.api import ErrorSerializer, RejectUnknownFields, error_example
 
 from . import selectors, services
+from .auth import TokenAuthentication
 from .models import CreditEntry, Member, Payment
 
 
@@ -344,6 +348,100 @@ class ResumePlanView(PlanActionView):
 )
 class CancelPlanView(PlanActionView):
     action = staticmethod(services.cancel_plan)
+
+
+class LoginSerializer(RejectUnknownFields, serializers.Serializer):
+    email = serializers.CharField(max_length=254)
+    password = serializers.CharField(max_length=4096, trim_whitespace=False, write_only=True)
+
+
+class NewTokenSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="Send it as `Authorization: Token <token>`.")
+
+
+BAD_LOGIN = "That e-mail address and password do not match an account."
+LOCKED_OUT = (
+    "Too many attempts: this account is locked for an hour after several wrong passwords from "
+    "here. Reset the password on the website, or try again later."
+)
+
+
+class TokenView(APIView):
+    """An app's log-in and log-out: a personal token for an e-mail address and password, the
+    same token the account page makes, and its revocation. The log-in goes through the same
+    authentication backends as the website's, django-axes first, so wrong passwords lock the
+    account for this address as they do there."""
+
+    def _logging_in(self) -> bool:
+        # The schema generator builds the view without a request.
+        return getattr(self.request, "method", None) == "POST"
+
+    def get_authenticators(self):
+        # Logging in needs no credentials (nor a session's CSRF token); logging out, the token.
+        return [] if self._logging_in() else [TokenAuthentication()]
+
+    def get_permissions(self):
+        return [AllowAny()] if self._logging_in() else super().get_permissions()
+
+    @extend_schema(
+        summary="Log in: a new token for my e-mail address and password",
+        description=(
+            "For apps: answers a personal token, shown once (only its digest is stored), as the "
+            "account page's tokens. Wrong credentials are a 400 that does not say which was "
+            "wrong; after five from one address the account is locked there for an hour (429), "
+            "as on the website."
+        ),
+        auth=[],
+        request=LoginSerializer,
+        responses={201: NewTokenSerializer, 400: ErrorSerializer, 429: ErrorSerializer},
+        examples=[
+            OpenApiExample(
+                "Log in",
+                value={"email": "maya@example.com", "password": "my password"},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "A new token",
+                value={"token": "9f0c2e7d1b5a4c3e8f6a0b2d4c6e8a1f3b5d7c9e1a3c5e7f9b1d3f5a7c9e1b3d"},
+                response_only=True,
+                status_codes=["201"],
+            ),
+            error_example(
+                "Wrong e-mail address or password", 400, "invalid_credentials", BAD_LOGIN
+            ),
+            error_example("Locked out", 429, "locked_out", LOCKED_OUT),
+        ],
+    )
+    def post(self, request):
+        body = LoginSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        http_request = request._request  # django-axes reads and flags Django's own request
+        user = authenticate(
+            http_request,
+            username=body.validated_data["email"],
+            password=body.validated_data["password"],
+        )
+        if getattr(http_request, "axes_locked_out", False):
+            # Answered here, in the API's shape, rather than by AxesMiddleware's HTML page.
+            http_request.axes_locked_out = False
+            return api_error("locked_out", LOCKED_OUT, status.HTTP_429_TOO_MANY_REQUESTS)
+        if user is None:
+            return api_error("invalid_credentials", BAD_LOGIN, status.HTTP_400_BAD_REQUEST)
+        # As a log-in on the website: last_login, and django-axes forgets the failures.
+        user_logged_in.send(sender=type(user), request=http_request, user=user)
+        _, token = services.create_api_token(user)
+        return Response({"token": token}, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Log out: revoke the token of this request",
+        description="Other tokens of the account keep working; the account page lists them.",
+        request=None,
+        responses={204: None, 401: ErrorSerializer},
+        examples=[error_example("Already revoked", 401, "authentication_failed", "Invalid token.")],
+    )
+    def delete(self, request):
+        services.revoke_api_token(request.user, request.auth.token_key)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class CreditsView(generics.ListAPIView):

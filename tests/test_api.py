@@ -58,6 +58,55 @@ def test_create_api_token_prints_a_working_token_stored_only_as_a_digest(active_
     assert_error(api(token).get("/api/v1/me/"), 401)
 
 
+def test_an_app_logs_in_for_a_token_and_logs_out(active_member, plan):
+    active_member.user.set_password("correct-horse-battery")
+    active_member.user.save()
+    kept = token_for(active_member.user)  # another device's token
+    email = f"  {active_member.user.email.upper()} "  # typed on a phone
+    login = api().post(
+        "/api/v1/auth/token/", {"email": email, "password": "correct-horse-battery"}, format="json"
+    )
+    assert login.status_code == 201, login.content
+    token = login.json()["token"]
+    assert api(token).get("/api/v1/me/").json()["credit_balance"] == 30
+    stored = AuthToken.objects.filter(user=active_member.user)
+    assert stored.count() == 2 and token not in json.dumps(list(stored.values_list("digest")))
+    active_member.user.refresh_from_db()
+    assert active_member.user.last_login is not None
+
+    assert api(token).delete("/api/v1/auth/token/").status_code == 204
+    assert_error(api(token).get("/api/v1/me/"), 401)
+    assert api(kept).get("/api/v1/me/").status_code == 200  # only this token is revoked
+    assert_error(api().delete("/api/v1/auth/token/"), 401)
+
+
+def test_api_log_in_refuses_without_saying_why_and_locks_out_as_the_website(client, active_member):
+    active_member.user.set_password("correct-horse-battery")
+    active_member.user.save()
+    for body in ({"email": active_member.user.email}, {"email": "x", "password": "y", "otp": 1}):
+        assert_error(api().post("/api/v1/auth/token/", body, format="json"), 400, "invalid")
+    wrong = {"email": active_member.user.email, "password": "wrong-password"}
+    nobody = {"email": "nobody@example.com", "password": "correct-horse-battery"}
+    answers = [
+        assert_error(api().post("/api/v1/auth/token/", b, format="json"), 400)
+        for b in (nobody, wrong)
+    ]
+    assert answers[0] == answers[1] and answers[0]["code"] == "invalid_credentials"
+    for _ in range(4):  # five wrong passwords for this address, as on the website
+        api().post("/api/v1/auth/token/", wrong, format="json")
+    right = {"email": active_member.user.email, "password": "correct-horse-battery"}
+    locked = api().post("/api/v1/auth/token/", right, format="json")
+    assert "locked" in assert_error(locked, 429, "locked_out")["message"]
+    assert locked["Content-Type"] == "application/json"
+    assert not AuthToken.objects.exists()
+    # The website's log-in counts the same failures for this address.
+    page = client.post(
+        reverse("members:login"),
+        {"username": active_member.user.email, "password": right["password"]},
+    )
+    assert page.status_code == 429 and "_auth_user_id" not in client.session
+
+
 def test_account_page_creates_a_token_once_and_revokes_it(client, active_member):
     client.force_login(active_member.user)
     page = client.post(reverse("members:create_token"), follow=True).content.decode()
