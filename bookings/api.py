@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from members.api import member_of, member_ref_of
-from members.selectors import member_for_user
+from members.selectors import has_saved, member_for_user
 from studios.api import (
     ErrorSerializer,
     FlatOutputSerializer,
@@ -126,6 +126,99 @@ SESSION_EXAMPLE = {
     "currency": "USD",
     "availability": "7 left",
 }
+
+
+class MarketSerializer(serializers.Serializer):
+    slug = serializers.SlugField()
+    name = serializers.CharField()
+    currency = serializers.CharField()
+    timezone = serializers.CharField(help_text="Class times are shown in it.")
+
+
+class MarketsView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        summary="The cities classes can be booked in",
+        description="Search one with `GET /api/v1/sessions/?market=<slug>`.",
+        responses=MarketSerializer(many=True),  # a plain list: a handful of cities
+        examples=[
+            OpenApiExample(
+                "A city",
+                value={
+                    "slug": "new-york",
+                    "name": "New York",
+                    "currency": "USD",
+                    "timezone": "America/New_York",
+                },
+                response_only=True,
+            )
+        ],
+    )
+    def get(self, request):
+        return Response(MarketSerializer(Market.objects.order_by("name"), many=True).data)
+
+
+class StudioSerializer(serializers.Serializer):
+    slug = serializers.SlugField()
+    name = serializers.CharField()
+    market = serializers.CharField(source="market.slug")
+    address = serializers.CharField()
+    latitude = serializers.FloatField(allow_null=True)
+    longitude = serializers.FloatField(allow_null=True)
+    description = serializers.CharField()
+    categories = serializers.ListField(child=serializers.CharField())
+    monthly_visit_limit = serializers.IntegerField(
+        help_text="Visits a member may book here in one cycle of their plan (Premium beyond)."
+    )
+    cancellation_window_hours = serializers.IntegerField(
+        help_text="Cancelling is free up to this many hours before a class."
+    )
+    saved = serializers.SerializerMethodField()
+
+    def get_saved(self, studio) -> bool | None:
+        """Whether the studio is in my studios (null without a member's credentials)."""
+        return self.context["saved"]
+
+
+class StudioView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        summary="A studio: where it is, what it teaches, its terms",
+        description=(
+            "Its classes: `GET /api/v1/sessions/?studio=<slug>&day=…`. A member saves it with "
+            "`PUT /api/v1/me/studios/<slug>/`."
+        ),
+        responses={200: StudioSerializer, 404: ErrorSerializer},
+        examples=[
+            OpenApiExample(
+                "A studio",
+                value={
+                    "slug": "flow-house",
+                    "name": "Flow House",
+                    "market": "new-york",
+                    "address": "12 Spring St, New York",
+                    "latitude": 40.7223,
+                    "longitude": -73.9977,
+                    "description": "Vinyasa and yin in a quiet loft.",
+                    "categories": ["yoga", "meditation"],
+                    "monthly_visit_limit": 3,
+                    "cancellation_window_hours": 12,
+                    "saved": False,
+                },
+                response_only=True,
+            ),
+            error_example("No such studio", 404, "not_found", "That studio does not exist."),
+        ],
+    )
+    def get(self, request, slug: str):
+        studio = selectors.studio_by_slug(slug)
+        if studio is None:
+            raise NotFound("That studio does not exist.")
+        member = member_for_user(request.user)
+        saved = None if member is None else has_saved(member, studio)
+        return Response(StudioSerializer(studio, context={"saved": saved}).data)
 
 
 class SessionListView(generics.ListAPIView):

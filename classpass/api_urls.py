@@ -23,6 +23,8 @@ urlpatterns = [
     path("me/delete/", members_api.DeleteAccountView.as_view(), name="api-delete-account"),
     path("me/studios/", members_api.SavedStudiosView.as_view(), name="api-saved-studios"),
     path("me/studios/<slug:slug>/", members_api.SavedStudioView.as_view(), name="api-saved-studio"),
+    path("markets/", bookings_api.MarketsView.as_view(), name="api-markets"),
+    path("studios/<slug:slug>/", bookings_api.StudioView.as_view(), name="api-studio"),
     path("sessions/", bookings_api.SessionListView.as_view(), name="api-sessions"),
     path(
         "sessions/<int:session_id>/", bookings_api.SessionDetailView.as_view(), name="api-session"

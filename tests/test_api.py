@@ -265,6 +265,32 @@ def test_a_member_saves_studios_and_searches_only_theirs_over_the_api(active_mem
     assert_error(api().get("/api/v1/me/studios/"), 401)
 
 
+def test_cities_and_studios_are_open_and_a_member_sees_whether_they_saved_one(
+    active_member, studio
+):
+    factories.MarketFactory(name="Aarhus")
+    closed = factories.StudioFactory(market=studio.market, is_active=False)
+    cities = api().get("/api/v1/markets/").json()
+    assert [c["name"] for c in cities] == sorted(c["name"] for c in cities)
+    assert {"slug": studio.market.slug, "currency": studio.market.currency} in [
+        {k: c[k] for k in ("slug", "currency")} for c in cities
+    ]
+    path = f"/api/v1/studios/{studio.slug}/"
+    shown = api().get(path).json()
+    assert (shown["name"], shown["market"], shown["saved"]) == (
+        studio.name,
+        studio.market.slug,
+        None,
+    )
+    assert shown["monthly_visit_limit"] == studio.monthly_visit_limit
+    client = api(token_for(active_member.user))
+    assert client.get(path).json()["saved"] is False
+    client.put(f"/api/v1/me/studios/{studio.slug}/")
+    assert client.get(path).json()["saved"] is True
+    for slug in (closed.slug, "no-such-studio"):
+        assert_error(api().get(f"/api/v1/studios/{slug}/"), 404, "not_found")
+
+
 def test_search_is_open_and_filters_are_validated(studio):
     session = factories.ClassSessionFactory(
         studio=studio, starts_at=timezone.now() + timedelta(hours=3)
