@@ -572,6 +572,42 @@ class WaitlistView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class MyWaitlistSerializer(WaitlistSerializer):
+    class_name = serializers.CharField(source="session.class_type.name")
+    studio = serializers.CharField(source="session.studio.name")
+    starts_at = serializers.DateTimeField(source="session.starts_at")
+
+
+class MyWaitlistsView(APIView):
+    @extend_schema(
+        summary="The waitlists I am on",
+        description=(
+            "Classes still to come, soonest first, with my place in each line. A freed spot goes "
+            "to the first waiting member who may book it, up to 2 hours before class; the "
+            "booking is e-mailed and shows in `GET /api/v1/reservations/`."
+        ),
+        responses=MyWaitlistSerializer(many=True),  # a plain list: a member waits for a few
+        examples=[
+            OpenApiExample(
+                "Third in line",
+                value={
+                    "id": 77,
+                    "session": 1301,
+                    "status": "waiting",
+                    "position": 3,
+                    "class_name": "Vinyasa Flow",
+                    "studio": "Flow House",
+                    "starts_at": "2026-12-01T23:30:00Z",
+                },
+                response_only=True,
+            )
+        ],
+    )
+    def get(self, request):
+        entries = selectors.waiting_entries(member_of(request))
+        return Response(MyWaitlistSerializer(entries, many=True).data)
+
+
 def _missing():
     raise SessionNotFound("That class does not exist.")
 

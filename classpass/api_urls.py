@@ -21,6 +21,7 @@ urlpatterns = [
     path("me/credits/", members_api.CreditsView.as_view(), name="api-credits"),
     path("me/payments/", members_api.PaymentsView.as_view(), name="api-payments"),
     path("me/delete/", members_api.DeleteAccountView.as_view(), name="api-delete-account"),
+    path("me/waitlists/", bookings_api.MyWaitlistsView.as_view(), name="api-my-waitlists"),
     path("me/studios/", members_api.SavedStudiosView.as_view(), name="api-saved-studios"),
     path("me/studios/<slug:slug>/", members_api.SavedStudioView.as_view(), name="api-saved-studio"),
     path("markets/", bookings_api.MarketsView.as_view(), name="api-markets"),

@@ -404,10 +404,26 @@ def test_sold_out_is_a_409_and_the_waitlist_works(active_member, studio):
         409,
         "sold_out",
     )
+    ahead = factories.MemberFactory(home_market=active_member.home_market)
+    members_services.choose_plan(ahead, active_member.plan)
+    later = factories.ClassSessionFactory(
+        studio=studio,
+        network_spots=1,
+        network_booked=1,
+        starts_at=session.starts_at + timedelta(days=1),
+    )
+    booking_services.join_waitlist(ahead, later.pk)
+    assert client.get("/api/v1/me/waitlists/").json() == []
     joined = client.post(f"/api/v1/sessions/{session.pk}/waitlist/")
     assert joined.status_code == 201 and joined.json()["position"] == 1
+    client.post(f"/api/v1/sessions/{later.pk}/waitlist/")
+    mine = client.get("/api/v1/me/waitlists/").json()
+    assert [(w["session"], w["position"]) for w in mine] == [(session.pk, 1), (later.pk, 2)]
+    assert mine[0]["class_name"] == session.class_type.name
     assert client.delete(f"/api/v1/sessions/{session.pk}/waitlist/").status_code == 204
     assert_error(client.delete(f"/api/v1/sessions/{session.pk}/waitlist/"), 409)
+    assert [w["session"] for w in client.get("/api/v1/me/waitlists/").json()] == [later.pk]
+    assert api(token_for(ahead.user)).get("/api/v1/me/waitlists/").json()[0]["position"] == 1
 
 
 def test_a_members_reservation_is_404_for_another_member(active_member, session, market):
