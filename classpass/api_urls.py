@@ -12,6 +12,7 @@ partner = "partner/<slug:studio_slug>/"
 
 urlpatterns = [
     path("auth/token/", members_api.TokenView.as_view(), name="api-token"),
+    path("auth/sign-up/", members_api.SignUpView.as_view(), name="api-sign-up"),
     path("me/", members_api.MeView.as_view(), name="api-me"),
     path("me/plan/", members_api.MyPlanView.as_view(), name="api-my-plan"),
     path("me/plan/pause/", members_api.PausePlanView.as_view(), name="api-pause-plan"),

@@ -1,6 +1,7 @@
 """Member API: who am I, my plan and the plans on offer, my credits and payments, the studios I
 saved; deleting my account."""
 
+import math
 from collections.abc import Callable
 
 from django.contrib.auth import authenticate, user_logged_in
@@ -11,11 +12,14 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from classpass import ratelimit
 from classpass.api import error as api_error
 from studios.api import ErrorSerializer, RejectUnknownFields, error_example
+from studios.models import Market
 
 from . import selectors, services
 from .auth import TokenAuthentication
+from .forms import SignUpForm
 from .models import CreditEntry, Member, Payment
 
 
@@ -359,6 +363,12 @@ class NewTokenSerializer(serializers.Serializer):
     token = serializers.CharField(help_text="Send it as `Authorization: Token <token>`.")
 
 
+NEW_TOKEN_EXAMPLE = OpenApiExample(
+    "A new token",
+    value={"token": "9f0c2e7d1b5a4c3e8f6a0b2d4c6e8a1f3b5d7c9e1a3c5e7f9b1d3f5a7c9e1b3d"},
+    response_only=True,
+    status_codes=["201"],
+)
 BAD_LOGIN = "That e-mail address and password do not match an account."
 LOCKED_OUT = (
     "Too many attempts: this account is locked for an hour after several wrong passwords from "
@@ -400,12 +410,7 @@ class TokenView(APIView):
                 value={"email": "maya@example.com", "password": "my password"},
                 request_only=True,
             ),
-            OpenApiExample(
-                "A new token",
-                value={"token": "9f0c2e7d1b5a4c3e8f6a0b2d4c6e8a1f3b5d7c9e1a3c5e7f9b1d3f5a7c9e1b3d"},
-                response_only=True,
-                status_codes=["201"],
-            ),
+            NEW_TOKEN_EXAMPLE,
             error_example(
                 "Wrong e-mail address or password", 400, "invalid_credentials", BAD_LOGIN
             ),
@@ -442,6 +447,80 @@ class TokenView(APIView):
     def delete(self, request):
         services.revoke_api_token(request.user, request.auth.token_key)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SignUpSerializer(RejectUnknownFields, serializers.Serializer):
+    email = serializers.CharField(max_length=254)
+    password = serializers.CharField(max_length=4096, trim_whitespace=False, write_only=True)
+    market = serializers.SlugField(help_text="My city: a slug from `GET /api/v1/markets/`.")
+    first_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
+    last_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
+
+
+class SignUpView(APIView):
+    """The website's sign-up form, over the API: the same checks (the address, the password
+    validators), the same limit per client address, the same e-mail with the link that
+    confirms the address. Answers a personal token, as a log-in does."""
+
+    authentication_classes: list = []  # no session (nor its CSRF token) to sign up
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        summary="Sign up: a member account and its first token",
+        description=(
+            "Creates the account in my city and e-mails a link that confirms the address; "
+            "choose a plan next (`POST /api/v1/me/plan/`) or buy single classes. Refused with "
+            "400 and the fields (a password the validators refuse, an unknown city), with 422 "
+            "when the address has an account, and with 429 after 20 sign-ups an hour from one "
+            "address, as on the website."
+        ),
+        auth=[],
+        request=SignUpSerializer,
+        responses={
+            201: NewTokenSerializer,
+            400: ErrorSerializer,
+            422: ErrorSerializer,
+            429: ErrorSerializer,
+        },
+        examples=[
+            OpenApiExample(
+                "Sign up",
+                value={
+                    "email": "maya@example.com",
+                    "password": "a long passphrase",
+                    "market": "new-york",
+                    "first_name": "Maya",
+                    "last_name": "Lin",
+                },
+                request_only=True,
+            ),
+            NEW_TOKEN_EXAMPLE,
+            error_example("Taken", 422, "email_taken", services.ADDRESS_TAKEN),
+        ],
+    )
+    def post(self, request):
+        body = SignUpSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        market = Market.objects.filter(slug=data.pop("market")).first()
+        if market is None:
+            raise ValidationError({"market": ["There is no such city."]})
+        form = SignUpForm({**data, "market": market.pk})
+        if not form.is_valid():
+            raise ValidationError({k: list(v) for k, v in form.errors.items()})
+        wait = ratelimit.hit([("sign_up_ip", ratelimit.client_address(request))])
+        if wait is not None:
+            response = api_error(
+                "throttled",
+                "Several accounts were signed up from here just now. "
+                f"Try again in {ratelimit.in_minutes(wait)}.",
+                status.HTTP_429_TOO_MANY_REQUESTS,
+            )
+            response["Retry-After"] = str(math.ceil(wait))
+            return response
+        member = services.sign_up(**form.cleaned_data)
+        _, token = services.create_api_token(member.user)
+        return Response({"token": token}, status=status.HTTP_201_CREATED)
 
 
 class CreditsView(generics.ListAPIView):

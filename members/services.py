@@ -93,6 +93,9 @@ def _address_in_use(email: str, *, other_than: int | None = None) -> bool:
     return users.exclude(pk=other_than).exists() if other_than else users.exists()
 
 
+ADDRESS_TAKEN = "An account with this e-mail address already exists. Log in instead."
+
+
 def sign_up(
     *, email: str, password: str, market: Market, first_name: str = "", last_name: str = ""
 ) -> Member:
@@ -102,7 +105,7 @@ def sign_up(
     User = get_user_model()
     email = _login_address(email)
     if _address_in_use(email):
-        raise EmailTaken("An account with this e-mail address already exists. Log in instead.")
+        raise EmailTaken(ADDRESS_TAKEN)
     try:
         with transaction.atomic():
             user = User.objects.create_user(
@@ -118,9 +121,7 @@ def sign_up(
             )
             return member
     except IntegrityError as exc:  # a concurrent sign-up with the same address won the race
-        raise EmailTaken(
-            "An account with this e-mail address already exists. Log in instead."
-        ) from exc
+        raise EmailTaken(ADDRESS_TAKEN) from exc
 
 
 EMAIL_CHANGE_SALT = "members.email-change"

@@ -5,6 +5,7 @@ from datetime import datetime, time, timedelta
 from io import StringIO
 
 import pytest
+from django.core import mail
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
@@ -14,7 +15,7 @@ from rest_framework.test import APIClient
 from bookings import services as booking_services
 from bookings.models import Reservation
 from members import services as members_services
-from members.models import Payment, PaymentKind, PaymentStatus
+from members.models import Member, Payment, PaymentKind, PaymentStatus
 from premium.models import Opportunity, PremiumSettings
 from studios.models import ClassSession, StaffRole
 from tests import factories, payments
@@ -105,6 +106,44 @@ def test_api_log_in_refuses_without_saying_why_and_locks_out_as_the_website(clie
         {"username": active_member.user.email, "password": right["password"]},
     )
     assert page.status_code == 429 and "_auth_user_id" not in client.session
+
+
+def test_an_app_signs_a_member_up_with_the_websites_checks_and_limit(
+    market, settings, django_capture_on_commit_callbacks
+):
+    with_rates(settings, sign_up_ip="3/hour")
+    factories.UserFactory(email="taken@example.com")
+    good = {"password": "a-very-good-passphrase", "market": market.slug, "first_name": "Ada"}
+
+    def sign_up(body, **extra):
+        with django_capture_on_commit_callbacks(execute=True):
+            return api().post("/api/v1/auth/sign-up/", body, format="json", **extra)
+
+    # What the website's form refuses, refused with the field; none of it counted.
+    for body in (
+        {**good, "email": "ada@example.com", "password": "ada@example.com"},  # like the address
+        {**good, "email": "ada@example.com", "password": "short"},
+        {**good, "email": "not-an-address"},
+        {**good, "email": "ada@example.com", "market": "atlantis"},
+        {**good, "email": "ada@example.com", "plan": 1},
+        {"email": "ada@example.com"},
+    ):
+        assert_error(sign_up(body), 400, "invalid")
+    assert not Member.objects.filter(user__email="ada@example.com").exists()
+    made = sign_up({**good, "email": " Ada@Example.com "})
+    assert made.status_code == 201, made.content
+    me = api(made.json()["token"]).get("/api/v1/me/").json()
+    assert (me["email"], me["market"], me["first_name"]) == ("ada@example.com", market.slug, "Ada")
+    assert (me["status"], me["email_confirmed"]) == ("none", False)
+    assert [m.to for m in mail.outbox] == [["ada@example.com"]]  # the link to confirm it
+    taken = assert_error(sign_up({**good, "email": "taken@example.com"}), 422, "email_taken")
+    assert "already exists" in taken["message"]
+    assert sign_up({**good, "email": "bo@example.com"}).status_code == 201
+    refused = sign_up({**good, "email": "cy@example.com"})
+    assert "Try again in" in assert_error(refused, 429, "throttled")["message"]
+    assert int(refused["Retry-After"]) > 0
+    assert not Member.objects.filter(user__email="cy@example.com").exists()
+    assert sign_up({**good, "email": "cy@example.com"}, REMOTE_ADDR="10.0.0.2").status_code == 201
 
 
 def test_account_page_creates_a_token_once_and_revokes_it(client, active_member):
