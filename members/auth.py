@@ -20,11 +20,26 @@ from studios.db import RowShape
 from .models import Member
 
 
+def login_name(typed: str) -> str:
+    """An e-mail address as typed at log-in, as accounts store it: trimmed, in lower case."""
+    return typed.strip().lower()
+
+
 class EmailBackend(ModelBackend):
     def authenticate(self, request, username=None, password=None, **kwargs):
         if username is not None:
-            username = username.strip().lower()
+            username = login_name(username)
         return super().authenticate(request, username=username, password=password, **kwargs)
+
+
+def lockout_username(request, credentials: dict | None) -> str | None:
+    """The name django-axes counts failed log-ins against (AXES_USERNAME_CALLABLE): the address
+    as the log-in reads it. Counted as typed, "Ada@example.com" and " ada@example.com" were
+    two names with five tries each, for one account."""
+    typed = (credentials or {}).get("username")
+    if typed is None and request is not None:
+        typed = request.POST.get("username")
+    return None if typed is None else login_name(str(typed))
 
 
 class TokenAuthentication(knox_auth.TokenAuthentication):

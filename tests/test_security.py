@@ -4,6 +4,7 @@ import re
 
 import pytest
 from django.urls import reverse
+from rest_framework.test import APIClient
 
 from bookings import services as booking_services
 from bookings.models import Reservation
@@ -55,6 +56,25 @@ def test_five_wrong_passwords_lock_the_account_for_this_address(client, member):
     )
     assert locked.status_code == 429 and "Too many attempts" in locked.content.decode()
     assert "_auth_user_id" not in client.session
+
+
+def test_an_address_typed_in_other_cases_counts_toward_the_same_lockout(client, member):
+    member.user.set_password("correct-horse-battery")
+    member.user.save()
+    email = member.user.email
+    for typed in (email.upper(), email.title(), f" {email} ", email.swapcase()):
+        client.post(reverse("members:login"), {"username": typed, "password": "wrong-password"})
+    api = APIClient()
+    api.post(
+        "/api/v1/auth/token/",
+        {"email": email.capitalize(), "password": "wrong-password"},
+        format="json",
+    )
+    right = {"username": email, "password": "correct-horse-battery"}
+    assert client.post(reverse("members:login"), right).status_code == 429
+    assert "_auth_user_id" not in client.session
+    login = {"email": email, "password": "correct-horse-battery"}
+    assert api.post("/api/v1/auth/token/", login, format="json").status_code == 429
 
 
 def test_every_form_has_a_csrf_token(client, active_member, studio, session):
