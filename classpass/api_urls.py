@@ -54,6 +54,21 @@ urlpatterns = [
         name="api-partner-session",
     ),
     path(
+        partner + "schedules/",
+        studios_api.PartnerSchedulesView.as_view(),
+        name="api-partner-schedules",
+    ),
+    path(
+        partner + "schedules/<int:schedule_id>/",
+        studios_api.PartnerScheduleView.as_view(),
+        name="api-partner-schedule",
+    ),
+    path(
+        partner + "schedules/<int:schedule_id>/end/",
+        studios_api.PartnerScheduleEndView.as_view(),
+        name="api-partner-schedule-end",
+    ),
+    path(
         partner + "sessions/<int:session_id>/roster/",
         bookings_api.PartnerRosterView.as_view(),
         name="api-partner-roster",

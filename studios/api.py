@@ -19,7 +19,15 @@ from rest_framework.mixins import ListModelMixin
 from rest_framework.response import Response
 
 from . import selectors, services
-from .models import ClassSession, ClassType, EarningEntry, Instructor, StaffMembership, StaffRole
+from .models import (
+    ClassSession,
+    ClassType,
+    EarningEntry,
+    Instructor,
+    Schedule,
+    StaffMembership,
+    StaffRole,
+)
 from .partner import PERMISSIONS, partner_for
 
 
@@ -238,6 +246,209 @@ class PartnerSessionView(PartnerAPIView):
             self.studio, session.pk, by=request.user, **body.validated_data
         )
         return Response(PartnerSessionSerializer(saved).data)
+
+
+class ScheduleSerializer(StrictModelSerializer):
+    """A recurring slot, with the bounds of the schedule page's form."""
+
+    class_type = serializers.PrimaryKeyRelatedField(queryset=ClassType.objects.none())
+    instructor = serializers.PrimaryKeyRelatedField(
+        queryset=Instructor.objects.none(), allow_null=True, required=False
+    )
+    weekdays = serializers.ListField(
+        child=serializers.IntegerField(min_value=0, max_value=6),
+        min_length=1,
+        max_length=7,
+        help_text="Days of the week it runs: 0 is Monday, 6 Sunday.",
+    )
+    local_start_time = serializers.TimeField(help_text="In the studio's time zone.")
+    duration_minutes = serializers.IntegerField(min_value=5, max_value=600)
+    capacity = serializers.IntegerField(min_value=1, max_value=1000)
+    network_spots = serializers.IntegerField(min_value=0, max_value=1000)
+    credit_price = serializers.IntegerField(min_value=1, max_value=200)
+    ends_on = serializers.DateField(allow_null=True, required=False)
+
+    class Meta:
+        model = Schedule
+        fields = ["id", *services.SCHEDULE_FIELDS]
+        read_only_fields = ["id"]
+
+    def __init__(self, *args, studio=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if studio is not None:  # another studio's class type or instructor is no such id
+            self.fields["class_type"].queryset = ClassType.objects.filter(studio=studio)
+            self.fields["instructor"].queryset = Instructor.objects.filter(studio=studio)
+
+    def validate_weekdays(self, days: list[int]) -> list[int]:
+        return sorted(set(days))
+
+
+class ScheduleChangeSerializer(serializers.Serializer):
+    schedule = ScheduleSerializer()
+    classes_updated = serializers.IntegerField(help_text="Upcoming classes that took the change.")
+    kept = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Upcoming classes that did not, and why: booked ones keep their old time, "
+        "and a value set on one class alone (a bigger room for a day, a substitute) stays.",
+    )
+
+
+class EndScheduleSerializer(RejectUnknownFields, serializers.Serializer):
+    ends_on = serializers.DateField(help_text="The last day it runs.")
+
+
+class EndedScheduleSerializer(serializers.Serializer):
+    schedule = ScheduleSerializer()
+    classes_removed = serializers.IntegerField(
+        help_text="Unbooked classes after the last day, removed. Booked ones stay until the "
+        "studio cancels them."
+    )
+
+
+SCHEDULE_EXAMPLE = {
+    "id": 31,
+    "class_type": 12,
+    "instructor": 4,
+    "weekdays": [0, 2, 4],
+    "local_start_time": "18:30:00",
+    "duration_minutes": 60,
+    "capacity": 20,
+    "network_spots": 8,
+    "credit_price": 11,
+    "starts_on": "2026-12-01",
+    "ends_on": None,
+}
+
+
+class PartnerSchedulesView(ListModelMixin, PartnerAPIView):
+    permission = "schedule"
+    serializer_class = ScheduleSerializer
+
+    def get_queryset(self):
+        return selectors.schedules(self.studio)
+
+    @extend_schema(
+        summary="The studio's recurring schedules, ended ones too",
+        examples=[OpenApiExample("One", value=SCHEDULE_EXAMPLE, response_only=True)],
+    )
+    def get(self, request, studio_slug: str):
+        return self.list(request)
+
+    @extend_schema(
+        summary="Add a recurring schedule",
+        description="Its classes are generated ahead and go on sale, as from the schedule "
+        "page. Refused with 422 and the fields for what the page refuses: a retired class type "
+        "or instructor, more network spots than the room, a start time the clocks skip, dates "
+        "too far ahead.",
+        request=ScheduleSerializer,
+        responses={201: ScheduleSerializer, 400: ErrorSerializer, 422: ErrorSerializer},
+        examples=[
+            OpenApiExample(
+                "Evenings, Monday Wednesday Friday",
+                value={k: v for k, v in SCHEDULE_EXAMPLE.items() if k != "id"},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Created", value=SCHEDULE_EXAMPLE, response_only=True, status_codes=["201"]
+            ),
+        ],
+    )
+    def post(self, request, studio_slug: str):
+        body = ScheduleSerializer(data=request.data, studio=self.studio)
+        body.is_valid(raise_exception=True)
+        values = {"instructor": None, "ends_on": None, **body.validated_data}
+        schedule = services.create_schedule(self.studio, by=request.user, **values)
+        return Response(ScheduleSerializer(schedule).data, status=status.HTTP_201_CREATED)
+
+
+class PartnerScheduleAPIView(PartnerAPIView):
+    permission = "schedule"
+
+    def schedule(self, schedule_id: int) -> Schedule:
+        item = selectors.schedule_for_studio(self.studio, schedule_id)
+        if item is None:
+            raise NotFound("No such schedule.")
+        return item
+
+
+class PartnerScheduleView(PartnerScheduleAPIView):
+    serializer_class = ScheduleSerializer
+
+    @extend_schema(
+        summary="One recurring schedule",
+        examples=[
+            OpenApiExample("One", value=SCHEDULE_EXAMPLE, response_only=True),
+            error_example("Not this studio's", 404, "not_found", "No such schedule."),
+        ],
+        responses={200: ScheduleSerializer, 404: ErrorSerializer},
+    )
+    def get(self, request, studio_slug: str, schedule_id: int):
+        return Response(ScheduleSerializer(self.schedule(schedule_id)).data)
+
+    @extend_schema(
+        summary="Change a recurring schedule from now on",
+        description="Send only what changes. As on the schedule page, the upcoming classes "
+        "take the change where they still had the schedule's old value; a new day or time "
+        "moves the unbooked ones, and `kept` lists the classes that did not change, and why.",
+        request=ScheduleSerializer,
+        responses={200: ScheduleChangeSerializer, 400: ErrorSerializer, 422: ErrorSerializer},
+        examples=[
+            OpenApiExample("A bigger room", value={"capacity": 24}, request_only=True),
+            OpenApiExample(
+                "Saved",
+                value={
+                    "schedule": {**SCHEDULE_EXAMPLE, "capacity": 24},
+                    "classes_updated": 5,
+                    "kept": ["Mon 7 Dec 18:30 keeps its own room of 16."],
+                },
+                response_only=True,
+            ),
+        ],
+    )
+    def patch(self, request, studio_slug: str, schedule_id: int):
+        item = self.schedule(schedule_id)
+        body = ScheduleSerializer(data=request.data, studio=self.studio, partial=True)
+        body.is_valid(raise_exception=True)
+        values = {name: getattr(item, name) for name in services.SCHEDULE_FIELDS}
+        change = services.update_schedule(
+            item, by=request.user, **{**values, **body.validated_data}
+        )
+        return Response(
+            {
+                "schedule": ScheduleSerializer(change.schedule).data,
+                "classes_updated": change.updated,
+                "kept": change.kept,
+            }
+        )
+
+
+class PartnerScheduleEndView(PartnerScheduleAPIView):
+    serializer_class = EndScheduleSerializer
+
+    @extend_schema(
+        summary="End a recurring schedule after a day",
+        request=EndScheduleSerializer,
+        responses={200: EndedScheduleSerializer, 400: ErrorSerializer, 422: ErrorSerializer},
+        examples=[
+            OpenApiExample(
+                "Last class at Christmas", value={"ends_on": "2026-12-24"}, request_only=True
+            ),
+            OpenApiExample(
+                "Ended",
+                value={
+                    "schedule": {**SCHEDULE_EXAMPLE, "ends_on": "2026-12-24"},
+                    "classes_removed": 9,
+                },
+                response_only=True,
+            ),
+        ],
+    )
+    def post(self, request, studio_slug: str, schedule_id: int):
+        item = self.schedule(schedule_id)
+        body = EndScheduleSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        removed = services.end_schedule(item, by=request.user, **body.validated_data)
+        return Response({"schedule": ScheduleSerializer(item).data, "classes_removed": removed})
 
 
 class EarningSerializer(serializers.ModelSerializer):

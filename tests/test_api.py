@@ -17,6 +17,7 @@ from bookings.models import Reservation
 from members import services as members_services
 from members.models import Member, Payment, PaymentKind, PaymentStatus
 from premium.models import Opportunity, PremiumSettings
+from studios import services as studio_services
 from studios.models import ClassSession, StaffRole
 from tests import factories, payments
 
@@ -527,6 +528,70 @@ def test_partner_sessions_sync_and_refusals(studio, owner_token, active_member):
     assert_error(bad, 422)
 
 
+def test_partner_schedules_are_made_changed_and_ended_as_on_the_schedule_page(studio, owner_token):
+    from studios.models import AuditEntry, Schedule
+
+    yoga = factories.ClassTypeFactory(studio=studio)
+    retired = factories.ClassTypeFactory(studio=studio, is_active=False)
+    elsewhere = factories.ClassTypeFactory()
+    client = api(owner_token)
+    url = f"/api/v1/partner/{studio.slug}/schedules/"
+    today = timezone.localdate(timezone=studio.market.tzinfo)
+    body = {
+        "class_type": yoga.pk,
+        "weekdays": [4, 0, 0],
+        "local_start_time": "18:30",
+        "duration_minutes": 60,
+        "capacity": 20,
+        "network_spots": 8,
+        "credit_price": 11,
+        "starts_on": today.isoformat(),
+    }
+    # What the page refuses, refused with the field, and nothing made.
+    for bad, status, field in (
+        ({"class_type": elsewhere.pk}, 400, "class_type"),
+        ({"weekdays": [7]}, 400, "weekdays"),
+        ({"weekdays": []}, 400, "weekdays"),
+        ({"room": 20}, 400, "room"),
+        ({"network_spots": 21}, 422, "network_spots"),
+        ({"class_type": retired.pk}, 422, "class_type"),
+    ):
+        error = assert_error(client.post(url, {**body, **bad}, format="json"), status)
+        assert field in error["fields"], error
+    assert not Schedule.objects.filter(studio=studio).exists()
+
+    made = client.post(url, body, format="json")
+    assert made.status_code == 201, made.content
+    schedule = made.json()
+    assert (schedule["weekdays"], schedule["instructor"]) == ([0, 4], None)
+    classes = ClassSession.objects.filter(schedule_id=schedule["id"])
+    assert classes.exists() and {c.capacity for c in classes} == {20}
+    assert client.get(url).json()["results"][0]["id"] == schedule["id"]
+
+    one = f"{url}{schedule['id']}/"
+    first = classes.order_by("starts_at").first()
+    studio_services.update_session(studio, first.pk, by=None, capacity=16)  # a smaller room
+    changed = client.patch(one, {"capacity": 24}, format="json").json()
+    assert changed["schedule"]["capacity"] == 24 and changed["schedule"]["network_spots"] == 8
+    assert changed["classes_updated"] == classes.count() - 1
+    assert any("keeps its own room of 16" in line for line in changed["kept"])
+    assert {c.capacity for c in classes.exclude(pk=first.pk)} == {24}
+    assert classes.get(pk=first.pk).capacity == 16
+    assert_error(client.patch(one, {"network_spots": 30}, format="json"), 422)
+
+    last_day = first.starts_at.astimezone(studio.market.tzinfo).date()
+    before = classes.count()
+    ended = client.post(f"{one}end/", {"ends_on": last_day.isoformat()}, format="json").json()
+    assert ended["schedule"]["ends_on"] == last_day.isoformat()
+    assert ended["classes_removed"] == before - 1
+    assert list(classes.all()) == [first]  # a fresh query: the set above was read before
+    assert_error(client.post(f"{one}end/", {"ends_on": "soon"}, format="json"), 400)
+    actions = set(AuditEntry.objects.filter(studio=studio).values_list("action", flat=True))
+    assert {"schedule created", "schedule changed", "schedule ended"} <= actions
+    desk = token_for(factories.StaffFactory(studio=studio, role=StaffRole.FRONT_DESK).user)
+    assert_error(api(desk).get(url), 403)
+
+
 def test_partner_roster_check_in_and_earnings(studio, owner_token, active_member):
     session = factories.ClassSessionFactory(
         studio=studio, starts_at=timezone.now() + timedelta(minutes=20)
@@ -618,13 +683,18 @@ def test_every_partner_api_url_is_a_404_for_other_studios_staff_and_members(stud
     opportunity = Opportunity.objects.create(
         session=session, studio=studio, suggested_spots=2, expected_revenue_cents=3000, reason="-"
     )
+    instructor = factories.InstructorFactory(studio=studio)
+    schedule = factories.ScheduleFactory(
+        studio=studio, class_type=session.class_type, instructor=instructor
+    )
     values = {
         "studio_slug": studio.slug,
         "session_id": session.pk,
         "reservation_id": reservation.pk,
         "opportunity_id": opportunity.pk,
         "class_type_id": session.class_type_id,
-        "instructor_id": factories.InstructorFactory(studio=studio).pk,
+        "instructor_id": instructor.pk,
+        "schedule_id": schedule.pk,
         "webhook_id": 1,
         "membership_id": factories.StaffFactory(studio=studio, role=StaffRole.MANAGER).pk,
     }
@@ -634,7 +704,14 @@ def test_every_partner_api_url_is_a_404_for_other_studios_staff_and_members(stud
         token_for(factories.StaffFactory(role=StaffRole.OWNER).user),
         token_for(active_member.user),
     ]
-    body = {"studio_booked": 1, "name": "Taken", "is_active": False, "url": "https://x.test/"}
+    body = {
+        "studio_booked": 1,
+        "name": "Taken",
+        "is_active": False,
+        "url": "https://x.test/",
+        "capacity": 30,
+        "ends_on": "2026-12-01",
+    }
     for token in outsiders:
         client = api(token)
         for name in names:
@@ -650,6 +727,8 @@ def test_every_partner_api_url_is_a_404_for_other_studios_staff_and_members(stud
     assert opportunity.status == "open" and session.studio_booked == 0
     assert ClassType.objects.filter(studio=studio, is_active=True).count() == 1
     assert Instructor.objects.filter(studio=studio, is_active=True).count() == 1
+    schedule.refresh_from_db()
+    assert (schedule.capacity, schedule.ends_on) == (20, None)
     assert not AuditEntry.objects.filter(studio=studio).exists()
 
 
