@@ -54,6 +54,11 @@ urlpatterns = [
         name="api-partner-session",
     ),
     path(
+        partner + "settings/",
+        studios_api.PartnerSettingsView.as_view(),
+        name="api-partner-settings",
+    ),
+    path(
         partner + "schedules/",
         studios_api.PartnerSchedulesView.as_view(),
         name="api-partner-schedules",

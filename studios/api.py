@@ -68,13 +68,18 @@ def error_example(title: str, status: int, code: str, message: str) -> OpenApiEx
 
 
 class RejectUnknownFields:
-    """A serializer mixin: a field it does not know is a 400, not a silently ignored typo."""
+    """A serializer mixin: a field it does not know is a 400, not a silently ignored typo; so
+    is a field it only shows (an id, a status, a currency), which cannot be set."""
 
     def to_internal_value(self, data):
         if isinstance(data, dict):
-            unknown = set(data) - set(self.fields)
-            if unknown:
-                raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
+            errors = {
+                name: ["Unknown field."] if name not in self.fields else ["It cannot be set."]
+                for name in sorted(data)
+                if name not in self.fields or self.fields[name].read_only
+            }
+            if errors:
+                raise ValidationError(errors)
         return super().to_internal_value(data)
 
 
@@ -449,6 +454,82 @@ class PartnerScheduleEndView(PartnerScheduleAPIView):
         body.is_valid(raise_exception=True)
         removed = services.end_schedule(item, by=request.user, **body.validated_data)
         return Response({"schedule": ScheduleSerializer(item).data, "classes_removed": removed})
+
+
+class StudioSettingsSerializer(RejectUnknownFields, serializers.Serializer):
+    """The settings page's fields, with its bounds."""
+
+    monthly_visit_limit = serializers.IntegerField(
+        min_value=1, max_value=31, help_text="Standard visits per member per cycle of their plan."
+    )
+    cancellation_window_hours = serializers.IntegerField(
+        min_value=0, max_value=168, help_text="Cancelling is free up to this many hours before."
+    )
+    booking_cutoff_minutes = serializers.IntegerField(
+        min_value=0, max_value=1440, help_text="Booking closes this many minutes before class."
+    )
+    payout_rate_cents = serializers.IntegerField(
+        min_value=1,
+        max_value=1_000_000,  # 10,000 in major units, as the page allows
+        help_text="What a standard visit earns the studio, in minor units of `currency`.",
+    )
+    currency = serializers.CharField(source="market.currency", read_only=True)
+    address = serializers.CharField(max_length=255, allow_blank=True)
+    description = serializers.CharField(max_length=4000, allow_blank=True)
+
+
+SETTINGS_EXAMPLE = {
+    "monthly_visit_limit": 3,
+    "cancellation_window_hours": 12,
+    "booking_cutoff_minutes": 5,
+    "payout_rate_cents": 1400,
+    "currency": "USD",
+    "address": "12 Spring St, New York",
+    "description": "Vinyasa and yin in a quiet loft.",
+}
+
+
+class PartnerSettingsView(PartnerAPIView):
+    permission = "inventory"
+    serializer_class = StudioSettingsSerializer
+
+    @extend_schema(
+        summary="The studio's settings and the profile members read",
+        examples=[OpenApiExample("Settings", value=SETTINGS_EXAMPLE, response_only=True)],
+    )
+    def get(self, request, studio_slug: str):
+        return Response(StudioSettingsSerializer(self.studio).data)
+
+    @extend_schema(
+        summary="Change the studio's settings or profile",
+        description="Send only what changes; each change is in the audit log, as from the "
+        "settings page. A new payout rate applies to visits booked from then on.",
+        request=StudioSettingsSerializer,
+        responses={200: StudioSettingsSerializer, 400: ErrorSerializer},
+        examples=[
+            OpenApiExample(
+                "Four visits a cycle", value={"monthly_visit_limit": 4}, request_only=True
+            ),
+            OpenApiExample(
+                "Saved", value={**SETTINGS_EXAMPLE, "monthly_visit_limit": 4}, response_only=True
+            ),
+        ],
+    )
+    def patch(self, request, studio_slug: str):
+        body = StudioSettingsSerializer(data=request.data, partial=True)
+        body.is_valid(raise_exception=True)
+        values = body.validated_data
+        studio = services.update_settings(
+            self.studio,
+            by=request.user,
+            **{k: v for k, v in values.items() if k in services.INVENTORY_SETTINGS},
+        )
+        studio = services.update_profile(
+            studio,
+            by=request.user,
+            **{k: v for k, v in values.items() if k in services.PROFILE_FIELDS},
+        )
+        return Response(StudioSettingsSerializer(studio).data)
 
 
 class EarningSerializer(serializers.ModelSerializer):

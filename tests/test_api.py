@@ -592,6 +592,39 @@ def test_partner_schedules_are_made_changed_and_ended_as_on_the_schedule_page(st
     assert_error(api(desk).get(url), 403)
 
 
+def test_partner_settings_change_over_the_api_as_on_the_settings_page(studio, owner_token):
+    from studios.models import AuditEntry
+
+    client = api(owner_token)
+    url = f"/api/v1/partner/{studio.slug}/settings/"
+    shown = client.get(url).json()
+    assert shown["monthly_visit_limit"] == studio.monthly_visit_limit
+    assert shown["currency"] == studio.market.currency
+    for bad in (
+        {"monthly_visit_limit": 0},
+        {"payout_rate_cents": 0},
+        {"payout_rate_cents": 1_000_001},
+        {"cancellation_window_hours": "soon"},
+        {"currency": "EUR"},
+        {"name": "Another name"},
+    ):
+        assert_error(client.patch(url, bad, format="json"), 400, "invalid")
+    assert not AuditEntry.objects.filter(studio=studio).exists()
+    saved = client.patch(
+        url, {"monthly_visit_limit": 4, "description": "  Quiet loft.  "}, format="json"
+    ).json()
+    assert (saved["monthly_visit_limit"], saved["description"]) == (4, "Quiet loft.")
+    studio.refresh_from_db()
+    assert (studio.monthly_visit_limit, studio.description) == (4, "Quiet loft.")
+    assert studio.cancellation_window_hours == shown["cancellation_window_hours"]  # not sent
+    actions = list(AuditEntry.objects.filter(studio=studio).values_list("action", flat=True))
+    assert sorted(actions) == ["profile", "settings"]
+    desk = token_for(factories.StaffFactory(studio=studio, role=StaffRole.FRONT_DESK).user)
+    assert_error(api(desk).patch(url, {"monthly_visit_limit": 9}, format="json"), 403)
+    studio.refresh_from_db()
+    assert studio.monthly_visit_limit == 4
+
+
 def test_partner_roster_check_in_and_earnings(studio, owner_token, active_member):
     session = factories.ClassSessionFactory(
         studio=studio, starts_at=timezone.now() + timedelta(minutes=20)
