@@ -169,7 +169,8 @@ class StudioSerializer(serializers.Serializer):
     description = serializers.CharField()
     categories = serializers.ListField(child=serializers.CharField())
     monthly_visit_limit = serializers.IntegerField(
-        help_text="Visits a member may book here in one cycle of their plan (Premium beyond)."
+        help_text="Standard visits a member may book here in one cycle of their plan; beyond "
+        "them, Premium where the studio sells it."
     )
     cancellation_window_hours = serializers.IntegerField(
         help_text="Cancelling is free up to this many hours before a class."
