@@ -5,7 +5,12 @@ import math
 from collections.abc import Callable
 
 from django.contrib.auth import authenticate, user_logged_in
-from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiExample,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import AllowAny
@@ -31,6 +36,21 @@ class PlanSerializer(serializers.Serializer):
     currency = serializers.CharField()
 
 
+class PaymentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Payment
+        fields = [
+            "id",
+            "created_at",
+            "kind",
+            "amount_cents",
+            "currency",
+            "status",
+            "description",
+            "failure_reason",
+        ]
+
+
 class MeSerializer(serializers.ModelSerializer):
     email = serializers.EmailField(source="user.email")
     first_name = serializers.CharField(source="user.first_name")
@@ -41,6 +61,7 @@ class MeSerializer(serializers.ModelSerializer):
         allow_null=True, help_text="The plan that takes over at the next renewal, if another."
     )
     email_confirmed = serializers.SerializerMethodField()
+    declined_renewal = serializers.SerializerMethodField()
 
     class Meta:
         model = Member
@@ -56,8 +77,16 @@ class MeSerializer(serializers.ModelSerializer):
             "credit_balance",
             "cycle_started_at",
             "next_renewal_at",
+            "declined_renewal",
             "class_reminders",
         ]
+
+    @extend_schema_field(PaymentSerializer(allow_null=True))
+    def get_declined_renewal(self, member) -> dict | None:
+        """Where a declined renewal paused the plan, that payment, with the reason (the
+        account page says the same); null otherwise, a pause by the member included."""
+        payment = selectors.declined_renewal(member)
+        return None if payment is None else PaymentSerializer(payment).data
 
     def get_email_confirmed(self, member) -> bool:
         """Whether the member followed the link e-mailed to the address (the account page
@@ -69,21 +98,6 @@ class CreditEntrySerializer(serializers.ModelSerializer):
     class Meta:
         model = CreditEntry
         fields = ["id", "created_at", "kind", "amount", "balance_after", "note"]
-
-
-class PaymentSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Payment
-        fields = [
-            "id",
-            "created_at",
-            "kind",
-            "amount_cents",
-            "currency",
-            "status",
-            "description",
-            "failure_reason",
-        ]
 
 
 def member_of(request) -> Member:
@@ -130,6 +144,7 @@ ME_EXAMPLE = OpenApiExample(
         "credit_balance": 42,
         "cycle_started_at": "2026-11-03T15:00:00Z",
         "next_renewal_at": "2026-12-03T15:00:00Z",
+        "declined_renewal": None,
         "class_reminders": True,
     },
     response_only=True,

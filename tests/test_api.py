@@ -245,6 +245,23 @@ def test_a_member_chooses_changes_pauses_resumes_and_cancels_a_plan_over_the_api
     assert member.credit_balance == sum(e.amount for e in member.credit_entries.all()) == 0
 
 
+def test_me_says_when_a_declined_renewal_paused_the_plan(member, plan):
+    started = timezone.now() - timedelta(days=40)
+    members_services.choose_plan(member, plan, now=started)
+    client = api(token_for(member.user))
+    client.post("/api/v1/me/plan/pause/")  # on purpose: no reason to give
+    assert client.get("/api/v1/me/").json()["declined_renewal"] is None
+    members_services.resume(member, now=started)
+    member.user.email = "pat+decline@example.com"  # the local provider declines it
+    member.user.save()
+    members_services.renew_due_cycles()
+    me = client.get("/api/v1/me/").json()
+    assert me["status"] == "paused"
+    declined = me["declined_renewal"]
+    assert (declined["status"], declined["amount_cents"]) == ("failed", plan.price_cents)
+    assert declined["failure_reason"] == "The card was declined."
+
+
 def test_a_declined_or_unanswered_plan_charge_over_the_api_starts_nothing(market, plan, settings):
     declined = factories.MemberFactory(home_market=market, declines=True)
     error = assert_error(
