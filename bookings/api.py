@@ -468,30 +468,101 @@ class ReservationListView(generics.ListCreateAPIView):
 
 
 def _own_reservation(request, reservation_id: int) -> Reservation:
-    reservation = Reservation.objects.filter(pk=reservation_id, member=member_of(request)).first()
+    reservation = (
+        Reservation.objects.filter(pk=reservation_id, member=member_of(request))
+        .select_related("session__studio__market")
+        .first()
+    )
     if reservation is None:  # another member's is no more visible than none
         raise NotFound("No such reservation.")
     return reservation
 
 
+class CancelSerializer(StrictSerializer):
+    free_only = serializers.BooleanField(
+        default=False,
+        help_text="Cancel only if it is still free: past the studio's window, refuse with 409 "
+        "`late_cancel_not_confirmed` and the terms instead of charging the fee. Send it when "
+        "the member was shown a free cancel, as the website does.",
+    )
+
+
+class CancelTermsSerializer(serializers.Serializer):
+    late = serializers.BooleanField(help_text="Past the studio's window: a late cancel.")
+    free_until = serializers.DateTimeField(help_text="Cancelling is free until then.")
+    fee_cents = serializers.IntegerField(
+        help_text="The late-cancel fee a late cancel charges (0 for a class paid in money, "
+        "whose price is kept)."
+    )
+    kept_cents = serializers.IntegerField(
+        help_text="The money paid for the class that a late cancel does not refund."
+    )
+    currency = serializers.CharField()
+    terms = serializers.CharField(source="describe", help_text="The terms in a sentence.")
+
+
 class CancelView(APIView):
     @extend_schema(
-        summary="Cancel a reservation (free until the studio's window; then credits back, fee)",
-        request=None,
-        responses=ReservationSerializer,
+        summary="What cancelling a reservation costs now",
+        description="The terms its Cancel button shows: free until the studio's window closes, "
+        "then credits back and the market's late-cancel fee (a class bought à la carte keeps "
+        "its price). 409 where it can no longer be cancelled.",
+        responses={200: CancelTermsSerializer, 404: ErrorSerializer, 409: ErrorSerializer},
         examples=[
+            OpenApiExample(
+                "Still free",
+                value={
+                    "late": False,
+                    "free_until": "2026-11-27T05:30:00Z",
+                    "fee_cents": 1000,
+                    "kept_cents": 0,
+                    "currency": "USD",
+                    "terms": "Free cancellation.",
+                },
+                response_only=True,
+            ),
+            error_example(
+                "Started",
+                409,
+                "not_cancellable",
+                "This class has started; it can no longer be cancelled.",
+            ),
+        ],
+    )
+    def get(self, request, reservation_id: int):
+        reservation = _own_reservation(request, reservation_id)
+        return Response(CancelTermsSerializer(services.cancel_preview(reservation)).data)
+
+    @extend_schema(
+        summary="Cancel a reservation (free until the studio's window; then credits back, fee)",
+        request=CancelSerializer,
+        responses={200: ReservationSerializer, 409: ErrorSerializer},
+        examples=[
+            OpenApiExample("Only if still free", value={"free_only": True}, request_only=True),
             OpenApiExample(
                 "Cancelled",
                 value={**RESERVATION_EXAMPLE, "status": "cancelled"},
                 response_only=True,
-            )
+            ),
+            error_example(
+                "No longer free",
+                409,
+                "late_cancel_not_confirmed",
+                "Free cancellation ended Fri 27 Nov at 00:30. A late cancel: your credits come "
+                "back and a $10.00 fee is charged. Cancel again to confirm.",
+            ),
         ],
     )
     def post(self, request, reservation_id: int):
         reservation = _own_reservation(request, reservation_id)
-        return Response(
-            ReservationSerializer(services.cancel(reservation.pk, member=member_of(request))).data
+        body = CancelSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        cancelled = services.cancel(
+            reservation.pk,
+            member=member_of(request),
+            late_ok=not body.validated_data["free_only"],
         )
+        return Response(ReservationSerializer(cancelled).data)
 
 
 class PayView(APIView):

@@ -500,6 +500,32 @@ def cancel_terms(session: ClassSession, reservation: Reservation, now: datetime)
     )
 
 
+def _refuse_cancel(session: ClassSession, reservation: Reservation, now: datetime) -> None:
+    """Raise NotCancellable where a booked reservation cannot be cancelled now."""
+    if reservation.status != ReservationStatus.BOOKED:
+        raise NotCancellable(f"This reservation is {reservation.get_status_display().lower()}.")
+    if now >= session.starts_at:
+        raise NotCancellable("This class has started; it can no longer be cancelled.")
+
+
+def cancel_preview(reservation: Reservation, now: datetime | None = None) -> CancelTerms:
+    """What cancelling `reservation` (with its session, studio and market) would cost now, as
+    its Cancel button says; NotCancellable where cancel() would refuse. It only reads:
+    cancel() decides again under its locks (and refuses a late cancel sent as a free one)."""
+    now = now or timezone.now()
+    session = reservation.session
+    if reservation.status == ReservationStatus.HELD:  # an unpaid hold is let go, for nothing
+        return CancelTerms(
+            late=False,
+            free_until=session.starts_at,
+            fee_cents=0,
+            kept_cents=0,
+            currency=session.studio.market.currency,
+        )
+    _refuse_cancel(session, reservation, now)
+    return cancel_terms(session, reservation, now)
+
+
 def cancel(
     reservation_id: int,
     *,
@@ -523,10 +549,7 @@ def cancel(
             reservation.status = ReservationStatus.CANCELLED
             reservation.save(update_fields=["status"])
             return reservation
-        if reservation.status != ReservationStatus.BOOKED:
-            raise NotCancellable(f"This reservation is {reservation.get_status_display().lower()}.")
-        if now >= session.starts_at:
-            raise NotCancellable("This class has started; it can no longer be cancelled.")
+        _refuse_cancel(session, reservation, now)
         terms = cancel_terms(session, reservation, now)
         late = terms.late
         if late and not late_ok:

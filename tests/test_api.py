@@ -430,6 +430,42 @@ def test_booking_with_an_idempotency_key_returns_the_same_reservation_and_status
     assert payments["results"][0]["amount_cents"] == active_member.plan.price_cents
 
 
+def test_an_app_reads_the_cancel_terms_and_never_charges_a_fee_it_did_not_show(
+    active_member, studio
+):
+    ahead = factories.ClassSessionFactory(
+        studio=studio, starts_at=timezone.now() + timedelta(days=2)
+    )
+    soon = factories.ClassSessionFactory(
+        studio=studio, starts_at=timezone.now() + timedelta(hours=3)
+    )
+    client = api(token_for(active_member.user))
+    booked = {s.pk: booking_services.book(active_member, s.pk).pk for s in (ahead, soon)}
+    free = client.get(f"/api/v1/reservations/{booked[ahead.pk]}/cancel/").json()
+    assert (free["late"], free["fee_cents"], free["terms"]) == (False, 1000, "Free cancellation.")
+    late_url = f"/api/v1/reservations/{booked[soon.pk]}/cancel/"
+    late = client.get(late_url).json()
+    assert late["late"] is True and "a $10.00 fee is charged" in late["terms"]
+    # Sent as a free cancel, a late one is refused with its terms; nothing is charged.
+    refused = assert_error(
+        client.post(late_url, {"free_only": True}, format="json"), 409, "late_cancel_not_confirmed"
+    )
+    assert "Cancel again to confirm" in refused["message"]
+    assert Reservation.objects.get(pk=booked[soon.pk]).status == "booked"
+    assert not Payment.objects.filter(kind=PaymentKind.LATE_CANCEL_FEE).exists()
+    assert_error(client.post(late_url, {"free_only": "maybe"}, format="json"), 400, "invalid")
+    confirmed = client.post(late_url, format="json")
+    assert confirmed.json()["status"] == "late_cancelled"
+    assert Payment.objects.get(kind=PaymentKind.LATE_CANCEL_FEE).amount_cents == 1000
+    done = client.post(
+        f"/api/v1/reservations/{booked[ahead.pk]}/cancel/", {"free_only": True}, format="json"
+    )
+    assert done.json()["status"] == "cancelled"
+    assert_error(client.get(late_url), 409, "not_cancellable")
+    other = api(token_for(factories.MemberFactory(home_market=studio.market).user))
+    assert_error(other.get(late_url), 404)
+
+
 def test_bad_input_gets_the_json_error_and_writes_nothing(active_member, session):
     client = api(token_for(active_member.user))
     malformed = client.post("/api/v1/reservations/", "{not json", content_type="application/json")
