@@ -107,9 +107,9 @@ def accept_opportunity(opportunity: Opportunity, *, by, scope: str = "session") 
     _claim(opportunity, by, scope="schedule", **accepted)
     try:
         schedule = session.schedule
-        values = {name: getattr(schedule, name) for name in studio_services.SCHEDULE_FIELDS}
-        values["network_spots"] = min(values["capacity"], values["network_spots"] + extra)
-        studio_services.update_schedule(schedule, by=by, **values)
+        studio_services.update_schedule(
+            schedule, by=by, network_spots=min(schedule.capacity, schedule.network_spots + extra)
+        )
         with transaction.atomic():  # the class itself may differ from its schedule
             locked = booking_services.lock_session(session.pk)
             if locked.network_spots < before + extra:

@@ -414,10 +414,7 @@ class PartnerScheduleView(PartnerScheduleAPIView):
         item = self.schedule(schedule_id)
         body = ScheduleSerializer(data=request.data, studio=self.studio, partial=True)
         body.is_valid(raise_exception=True)
-        values = {name: getattr(item, name) for name in services.SCHEDULE_FIELDS}
-        change = services.update_schedule(
-            item, by=request.user, **{**values, **body.validated_data}
-        )
+        change = services.update_schedule(item, by=request.user, **body.validated_data)
         return Response(
             {
                 "schedule": ScheduleSerializer(change.schedule).data,

@@ -604,13 +604,15 @@ class ScheduleChange:
     kept: list[str] = field(default_factory=list)
 
 
-def update_schedule(schedule: Schedule, *, by, **values) -> ScheduleChange:
-    """Change a recurring slot from now on.
+def update_schedule(schedule: Schedule, *, by, **changes) -> ScheduleChange:
+    """Change a recurring slot from now on: `changes` are the fields that change (any of
+    SCHEDULE_FIELDS); the others keep the schedule's values.
 
     Inventory changes reach every future session through update_session (refused ones are
     kept as they were and listed). A new day or time regenerates the future sessions that
     nobody booked; booked ones keep their time, and are listed so staff can cancel them.
     """
+    values = {name: getattr(schedule, name) for name in SCHEDULE_FIELDS} | changes
     studio = schedule.studio
     kept = {"class_type": schedule.class_type_id, "instructor": schedule.instructor_id}
     check_schedule(studio, values, kept=kept)

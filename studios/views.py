@@ -80,9 +80,8 @@ def schedule_edit(request, studio, schedule_id: int):
     end_form = EndScheduleForm(initial={"ends_on": item.ends_on or today})
     if request.method == "POST" and form.is_valid():
         try:
-            # What this person changed, over the schedule as it is now (ChangesOnly).
-            values = {**initial, **form.changes()}
-            change = services.update_schedule(item, by=request.user, **values)
+            # What this person changed (ChangesOnly), over the schedule as it is now.
+            change = services.update_schedule(item, by=request.user, **form.changes())
         except InventoryError as exc:
             errors_into(form, exc)
         else:
