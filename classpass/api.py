@@ -4,6 +4,8 @@ Every app's own errors carry a message for people; this is the one place that ma
 HTTP statuses: {"error": {"code": "...", "message": "...", "fields": {...}}}.
 """
 
+import math
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -13,7 +15,13 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from bookings.errors import BookingError
 from marketing.errors import SpotlightError
-from members.errors import MemberError, NotEnoughCredits, PaymentFailed, PaymentUnavailable
+from members.errors import (
+    MemberError,
+    NotEnoughCredits,
+    PaymentFailed,
+    PaymentUnavailable,
+    TooManySignUps,
+)
 from studios.errors import InventoryError
 
 
@@ -36,6 +44,10 @@ def exception_handler(exc, context):
         return error(exc.code, exc.message, status.HTTP_402_PAYMENT_REQUIRED)
     if isinstance(exc, PaymentUnavailable):  # the same request may be sent again
         return error(exc.code, exc.message, status.HTTP_503_SERVICE_UNAVAILABLE)
+    if isinstance(exc, TooManySignUps):
+        response = error(exc.code, exc.message, status.HTTP_429_TOO_MANY_REQUESTS)
+        response["Retry-After"] = str(math.ceil(exc.wait))
+        return response
     if isinstance(exc, NotEnoughCredits):
         return error(exc.code, exc.message, status.HTTP_409_CONFLICT)
     if isinstance(exc, MemberError):

@@ -1,7 +1,6 @@
 """Member API: who am I, my plan and the plans on offer, my credits and payments, the studios I
 saved; deleting my account."""
 
-import math
 from collections.abc import Callable
 
 from django.contrib.auth import authenticate, user_logged_in
@@ -523,16 +522,7 @@ class SignUpView(APIView):
         form = SignUpForm({**data, "market": market.pk})
         if not form.is_valid():
             raise ValidationError({k: list(v) for k, v in form.errors.items()})
-        wait = ratelimit.hit([("sign_up_ip", ratelimit.client_address(request))])
-        if wait is not None:
-            response = api_error(
-                "throttled",
-                "Several accounts were signed up from here just now. "
-                f"Try again in {ratelimit.in_minutes(wait)}.",
-                status.HTTP_429_TOO_MANY_REQUESTS,
-            )
-            response["Retry-After"] = str(math.ceil(wait))
-            return response
+        services.count_sign_up(ratelimit.client_address(request))
         member = services.sign_up(**form.cleaned_data)
         _, token = services.create_api_token(member.user)
         return Response({"token": token}, status=status.HTTP_201_CREATED)

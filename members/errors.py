@@ -15,6 +15,16 @@ class EmailTaken(MemberError):
     code = "email_taken"
 
 
+class TooManySignUps(MemberError):
+    """Sign-ups from one client address went over SIGN_UP_IP_THROTTLE; `wait` is in seconds."""
+
+    code = "throttled"
+
+    def __init__(self, message: str, *, wait: float):
+        super().__init__(message)
+        self.wait = wait
+
+
 class InvalidLink(MemberError):
     """A link e-mailed to a member (to confirm a new address) is altered, expired or stale."""
 

@@ -21,6 +21,7 @@ from django.utils.crypto import salted_hmac
 from django.utils.module_loading import import_string
 from knox.models import AuthToken
 
+from classpass import ratelimit
 from studios.db import insert, save_fields
 from studios.models import Market, StaffMembership, Studio
 from studios.templatetags.money import format_credits
@@ -35,6 +36,7 @@ from .errors import (
     PaymentFailed,
     PaymentUnavailable,
     PlanNotAvailable,
+    TooManySignUps,
 )
 from .models import (
     CreditEntry,
@@ -94,6 +96,19 @@ def _address_in_use(email: str, *, other_than: int | None = None) -> bool:
 
 
 ADDRESS_TAKEN = "An account with this e-mail address already exists. Log in instead."
+
+
+def count_sign_up(client_address: str) -> None:
+    """Count a sign-up from this client address; TooManySignUps past SIGN_UP_IP_THROTTLE. Each
+    sign-up e-mails the address it is given, and a refusal says whether an account has it, so
+    both are limited per client; the website's form and the API count only valid input."""
+    wait = ratelimit.hit([("sign_up_ip", client_address)])
+    if wait is not None:
+        raise TooManySignUps(
+            "Several accounts were signed up from here just now. "
+            f"Try again in {ratelimit.in_minutes(wait)}.",
+            wait=wait,
+        )
 
 
 def sign_up(

@@ -18,7 +18,7 @@ from studios.templatetags.money import format_credits
 
 from . import selectors, services
 from .context_processors import NAV_ROLES
-from .errors import MemberError
+from .errors import MemberError, TooManySignUps
 from .forms import (
     DeleteAccountForm,
     DetailsForm,
@@ -61,15 +61,10 @@ def sign_up(request):
         return redirect("members:account")
     form = SignUpForm(request.POST or None, city=request.GET.get("market"))
     if request.method == "POST" and form.is_valid():
-        # Each sign-up e-mails the address it is given, and a refusal says whether an account
-        # has it: both are limited per client address (SIGN_UP_IP_THROTTLE).
-        wait = ratelimit.hit([("sign_up_ip", ratelimit.client_address(request))])
-        if wait is not None:
-            form.add_error(
-                None,
-                "Several accounts were signed up from here just now. "
-                f"Try again in {ratelimit.in_minutes(wait)}.",
-            )
+        try:
+            services.count_sign_up(ratelimit.client_address(request))
+        except TooManySignUps as exc:
+            form.add_error(None, exc.message)
             return render(request, "members/sign_up.html", {"form": form})
         try:
             member = services.sign_up(**form.cleaned_data)
