@@ -94,6 +94,16 @@ urlpatterns = [
         name="api-partner-earnings",
     ),
     path(
+        partner + "premium/",
+        premium_api.PremiumSettingsView.as_view(),
+        name="api-partner-premium",
+    ),
+    path(
+        partner + "premium/prices/<int:class_type_id>/",
+        premium_api.ClassTypePriceView.as_view(),
+        name="api-partner-premium-price",
+    ),
+    path(
         partner + "opportunities/",
         premium_api.OpportunitiesView.as_view(),
         name="api-partner-opportunities",

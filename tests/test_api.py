@@ -678,6 +678,77 @@ def test_partner_settings_change_over_the_api_as_on_the_settings_page(studio, ow
     assert studio.monthly_visit_limit == 4
 
 
+def test_premium_settings_and_prices_change_over_the_api_as_on_the_premium_page(
+    studio, owner_token
+):
+    from premium import selectors as premium_selectors
+    from studios.models import AuditEntry
+
+    client = api(owner_token)
+    url = f"/api/v1/partner/{studio.slug}/premium/"
+    shown = client.get(url).json()
+    # A studio that never saved its settings is shown the defaults it runs on.
+    assert shown["price_cents"] == premium_selectors.default_price_cents(studio) > 0
+    assert (shown["currency"], shown["class_type_prices"]) == (studio.market.currency, [])
+    for bad in (
+        {"max_spots": -1},
+        {"max_spots": 201},
+        {"price_cents": 0},
+        {"price_cents": 1_000_001},
+        {"smartspot_cap": 51},
+        {"enabled": "maybe"},
+        {"currency": "EUR"},
+        {"class_type_prices": []},
+        {"payout_rate_cents": 100},
+    ):
+        assert_error(client.patch(url, bad, format="json"), 400, "invalid")
+    assert not PremiumSettings.objects.filter(studio=studio).exists()
+    saved = client.patch(url, {"smartspot_enabled": False, "max_spots": 5}, format="json").json()
+    assert (saved["smartspot_enabled"], saved["max_spots"]) == (False, 5)
+    row = PremiumSettings.objects.get(studio=studio)
+    assert (row.smartspot_enabled, row.max_spots, row.price_cents) == (
+        False,
+        5,
+        shown["price_cents"],  # not sent: kept
+    )
+    entry = AuditEntry.objects.get(studio=studio, action="premium settings")
+    assert entry.after == {"smartspot_enabled": False, "max_spots": 5}
+
+    class_type = factories.ClassTypeFactory(studio=studio, name="Reformer")
+    price_url = f"{url}prices/{class_type.pk}/"
+    assert_error(client.put(price_url, {"price_cents": 0}, format="json"), 400, "invalid")
+    assert_error(client.put(price_url, {"price": 2400}, format="json"), 400, "invalid")
+    elsewhere = factories.ClassTypeFactory()  # another studio's
+    assert_error(
+        client.put(f"{url}prices/{elsewhere.pk}/", {"price_cents": 2400}, format="json"), 404
+    )
+    assert client.put(price_url, {"price_cents": 2400}, format="json").json() == {
+        "class_type": class_type.pk,
+        "class_type_name": "Reformer",
+        "price_cents": 2400,
+    }
+    assert premium_selectors.price_for(row, class_type) == 2400  # what Premium spots now cost
+    assert client.get(url).json()["class_type_prices"] == [
+        {"class_type": class_type.pk, "class_type_name": "Reformer", "price_cents": 2400}
+    ]
+    assert client.delete(price_url).status_code == 204
+    assert premium_selectors.price_for(row, class_type) == row.price_cents
+    assert client.get(url).json()["class_type_prices"] == []
+    prices = AuditEntry.objects.filter(studio=studio, action="premium price")
+    assert [e.after for e in prices.order_by("pk")] == [
+        {"price_cents": 2400},
+        {"price_cents": None},
+    ]
+
+    manager = token_for(factories.StaffFactory(studio=studio, role=StaffRole.MANAGER).user)
+    assert api(manager).patch(url, {"max_spots": 4}, format="json").status_code == 200
+    desk = token_for(factories.StaffFactory(studio=studio, role=StaffRole.FRONT_DESK).user)
+    assert_error(api(desk).get(url), 403)
+    assert_error(api(desk).put(price_url, {"price_cents": 900}, format="json"), 403)
+    assert PremiumSettings.objects.get(studio=studio).max_spots == 4
+    assert not premium_selectors.class_type_prices(studio)
+
+
 def test_partner_roster_check_in_and_earnings(studio, owner_token, active_member):
     session = factories.ClassSessionFactory(
         studio=studio, starts_at=timezone.now() + timedelta(minutes=20)
@@ -797,13 +868,15 @@ def test_every_partner_api_url_is_a_404_for_other_studios_staff_and_members(stud
         "url": "https://x.test/",
         "capacity": 30,
         "ends_on": "2026-12-01",
+        "price_cents": 100,
+        "max_spots": 0,
     }
     for token in outsiders:
         client = api(token)
         for name in names:
             pattern = next(p for p in api_urls.urlpatterns if p.name == name)
             address = reverse(name, kwargs={k: values[k] for k in pattern.pattern.converters})
-            for method in (client.get, client.post, client.patch, client.delete):
+            for method in (client.get, client.post, client.put, client.patch, client.delete):
                 response = method(address, body, format="json")
                 assert response.status_code == 404, (name, method.__name__, response.content)
     reservation.refresh_from_db()
@@ -816,6 +889,7 @@ def test_every_partner_api_url_is_a_404_for_other_studios_staff_and_members(stud
     schedule.refresh_from_db()
     assert (schedule.capacity, schedule.ends_on) == (20, None)
     assert not AuditEntry.objects.filter(studio=studio).exists()
+    assert not PremiumSettings.objects.filter(studio=studio).exists()
 
 
 def test_owners_run_the_team_over_the_api(studio, django_capture_on_commit_callbacks):
