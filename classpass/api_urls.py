@@ -4,6 +4,7 @@ from django.urls import path
 
 # ruff: noqa: E501
 from bookings import api as bookings_api
+from marketing import api as marketing_api
 from members import api as members_api
 from premium import api as premium_api
 from studios import api as studios_api
@@ -102,6 +103,26 @@ urlpatterns = [
         partner + "premium/prices/<int:class_type_id>/",
         premium_api.ClassTypePriceView.as_view(),
         name="api-partner-premium-price",
+    ),
+    path(
+        partner + "spotlight/",
+        marketing_api.SpotlightView.as_view(),
+        name="api-partner-spotlight",
+    ),
+    path(
+        partner + "spotlight/<int:campaign_id>/pause/",
+        marketing_api.PauseView.as_view(),
+        name="api-partner-spotlight-pause",
+    ),
+    path(
+        partner + "spotlight/<int:campaign_id>/resume/",
+        marketing_api.ResumeView.as_view(),
+        name="api-partner-spotlight-resume",
+    ),
+    path(
+        partner + "spotlight/<int:campaign_id>/end/",
+        marketing_api.EndView.as_view(),
+        name="api-partner-spotlight-end",
     ),
     path(
         partner + "opportunities/",

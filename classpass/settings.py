@@ -421,6 +421,8 @@ SPECTACULAR_SETTINGS = {
         "SessionStatusEnum": "studios.models.SessionStatus",
         "SubscriptionStatusEnum": "members.models.SubscriptionStatus",
         "OpportunityStatusEnum": "premium.models.OpportunityStatus",
+        "CategoryEnum": "studios.models.Category",
+        "CampaignStatusEnum": "marketing.models.CampaignStatus",
     },
 }
 

@@ -87,9 +87,12 @@ class CampaignFigures:
         return round(self.cost_cents / self.bookings) if self.bookings else None
 
 
-def campaigns_for(studio: Studio) -> list[CampaignFigures]:
-    """A studio's campaigns with their totals (one query)."""
-    rows = SpotlightCampaign.objects.filter(studio=studio).annotate(
+def campaigns_for(studio: Studio, *, pk: int | None = None) -> list[CampaignFigures]:
+    """A studio's campaigns (or the one with `pk`) with their totals (one query)."""
+    rows = SpotlightCampaign.objects.filter(studio=studio)
+    if pk is not None:
+        rows = rows.filter(pk=pk)
+    rows = rows.select_related("market").annotate(
         shown=Sum("days__impressions"),
         clicked=Sum("days__clicks"),
         booked=Sum("days__bookings"),

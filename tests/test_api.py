@@ -749,6 +749,80 @@ def test_premium_settings_and_prices_change_over_the_api_as_on_the_premium_page(
     assert not premium_selectors.class_type_prices(studio)
 
 
+def test_owners_buy_and_steer_spotlight_campaigns_over_the_api_as_on_the_page(studio, owner_token):
+    from marketing import services as marketing_services
+    from marketing.models import SpotlightCampaign, SpotlightDay, SpotlightPrice
+
+    SpotlightPrice.objects.create(market=studio.market, category="", daily_fee_cents=1500)
+    SpotlightPrice.objects.create(market=studio.market, category="yoga", daily_fee_cents=1000)
+    client = api(owner_token)
+    url = f"/api/v1/partner/{studio.slug}/spotlight/"
+    assert client.get(url).json()["results"] == []
+    tomorrow = marketing_services.local_today(studio) + timedelta(days=1)
+    week = {
+        "starts_on": str(tomorrow),
+        "ends_on": str(tomorrow + timedelta(days=6)),
+        "daily_fee_cents": 1000,
+        "categories": ["yoga"],
+    }
+    for bad in (
+        {**week, "categories": ["juggling"]},
+        {**week, "daily_fee_cents": 0},
+        {**week, "starts_on": "soon"},
+        {**week, "studio": 1},
+        {k: v for k, v in week.items() if k != "ends_on"},
+    ):
+        assert_error(client.post(url, bad, format="json"), 400, "invalid")
+    refused = client.post(
+        url, {**week, "starts_on": str(tomorrow - timedelta(days=1))}, format="json"
+    )
+    assert_error(refused, 422, "spotlight_error")
+    assert "starts_on" in refused.json()["error"]["fields"]
+    assert_error(client.post(url, {**week, "daily_fee_cents": 999}, format="json"), 422)
+    assert not SpotlightCampaign.objects.exists()
+
+    bought = client.post(url, {**week, "categories": ["yoga", "yoga"]}, format="json")
+    assert bought.status_code == 201, bought.content
+    campaign = SpotlightCampaign.objects.get(studio=studio)
+    assert bought.json() == {
+        "id": campaign.pk,
+        **week,
+        "currency": studio.market.currency,
+        "status": "active",
+        "impressions": 0,
+        "clicks": 0,
+        "bookings": 0,
+        "cost_cents": 0,
+        "cost_per_booking_cents": None,
+    }
+    # The same days for the whole market would charge the studio twice for yoga's searches.
+    assert_error(client.post(url, {**week, "categories": []}, format="json"), 422)
+    SpotlightDay.objects.create(
+        campaign=campaign, day=tomorrow, impressions=40, clicks=6, bookings=3, fee_cents=1000
+    )
+    SpotlightDay.objects.create(
+        campaign=campaign, day=tomorrow + timedelta(days=1), impressions=10, bookings=1
+    )
+    (shown,) = client.get(url).json()["results"]
+    assert (shown["impressions"], shown["clicks"], shown["bookings"]) == (50, 6, 4)
+    assert (shown["cost_cents"], shown["cost_per_booking_cents"]) == (1000, 250)
+
+    steer = f"{url}{campaign.pk}/"
+    assert client.post(f"{steer}pause/").json()["status"] == "paused"
+    assert_error(client.post(f"{steer}pause/"), 422, "spotlight_error")
+    assert client.post(f"{steer}resume/").json()["status"] == "active"
+    ended = client.post(f"{steer}end/").json()
+    assert (ended["status"], ended["ends_on"], ended["bookings"]) == ("ended", str(tomorrow), 4)
+    assert_error(client.post(f"{steer}resume/"), 422, "spotlight_error")
+    other = token_for(factories.StaffFactory(role=StaffRole.OWNER).user)
+    assert_error(api(other).post(f"{steer}pause/"), 404)
+    manager = token_for(factories.StaffFactory(studio=studio, role=StaffRole.MANAGER).user)
+    assert_error(api(manager).get(url), 403)
+    assert_error(api(manager).post(url, week, format="json"), 403)
+    campaign.refresh_from_db()
+    assert (campaign.status, SpotlightCampaign.objects.count()) == ("ended", 1)
+
+
 def test_partner_roster_check_in_and_earnings(studio, owner_token, active_member):
     session = factories.ClassSessionFactory(
         studio=studio, starts_at=timezone.now() + timedelta(minutes=20)
@@ -833,6 +907,7 @@ def test_every_partner_api_url_is_a_404_for_other_studios_staff_and_members(stud
     """Each partner endpoint, whatever the method: nothing of this studio is read or changed
     by the owner of another studio or by a member (the API's row of the tenant matrix)."""
     from classpass import api_urls
+    from marketing.models import SpotlightCampaign
     from studios.models import AuditEntry, ClassType, Instructor
 
     session = factories.ClassSessionFactory(studio=studio)
@@ -844,7 +919,15 @@ def test_every_partner_api_url_is_a_404_for_other_studios_staff_and_members(stud
     schedule = factories.ScheduleFactory(
         studio=studio, class_type=session.class_type, instructor=instructor
     )
+    campaign = SpotlightCampaign.objects.create(
+        studio=studio,
+        market=studio.market,
+        starts_on=timezone.localdate() + timedelta(days=2),
+        ends_on=timezone.localdate() + timedelta(days=8),
+        daily_fee_cents=1500,
+    )
     values = {
+        "campaign_id": campaign.pk,
         "studio_slug": studio.slug,
         "session_id": session.pk,
         "reservation_id": reservation.pk,
@@ -890,6 +973,8 @@ def test_every_partner_api_url_is_a_404_for_other_studios_staff_and_members(stud
     assert (schedule.capacity, schedule.ends_on) == (20, None)
     assert not AuditEntry.objects.filter(studio=studio).exists()
     assert not PremiumSettings.objects.filter(studio=studio).exists()
+    campaign.refresh_from_db()
+    assert campaign.status == "active"
 
 
 def test_owners_run_the_team_over_the_api(studio, django_capture_on_commit_callbacks):
