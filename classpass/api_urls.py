@@ -105,6 +105,11 @@ urlpatterns = [
         name="api-partner-premium-price",
     ),
     path(
+        partner + "smartspot/",
+        premium_api.SmartSpotView.as_view(),
+        name="api-partner-smartspot",
+    ),
+    path(
         partner + "spotlight/",
         marketing_api.SpotlightView.as_view(),
         name="api-partner-spotlight",

@@ -1,5 +1,5 @@
-"""Partner API of the premium app: the studio's Premium settings and class-type prices, and
-Opportunities to accept or dismiss."""
+"""Partner API of the premium app: the studio's Premium settings and class-type prices, the
+places SmartSpot released, and Opportunities to accept or dismiss."""
 
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -17,7 +17,7 @@ from studios.api import (
 from studios.models import ClassType
 
 from . import selectors, services
-from .models import Opportunity
+from .models import Opportunity, SmartSpotRelease
 
 # Money in minor units, within the Premium page's bounds (0.01 to 10,000.00).
 MAX_PRICE_CENTS = 1_000_000
@@ -160,6 +160,75 @@ class ClassTypePriceView(PartnerAPIView):
             self.studio, self.get_object(), price_cents=None, by=request.user
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ReleaseSerializer(serializers.ModelSerializer):
+    starts_at = serializers.DateTimeField(source="session.starts_at")
+    class_name = serializers.CharField(source="session.class_type.name")
+    inputs = serializers.JSONField(
+        help_text="The history the forecast used: its level (the class's own slot, or wider), "
+        "how many past classes, their means."
+    )
+
+    class Meta:
+        model = SmartSpotRelease
+        fields = [
+            "id",
+            "session",
+            "class_name",
+            "starts_at",
+            "spots_released",
+            "network_spots_before",
+            "forecast_empty",
+            "inputs",
+            "model_version",
+            "created_at",
+            "outcome_at",
+            "sold",
+            "attended",
+            "empty",
+        ]
+
+
+RELEASE_EXAMPLE = {
+    "id": 88,
+    "session": 1301,
+    "class_name": "Mat Pilates",
+    "starts_at": "2026-11-27T11:30:00Z",
+    "spots_released": 2,
+    "network_spots_before": 8,
+    "forecast_empty": 2.6,
+    "inputs": {
+        "level": "slot",
+        "classes": 8,
+        "mean_empty": 2.6,
+        "network_fill": 0.97,
+        "late_cancels_per_class": 0.4,
+        "no_shows_per_class": 0.3,
+    },
+    "model_version": "smartspot-v1",
+    "created_at": "2026-11-26T03:10:04Z",
+    "outcome_at": "2026-11-27T12:20:00Z",
+    "sold": 2,
+    "attended": 19,
+    "empty": 1,
+}
+
+
+class SmartSpotView(ListModelMixin, PartnerAPIView):
+    permission = "premium"
+    serializer_class = ReleaseSerializer
+
+    def get_queryset(self):
+        return selectors.smartspot_releases(self.studio)
+
+    @extend_schema(
+        summary="The places SmartSpot released, latest class first, with what happened",
+        description="`sold`, `attended` and `empty` stay null until the class has happened.",
+        examples=[OpenApiExample("One", value=RELEASE_EXAMPLE, response_only=True)],
+    )
+    def get(self, request, studio_slug: str):
+        return self.list(request)
 
 
 class OpportunitySerializer(serializers.ModelSerializer):

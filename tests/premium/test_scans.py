@@ -83,6 +83,43 @@ def test_smartspot_releases_part_of_the_forecast_empties_and_records_why(studio)
     assert session.network_spots == 11 and run.finished_at is not None
 
 
+def test_the_partner_api_lists_releases_with_their_forecast_and_then_their_outcome(studio):
+    from knox.models import AuthToken
+    from rest_framework.test import APIClient
+
+    def api_as(role):
+        client = APIClient()
+        user = factories.StaffFactory(studio=studio, role=role).user
+        client.credentials(HTTP_AUTHORIZATION=f"Token {AuthToken.objects.create(user)[1]}")
+        return client
+
+    schedule = with_history(studio, empties=[6, 5, 7, 6])
+    session = sold_out(studio, schedule)
+    PremiumSettings.objects.create(studio=studio, price_cents=3000, smartspot_cap=5)
+    elsewhere = factories.StudioFactory(market=studio.market)  # its release is not shown
+    sold_out(elsewhere, with_history(elsewhere, empties=[6, 6, 6]))
+    scans.run_inline(ScanKind.SMARTSPOT)
+    assert SmartSpotRelease.objects.count() == 2
+    owner = api_as(StaffRole.OWNER)
+    url = f"/api/v1/partner/{studio.slug}/smartspot/"
+    (shown,) = owner.get(url).json()["results"]
+    assert (shown["session"], shown["spots_released"], shown["network_spots_before"]) == (
+        session.pk,
+        3,
+        8,
+    )
+    assert shown["forecast_empty"] == 6.0 and shown["inputs"]["level"] == "slot"
+    assert (shown["sold"], shown["attended"], shown["empty"], shown["outcome_at"]) == (None,) * 4
+    smartspot.record_outcomes(now=session.starts_at + timedelta(hours=2))
+    (shown,) = owner.get(url).json()["results"]
+    # Nobody booked the released places, and nobody was checked in: the room of 20 had only
+    # the desk's 4.
+    assert (shown["sold"], shown["attended"], shown["empty"]) == (0, 0, 20 - 4)
+    assert shown["outcome_at"] is not None
+    assert api_as(StaffRole.MANAGER).get(url).status_code == 200
+    assert api_as(StaffRole.FRONT_DESK).get(url).status_code == 403
+
+
 def test_smartspot_stays_within_the_cap_and_the_room(studio):
     schedule = with_history(studio, empties=[12, 12, 12])
     capped = sold_out(studio, schedule)  # room left 8, forecast 7.2 -> cap 2 (default)
