@@ -90,6 +90,11 @@ urlpatterns = [
         name="api-partner-missed",
     ),
     path(
+        partner + "audit/",
+        studios_api.PartnerAuditView.as_view(),
+        name="api-partner-audit",
+    ),
+    path(
         partner + "earnings/",
         studios_api.PartnerEarningsView.as_view(),
         name="api-partner-earnings",

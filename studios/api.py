@@ -20,6 +20,7 @@ from rest_framework.response import Response
 
 from . import selectors, services
 from .models import (
+    AuditEntry,
     ClassSession,
     ClassType,
     EarningEntry,
@@ -527,6 +528,48 @@ class PartnerSettingsView(PartnerAPIView):
             **{k: v for k, v in values.items() if k in services.PROFILE_FIELDS},
         )
         return Response(StudioSettingsSerializer(studio).data)
+
+
+class AuditEntrySerializer(serializers.ModelSerializer):
+    user = serializers.EmailField(source="user.email", default=None, allow_null=True)
+    target = serializers.CharField(
+        help_text='What changed, as stored: "schedule:12", "session:345", "class type:Reformer"; '
+        "empty for the studio's own settings."
+    )
+    before = serializers.DictField(help_text="The changed fields' values before.")
+    after = serializers.DictField(help_text="The same fields' values after.")
+
+    class Meta:
+        model = AuditEntry
+        fields = ["id", "created_at", "user", "action", "target", "before", "after"]
+
+
+AUDIT_EXAMPLE = {
+    "id": 412,
+    "created_at": "2026-11-26T16:02:11Z",
+    "user": "owner@example.com",
+    "action": "schedule changed",
+    "target": "schedule:12",
+    "before": {"network_spots": 6},
+    "after": {"network_spots": 8},
+}
+
+
+class PartnerAuditView(ListModelMixin, PartnerAPIView):
+    permission = "audit"
+    serializer_class = AuditEntrySerializer
+
+    def get_queryset(self):
+        return selectors.audit_log(self.studio)
+
+    @extend_schema(
+        summary="The studio's audit log, newest first: who changed what, from what to what",
+        description="Every change to the studio's settings and profile, schedules, classes, "
+        "class types and instructors, team and Premium, made on the dashboard or over the API.",
+        examples=[OpenApiExample("One", value=AUDIT_EXAMPLE, response_only=True)],
+    )
+    def get(self, request, studio_slug: str):
+        return self.list(request)
 
 
 class EarningSerializer(serializers.ModelSerializer):

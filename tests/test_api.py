@@ -678,6 +678,28 @@ def test_partner_settings_change_over_the_api_as_on_the_settings_page(studio, ow
     assert studio.monthly_visit_limit == 4
 
 
+def test_owners_read_the_audit_log_over_the_api_newest_first(studio):
+    owner = factories.StaffFactory(studio=studio, role=StaffRole.OWNER).user
+    client = api(token_for(owner))
+    base = f"/api/v1/partner/{studio.slug}"
+    before = studio.monthly_visit_limit
+    client.patch(f"{base}/settings/", {"monthly_visit_limit": before + 1}, format="json")
+    client.patch(f"{base}/premium/", {"max_spots": 5}, format="json")
+    elsewhere = factories.StaffFactory(role=StaffRole.OWNER)  # another studio's change
+    studio_services.update_settings(elsewhere.studio, by=elsewhere.user, monthly_visit_limit=9)
+    entries = client.get(f"{base}/audit/").json()["results"]
+    assert [(e["action"], e["user"]) for e in entries] == [
+        ("premium settings", owner.email),
+        ("settings", owner.email),
+    ]
+    assert (entries[1]["before"], entries[1]["after"]) == (
+        {"monthly_visit_limit": before},
+        {"monthly_visit_limit": before + 1},
+    )
+    manager = token_for(factories.StaffFactory(studio=studio, role=StaffRole.MANAGER).user)
+    assert_error(api(manager).get(f"{base}/audit/"), 403)  # owners only, as on the page
+
+
 def test_premium_settings_and_prices_change_over_the_api_as_on_the_premium_page(
     studio, owner_token
 ):
