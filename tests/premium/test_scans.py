@@ -84,13 +84,14 @@ def test_smartspot_releases_part_of_the_forecast_empties_and_records_why(studio)
 
 
 def test_the_partner_api_lists_releases_with_their_forecast_and_then_their_outcome(studio):
-    from knox.models import AuthToken
     from rest_framework.test import APIClient
 
     def api_as(role):
         client = APIClient()
-        user = factories.StaffFactory(studio=studio, role=role).user
-        client.credentials(HTTP_AUTHORIZATION=f"Token {AuthToken.objects.create(user)[1]}")
+        _, token = members_services.create_api_token(
+            factories.StaffFactory(studio=studio, role=role).user
+        )
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
         return client
 
     schedule = with_history(studio, empties=[6, 5, 7, 6])
