@@ -1,6 +1,8 @@
 """Partner API of the marketing app: Spotlight campaigns, bought and steered as on the
 Spotlight page (owners only)."""
 
+from collections.abc import Callable
+
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
@@ -11,7 +13,7 @@ from studios.api import ErrorSerializer, PartnerAPIView, RejectUnknownFields, er
 from studios.models import Category
 
 from . import selectors, services
-from .models import CampaignStatus
+from .models import CampaignStatus, SpotlightCampaign
 from .selectors import CampaignFigures
 
 MAX_FEE_CENTS = 1_000_000  # 10,000.00 a day, the page's bound
@@ -142,7 +144,7 @@ class SteerView(PartnerAPIView):
 
     permission = "spotlight"
     serializer_class = CampaignSerializer
-    steer = None  # a service of marketing.services, taking the campaign
+    steer: Callable[[SpotlightCampaign], SpotlightCampaign]  # pause, resume or end
 
     def post(self, request, studio_slug: str, campaign_id: int):
         campaign = selectors.campaign_for_studio(self.studio, campaign_id)
