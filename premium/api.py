@@ -17,7 +17,7 @@ from studios.api import (
 from studios.models import ClassType
 
 from . import selectors, services
-from .models import Opportunity, SmartSpotRelease
+from .models import Opportunity, PremiumPrice, SmartSpotRelease
 
 # Money in minor units, within the Premium page's bounds (0.01 to 10,000.00).
 MAX_PRICE_CENTS = 1_000_000
@@ -145,9 +145,8 @@ class ClassTypePriceView(PartnerAPIView):
         body.is_valid(raise_exception=True)
         price = body.validated_data["price_cents"]
         services.set_class_type_price(self.studio, class_type, price_cents=price, by=request.user)
-        return Response(
-            {"class_type": class_type.pk, "class_type_name": class_type.name, "price_cents": price}
-        )
+        shown = PremiumPrice(studio=self.studio, class_type=class_type, price_cents=price)
+        return Response(ClassTypePriceSerializer(shown).data)
 
     @extend_schema(
         summary="Let a class type use the studio's Premium price again",
